@@ -1,0 +1,36 @@
+# strangler: the two commands are `make run` and `make test`.
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+PKGS        := ./...
+
+.PHONY: run test vet staticcheck unit bench fuzz build
+
+## run: start the demo (monolith + orders service + proxy on 127.0.0.1:8080)
+run:
+	$(GO) run ./cmd/strangler demo
+
+## test: vet, staticcheck and the race-enabled test suite
+test: vet staticcheck unit
+
+vet:
+	$(GO) vet $(PKGS)
+
+staticcheck:
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+unit:
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+## build: the binary, into bin/
+build:
+	$(GO) build -o bin/strangler ./cmd/strangler
+
+## bench: micro-benchmarks (route lookup, full handler vs bare ReverseProxy)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./routing ./proxy
+
+## fuzz: run each fuzz target for FUZZTIME (default 30s)
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzConfigLoad$$' -fuzztime $(FUZZTIME) ./config
+	$(GO) test -run '^$$' -fuzz '^FuzzCanaryAssign$$' -fuzztime $(FUZZTIME) ./routing

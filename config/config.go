@@ -1,0 +1,204 @@
+// Package config reads, validates and watches strangler's YAML route file.
+//
+// It is the only package that imports viper. Everything else receives a
+// validated *Config: viper is never consulted on the request path.
+package config
+
+import (
+	"time"
+)
+
+// Stage names accepted in the config file, in rollout order.
+const (
+	StageLegacy   = "legacy"
+	StageShadow   = "shadow"
+	StageCanary   = "canary"
+	StageMigrated = "migrated"
+)
+
+// Host header policies for upstream requests.
+const (
+	HostUpstream = "upstream" // send the upstream's own host (default)
+	HostClient   = "client"   // keep the Host the client sent
+)
+
+// Config is the whole route file after defaults are applied.
+type Config struct {
+	// Listen is the data-plane address, host:port.
+	Listen string `mapstructure:"listen"`
+	// Server holds the data-plane http.Server limits.
+	Server Server `mapstructure:"server"`
+	// Admin configures the admin listener.
+	Admin Admin `mapstructure:"admin"`
+	// Log configures logging.
+	Log Log `mapstructure:"log"`
+	// TrustedProxies lists CIDRs (or single IPs) whose X-Forwarded-* headers
+	// are believed. From anyone else those headers are replaced.
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
+	// Legacy is the monolith: it serves every request no route claims.
+	Legacy Upstream `mapstructure:"legacy"`
+	// Services are the extracted services routes can move to, by name.
+	Services map[string]Service `mapstructure:"services"`
+	// Routes are matched in file order; the first match wins.
+	Routes []Route `mapstructure:"routes"`
+}
+
+// Server holds limits of the data-plane HTTP server.
+type Server struct {
+	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
+	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
+	MaxHeaderBytes    ByteSize      `mapstructure:"max_header_bytes"`
+	// ShutdownTimeout bounds how long in-flight requests may drain on stop.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+}
+
+// Admin configures the admin HTTP listener.
+type Admin struct {
+	Listen string `mapstructure:"listen"`
+	// TokenEnv names the environment variable holding the bearer token.
+	TokenEnv string `mapstructure:"token_env"`
+}
+
+// Log configures the process logger and the access log.
+type Log struct {
+	Level  string `mapstructure:"level"`  // trace|debug|info|warn|error
+	Format string `mapstructure:"format"` // json|console
+	Access bool   `mapstructure:"access"` // one line per proxied request
+}
+
+// Upstream is one HTTP backend: the monolith or a service.
+type Upstream struct {
+	URL string `mapstructure:"url"`
+	// Timeout bounds the wait for the response header (not the body, so
+	// streams are not cut).
+	Timeout     time.Duration `mapstructure:"timeout"`
+	DialTimeout time.Duration `mapstructure:"dial_timeout"`
+	// MaxIdleConns is the keep-alive pool size kept open to this upstream.
+	MaxIdleConns int `mapstructure:"max_idle_conns"`
+	// HostHeader is "upstream" (send the upstream's host) or "client".
+	HostHeader string `mapstructure:"host_header"`
+}
+
+// Service is an extracted service.
+type Service struct {
+	Upstream `mapstructure:",squash"`
+	// Sandbox marks a service whose side effects are disposable, so that
+	// write methods may be shadowed to it.
+	Sandbox bool `mapstructure:"sandbox"`
+}
+
+// Route is one migrating function of the monolith.
+type Route struct {
+	// Name is unique; it labels reports, metrics and admin paths.
+	Name    string  `mapstructure:"name"`
+	Match   Match   `mapstructure:"match"`
+	Service string  `mapstructure:"service"`
+	Stage   string  `mapstructure:"stage"`
+	Percent float64 `mapstructure:"percent"`
+	// Sticky says which request property keeps a user on one side:
+	// "header:NAME", "cookie:NAME" or "ip".
+	Sticky   string  `mapstructure:"sticky"`
+	Fallback bool    `mapstructure:"fallback"`
+	Rewrite  Rewrite `mapstructure:"rewrite"`
+	Shadow   Shadow  `mapstructure:"shadow"`
+	Diff     Diff    `mapstructure:"diff"`
+}
+
+// Match selects the requests a route claims. Path and Prefix are exclusive.
+type Match struct {
+	Path    string            `mapstructure:"path"`   // gorilla/mux template
+	Prefix  string            `mapstructure:"prefix"` // gorilla/mux path prefix
+	Host    string            `mapstructure:"host"`   // gorilla/mux host template
+	Methods []string          `mapstructure:"methods"`
+	Headers map[string]string `mapstructure:"headers"` // "" matches any value
+}
+
+// Rewrite changes the request sent to the route's service (never the
+// request sent to the monolith).
+type Rewrite struct {
+	StripPrefix string `mapstructure:"strip_prefix"`
+	AddPrefix   string `mapstructure:"add_prefix"`
+	// HostHeader overrides the service's host_header for this route.
+	HostHeader string `mapstructure:"host_header"`
+}
+
+// Shadow configures mirroring of the route's requests to the other side.
+type Shadow struct {
+	// Sample is the percent of eligible requests mirrored; nil means 100.
+	Sample  *float64 `mapstructure:"sample"`
+	Methods []string `mapstructure:"methods"`
+	MaxBody ByteSize `mapstructure:"max_body"`
+}
+
+// Diff configures how shadow responses are compared.
+type Diff struct {
+	// Ignore lists JSON Pointers (with * for any key or index) and
+	// "header:NAME" entries left out of comparisons.
+	Ignore []string `mapstructure:"ignore"`
+}
+
+// Defaults for fields left empty in the file.
+const (
+	DefaultListen            = ":8080"
+	DefaultAdminListen       = "127.0.0.1:9901"
+	DefaultTokenEnv          = "STRANGLER_ADMIN_TOKEN"
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 1 << 20
+	DefaultShutdownTimeout   = 30 * time.Second
+	DefaultUpstreamTimeout   = 30 * time.Second
+	DefaultDialTimeout       = 5 * time.Second
+	DefaultMaxIdleConns      = 256
+	DefaultShadowMaxBody     = 1 << 20
+	DefaultSticky            = "ip"
+)
+
+// DefaultShadowMethods are mirrored when a route names none.
+var DefaultShadowMethods = []string{"GET", "HEAD"}
+
+// applyDefaults fills the zero values that viper defaults cannot reach
+// (fields inside maps and lists).
+func (c *Config) applyDefaults() {
+	for name, s := range c.Services {
+		s.Upstream.applyDefaults()
+		c.Services[name] = s
+	}
+	c.Legacy.applyDefaults()
+	for i := range c.Routes {
+		c.Routes[i].applyDefaults()
+	}
+}
+
+func (u *Upstream) applyDefaults() {
+	if u.Timeout == 0 {
+		u.Timeout = DefaultUpstreamTimeout
+	}
+	if u.DialTimeout == 0 {
+		u.DialTimeout = DefaultDialTimeout
+	}
+	if u.MaxIdleConns == 0 {
+		u.MaxIdleConns = DefaultMaxIdleConns
+	}
+	if u.HostHeader == "" {
+		u.HostHeader = HostUpstream
+	}
+}
+
+func (r *Route) applyDefaults() {
+	if r.Stage == "" {
+		r.Stage = StageLegacy
+	}
+	if r.Sticky == "" {
+		r.Sticky = DefaultSticky
+	}
+	if r.Shadow.Sample == nil {
+		full := 100.0
+		r.Shadow.Sample = &full
+	}
+	if len(r.Shadow.Methods) == 0 {
+		r.Shadow.Methods = append([]string(nil), DefaultShadowMethods...)
+	}
+	if r.Shadow.MaxBody == 0 {
+		r.Shadow.MaxBody = DefaultShadowMaxBody
+	}
+}

@@ -1,0 +1,198 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// MaxFileSize bounds the config file read into memory.
+const MaxFileSize = 4 << 20
+
+// EnvPrefix prefixes environment overrides: STRANGLER_LISTEN,
+// STRANGLER_ADMIN_LISTEN, STRANGLER_LEGACY_URL, ...
+const EnvPrefix = "STRANGLER"
+
+// FlagKeys maps command-line flag names to the config keys they override.
+// Flags override the environment, which overrides the file.
+var FlagKeys = map[string]string{
+	"listen":       "listen",
+	"admin-listen": "admin.listen",
+	"legacy-url":   "legacy.url",
+	"log-level":    "log.level",
+	"log-format":   "log.format",
+}
+
+// AddFlags registers the override flags of FlagKeys on fs.
+func AddFlags(fs *pflag.FlagSet) {
+	fs.String("listen", "", "data-plane listen address (overrides the file's listen)")
+	fs.String("admin-listen", "", "admin listen address (overrides admin.listen)")
+	fs.String("legacy-url", "", "monolith URL (overrides legacy.url)")
+	fs.String("log-level", "", "log level: trace, debug, info, warn, error")
+	fs.String("log-format", "", "log format: json or console")
+}
+
+// Source tells Load where overrides come from. The zero value reads only
+// the file.
+type Source struct {
+	// Flags, when set, supplies overrides for the flags named in FlagKeys
+	// that were set on the command line.
+	Flags *pflag.FlagSet
+	// Env, when true, reads STRANGLER_* environment overrides.
+	Env bool
+}
+
+// Load reads, decodes strictly and validates the config file at path. The
+// error names the file and, for each problem, the field and the reason.
+func Load(path string, src Source) (*Config, error) {
+	data, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data, path, src)
+}
+
+// ReadFile reads a config file, refusing files over MaxFileSize.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading config %s: %w", path, err)
+	}
+	if n > MaxFileSize {
+		return nil, fmt.Errorf("%s: file is larger than %d bytes", path, MaxFileSize)
+	}
+	return buf.Bytes(), nil
+}
+
+// Parse decodes and validates YAML config bytes; name is used in errors.
+func Parse(data []byte, name string, src Source) (*Config, error) {
+	if isBlank(data) {
+		return nil, &FieldError{File: name, Field: "(file)", Reason: "file is empty"}
+	}
+	v, err := newViper(src)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+		return nil, &FieldError{File: name, Field: "(file)", Reason: "not valid YAML: " + unwrapAll(err).Error()}
+	}
+	var cfg Config
+	if err := v.UnmarshalExact(&cfg, viper.DecodeHook(decodeHook())); err != nil {
+		return nil, decodeErrors(name, err)
+	}
+	cfg.applyDefaults()
+	if err := cfg.validate(name); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+func newViper(src Source) (*viper.Viper, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	setDefaults(v)
+	if src.Env {
+		v.SetEnvPrefix(EnvPrefix)
+		v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+		v.AutomaticEnv()
+	}
+	if src.Flags != nil {
+		for flag, key := range FlagKeys {
+			f := src.Flags.Lookup(flag)
+			if f == nil {
+				continue
+			}
+			if err := v.BindPFlag(key, f); err != nil {
+				return nil, fmt.Errorf("binding flag --%s: %w", flag, err)
+			}
+		}
+	}
+	return v, nil
+}
+
+// setDefaults registers defaults for every key outside maps and lists, so
+// that environment overrides reach them too.
+func setDefaults(v *viper.Viper) {
+	v.SetDefault("listen", DefaultListen)
+	v.SetDefault("server.read_header_timeout", DefaultReadHeaderTimeout)
+	v.SetDefault("server.idle_timeout", DefaultIdleTimeout)
+	v.SetDefault("server.max_header_bytes", DefaultMaxHeaderBytes)
+	v.SetDefault("server.shutdown_timeout", DefaultShutdownTimeout)
+	v.SetDefault("admin.listen", DefaultAdminListen)
+	v.SetDefault("admin.token_env", DefaultTokenEnv)
+	v.SetDefault("log.level", "info")
+	v.SetDefault("log.format", "json")
+	v.SetDefault("log.access", true)
+	v.SetDefault("legacy.url", "")
+	v.SetDefault("legacy.timeout", DefaultUpstreamTimeout)
+	v.SetDefault("legacy.dial_timeout", DefaultDialTimeout)
+	v.SetDefault("legacy.max_idle_conns", DefaultMaxIdleConns)
+	v.SetDefault("legacy.host_header", HostUpstream)
+}
+
+func decodeHook() mapstructure.DecodeHookFunc {
+	return mapstructure.ComposeDecodeHookFunc(
+		mapstructure.StringToTimeDurationHookFunc(),
+		byteSizeHook(),
+	)
+}
+
+// decodeErrors turns mapstructure's joined errors into FieldErrors.
+func decodeErrors(file string, err error) error {
+	var out []error
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, c := range j.Unwrap() {
+				walk(c)
+			}
+			return
+		}
+		var de *mapstructure.DecodeError
+		if errors.As(e, &de) {
+			inner := de.Unwrap()
+			if _, nested := inner.(interface{ Unwrap() []error }); nested {
+				walk(inner)
+				return
+			}
+			out = append(out, &FieldError{File: file, Field: de.Name(), Reason: inner.Error()})
+			return
+		}
+		out = append(out, &FieldError{File: file, Field: "(file)", Reason: e.Error()})
+	}
+	walk(err)
+	return errors.Join(out...)
+}
+
+func unwrapAll(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}
+
+func isBlank(data []byte) bool {
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		t := bytes.TrimSpace(line)
+		if len(t) > 0 && t[0] != '#' && !bytes.Equal(t, []byte("---")) {
+			return false
+		}
+	}
+	return true
+}

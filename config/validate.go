@@ -1,0 +1,337 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/gorilla/mux"
+	"github.com/rs/zerolog"
+)
+
+// FieldError is one problem in a config file: which file, which field
+// (as a path such as routes[2].match.path) and why.
+type FieldError struct {
+	File   string
+	Field  string
+	Reason string
+}
+
+// Error formats the problem as "file: field: reason".
+func (e *FieldError) Error() string {
+	if e.File == "" {
+		return e.Field + ": " + e.Reason
+	}
+	return e.File + ": " + e.Field + ": " + e.Reason
+}
+
+// Problems returns each FieldError inside err (as returned by Load or
+// Parse), or err itself when it holds none.
+func Problems(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+var (
+	nameRe    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	svcNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	tokenRe   = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	envRe     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	pointerRe = regexp.MustCompile(`^(/([^/~]|~[01])*)+$`)
+)
+
+// validator collects problems for one file.
+type validator struct {
+	file string
+	errs []error
+}
+
+func (v *validator) add(field, format string, args ...any) {
+	v.errs = append(v.errs, &FieldError{File: v.file, Field: field, Reason: fmt.Sprintf(format, args...)})
+}
+
+// Validate checks a config that did not come through Parse (for example
+// one built in code), after applying defaults.
+func (c *Config) Validate() error {
+	c.applyDefaults()
+	return c.validate("")
+}
+
+func (c *Config) validate(file string) error {
+	v := &validator{file: file}
+	v.addr("listen", c.Listen)
+	v.addr("admin.listen", c.Admin.Listen)
+	if !envRe.MatchString(c.Admin.TokenEnv) {
+		v.add("admin.token_env", "%q is not a valid environment variable name", c.Admin.TokenEnv)
+	}
+	c.validateServer(v)
+	c.validateLog(v)
+	for i, p := range c.TrustedProxies {
+		if _, err := ParseCIDR(p); err != nil {
+			v.add(fmt.Sprintf("trusted_proxies[%d]", i), "%v", err)
+		}
+	}
+	v.upstream("legacy", c.Legacy)
+	for name, s := range c.Services {
+		field := "services." + name
+		if !svcNameRe.MatchString(name) {
+			v.add(field, "service name must be lower case letters, digits, '-' or '_' (at most 64)")
+		}
+		v.upstream(field, s.Upstream)
+	}
+	seen := map[string]int{}
+	for i := range c.Routes {
+		c.validateRoute(v, i, seen)
+	}
+	return errors.Join(v.errs...)
+}
+
+func (c *Config) validateServer(v *validator) {
+	s := c.Server
+	if s.ReadHeaderTimeout <= 0 {
+		v.add("server.read_header_timeout", "must be positive, got %s", s.ReadHeaderTimeout)
+	}
+	if s.IdleTimeout <= 0 {
+		v.add("server.idle_timeout", "must be positive, got %s", s.IdleTimeout)
+	}
+	if s.MaxHeaderBytes < 4096 || s.MaxHeaderBytes > 64<<20 {
+		v.add("server.max_header_bytes", "must be between 4KiB and 64MiB, got %d", s.MaxHeaderBytes)
+	}
+	if s.ShutdownTimeout <= 0 {
+		v.add("server.shutdown_timeout", "must be positive, got %s", s.ShutdownTimeout)
+	}
+}
+
+func (c *Config) validateLog(v *validator) {
+	if _, err := zerolog.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
+		v.add("log.level", "unknown level %q: want trace, debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "console" {
+		v.add("log.format", "unknown format %q: want json or console", c.Log.Format)
+	}
+}
+
+func (v *validator) addr(field, addr string) {
+	if addr == "" {
+		v.add(field, "required")
+		return
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		v.add(field, "%q is not host:port", addr)
+	}
+}
+
+func (v *validator) upstream(field string, u Upstream) {
+	if u.URL == "" {
+		v.add(field+".url", "required")
+	} else if err := checkURL(u.URL); err != nil {
+		v.add(field+".url", "%v", err)
+	}
+	if u.Timeout <= 0 {
+		v.add(field+".timeout", "must be positive, got %s", u.Timeout)
+	}
+	if u.DialTimeout <= 0 {
+		v.add(field+".dial_timeout", "must be positive, got %s", u.DialTimeout)
+	}
+	if u.MaxIdleConns < 1 {
+		v.add(field+".max_idle_conns", "must be at least 1, got %d", u.MaxIdleConns)
+	}
+	v.hostHeader(field+".host_header", u.HostHeader)
+}
+
+func (v *validator) hostHeader(field, h string) {
+	if h != "" && h != HostUpstream && h != HostClient {
+		v.add(field, "unknown value %q: want upstream or client", h)
+	}
+}
+
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("invalid URL %q: %w", raw, unwrapAll(err))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("invalid URL %q: scheme must be http or https", raw)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("invalid URL %q: no host", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("invalid URL %q: must not have a query or fragment", raw)
+	}
+	return nil
+}
+
+// ParseCIDR accepts a CIDR ("10.0.0.0/8") or a single IP address.
+func ParseCIDR(s string) (*net.IPNet, error) {
+	if !strings.Contains(s, "/") {
+		ip := net.ParseIP(s)
+		if ip == nil {
+			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR", s)
+		}
+		bits := 128
+		if ip4 := ip.To4(); ip4 != nil {
+			ip, bits = ip4, 32
+		}
+		return &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}, nil
+	}
+	_, n, err := net.ParseCIDR(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is neither an IP address nor a CIDR", s)
+	}
+	return n, nil
+}
+
+func (c *Config) validateRoute(v *validator, i int, seen map[string]int) {
+	r := &c.Routes[i]
+	f := fmt.Sprintf("routes[%d]", i)
+	switch {
+	case r.Name == "":
+		v.add(f+".name", "required")
+	case !nameRe.MatchString(r.Name):
+		v.add(f+".name", "%q must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", r.Name)
+	default:
+		if j, dup := seen[r.Name]; dup {
+			v.add(f+".name", "duplicate route name %q (also routes[%d])", r.Name, j)
+		}
+		seen[r.Name] = i
+	}
+	validateMatch(v, f+".match", &r.Match)
+	c.validateStage(v, f, r)
+	validateSticky(v, f+".sticky", r.Sticky)
+	validateRewrite(v, f+".rewrite", r.Rewrite)
+	c.validateShadow(v, f+".shadow", r)
+	validateDiff(v, f+".diff", r.Diff)
+}
+
+func validateMatch(v *validator, f string, m *Match) {
+	switch {
+	case m.Path == "" && m.Prefix == "":
+		v.add(f, "one of path or prefix is required")
+	case m.Path != "" && m.Prefix != "":
+		v.add(f, "path and prefix are exclusive: set one")
+	case m.Path != "":
+		checkTemplate(v, f+".path", m.Path, func(r *mux.Route) *mux.Route { return r.Path(m.Path) })
+	default:
+		checkTemplate(v, f+".prefix", m.Prefix, func(r *mux.Route) *mux.Route { return r.PathPrefix(m.Prefix) })
+	}
+	if m.Host != "" {
+		if err := mux.NewRouter().NewRoute().Host(m.Host).GetError(); err != nil {
+			v.add(f+".host", "bad host template %q: %v", m.Host, err)
+		}
+	}
+	for j, meth := range m.Methods {
+		up := strings.ToUpper(meth)
+		if !tokenRe.MatchString(meth) {
+			v.add(fmt.Sprintf("%s.methods[%d]", f, j), "%q is not an HTTP method", meth)
+		}
+		m.Methods[j] = up
+	}
+	for name := range m.Headers {
+		if !tokenRe.MatchString(name) {
+			v.add(f+".headers", "%q is not a valid header name", name)
+		}
+	}
+}
+
+func checkTemplate(v *validator, f, tpl string, build func(*mux.Route) *mux.Route) {
+	if !strings.HasPrefix(tpl, "/") {
+		v.add(f, "%q must start with /", tpl)
+		return
+	}
+	if err := build(mux.NewRouter().NewRoute()).GetError(); err != nil {
+		v.add(f, "bad template %q: %v", tpl, err)
+	}
+}
+
+func (c *Config) validateStage(v *validator, f string, r *Route) {
+	switch r.Stage {
+	case StageLegacy, StageShadow, StageCanary, StageMigrated:
+	default:
+		v.add(f+".stage", "unknown stage %q: want legacy, shadow, canary or migrated", r.Stage)
+	}
+	if r.Percent < 0 || r.Percent > 100 || r.Percent != r.Percent {
+		v.add(f+".percent", "must be between 0 and 100, got %v", r.Percent)
+	}
+	if r.Service == "" {
+		if r.Stage != StageLegacy && r.Stage != "" {
+			v.add(f+".service", "required for stage %q", r.Stage)
+		}
+		return
+	}
+	if _, ok := c.Services[r.Service]; !ok {
+		v.add(f+".service", "unknown service %q (not under services:)", r.Service)
+	}
+}
+
+func validateSticky(v *validator, f, s string) {
+	if s == "ip" {
+		return
+	}
+	kind, name, ok := strings.Cut(s, ":")
+	if !ok || (kind != "header" && kind != "cookie") || !tokenRe.MatchString(name) {
+		v.add(f, "malformed %q: want header:NAME, cookie:NAME or ip", s)
+	}
+}
+
+func validateRewrite(v *validator, f string, rw Rewrite) {
+	for _, p := range []struct{ field, val string }{{"strip_prefix", rw.StripPrefix}, {"add_prefix", rw.AddPrefix}} {
+		if p.val == "" {
+			continue
+		}
+		if !strings.HasPrefix(p.val, "/") || strings.ContainsAny(p.val, "?#") {
+			v.add(f+"."+p.field, "%q must be a path starting with / and without ? or #", p.val)
+		}
+	}
+	v.hostHeader(f+".host_header", rw.HostHeader)
+}
+
+// writeMethods may only be shadowed to a sandbox service.
+var safeMethods = map[string]bool{"GET": true, "HEAD": true, "OPTIONS": true}
+
+func (c *Config) validateShadow(v *validator, f string, r *Route) {
+	s := &r.Shadow
+	if s.Sample != nil && (*s.Sample < 0 || *s.Sample > 100) {
+		v.add(f+".sample", "must be between 0 and 100, got %v", *s.Sample)
+	}
+	if s.MaxBody < 0 {
+		v.add(f+".max_body", "must not be negative")
+	}
+	svc, known := c.Services[r.Service]
+	for j, m := range s.Methods {
+		up := strings.ToUpper(m)
+		s.Methods[j] = up
+		switch {
+		case !tokenRe.MatchString(m):
+			v.add(fmt.Sprintf("%s.methods[%d]", f, j), "%q is not an HTTP method", m)
+		case up == "CONNECT":
+			v.add(fmt.Sprintf("%s.methods[%d]", f, j), "CONNECT is never shadowed")
+		case !safeMethods[up] && known && !svc.Sandbox:
+			v.add(fmt.Sprintf("%s.methods[%d]", f, j),
+				"shadowing %s writes to service %q, which is not marked sandbox: true", up, r.Service)
+		}
+	}
+}
+
+func validateDiff(v *validator, f string, d Diff) {
+	for j, ig := range d.Ignore {
+		field := fmt.Sprintf("%s.ignore[%d]", f, j)
+		if name, ok := strings.CutPrefix(ig, "header:"); ok {
+			if !tokenRe.MatchString(name) {
+				v.add(field, "%q is not a valid header name", name)
+			}
+			continue
+		}
+		if !pointerRe.MatchString(ig) {
+			v.add(field, "%q is neither a JSON Pointer (/a/*/b) nor header:NAME", ig)
+		}
+	}
+}

@@ -1,0 +1,165 @@
+package proxy
+
+import (
+	"bufio"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/stranglerfig/strangler/routing"
+)
+
+// RequestIDHeader carries the request id to the upstream and back to the
+// client.
+const RequestIDHeader = "X-Request-Id"
+
+// maxRequestIDLen bounds an inbound request id we keep.
+const maxRequestIDLen = 128
+
+// withRequestID keeps a well-formed inbound X-Request-Id or assigns a new
+// one, sets it on the request (so upstreams see it) and on the response.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(RequestIDHeader)
+		if !validRequestID(id) {
+			id = newRequestID()
+			r.Header.Set(RequestIDHeader, id)
+		}
+		w.Header().Set(RequestIDHeader, id)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var buf [16]byte
+	b := strconv.AppendUint(buf[:0], rand.Uint64(), 16)
+	for len(b) < 16 {
+		b = append([]byte{'0'}, b...)
+	}
+	return string(b)
+}
+
+// logWriter records what the access log needs while passing everything
+// through. It implements routing.Recorder and unwraps for
+// http.ResponseController (Flush, Hijack for WebSocket upgrades).
+type logWriter struct {
+	http.ResponseWriter
+	status   int
+	bytes    int64
+	decision routing.Decision
+}
+
+var logWriters = sync.Pool{New: func() any { return new(logWriter) }}
+
+func (lw *logWriter) WriteHeader(code int) {
+	if lw.status == 0 || lw.status < 200 && code >= 200 {
+		lw.status = code
+	}
+	lw.ResponseWriter.WriteHeader(code)
+}
+
+func (lw *logWriter) Write(b []byte) (int, error) {
+	if lw.status == 0 {
+		lw.status = http.StatusOK
+	}
+	n, err := lw.ResponseWriter.Write(b)
+	lw.bytes += int64(n)
+	return n, err
+}
+
+// Flush sends buffered data to the client (SSE, streaming).
+func (lw *logWriter) Flush() {
+	if f, ok := lw.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Hijack hands the connection over (WebSocket and other upgrades).
+func (lw *logWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := lw.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("hijack not supported")
+	}
+	if lw.status == 0 {
+		lw.status = http.StatusSwitchingProtocols
+	}
+	return h.Hijack()
+}
+
+// Unwrap exposes the underlying writer to http.ResponseController.
+func (lw *logWriter) Unwrap() http.ResponseWriter { return lw.ResponseWriter }
+
+// RecordDecision keeps the routing decision for the log line.
+func (lw *logWriter) RecordDecision(d routing.Decision) { lw.decision = d }
+
+// withAccessLog logs one line per request (when access is true) and turns
+// a panic below into a 500 for the client instead of a dropped connection.
+func withAccessLog(next http.Handler, log zerolog.Logger, access bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		lw := logWriters.Get().(*logWriter)
+		*lw = logWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error().Str("request_id", r.Header.Get(RequestIDHeader)).Str("route", lw.decision.Route).
+					Interface("panic", v).Msg("handler panicked")
+				if lw.status == 0 {
+					http.Error(lw, "internal error", http.StatusInternalServerError)
+				}
+			}
+			if access {
+				logRequest(log, r, lw, time.Since(start))
+			}
+			*lw = logWriter{}
+			logWriters.Put(lw)
+		}()
+		next.ServeHTTP(lw, r)
+	})
+}
+
+func logRequest(log zerolog.Logger, r *http.Request, lw *logWriter, took time.Duration) {
+	d := lw.decision
+	servedBy := "legacy"
+	if d.Side == routing.SideService {
+		servedBy = d.Service
+	}
+	status := lw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	ev := log.Info().
+		Str("request_id", r.Header.Get(RequestIDHeader)).
+		Str("route", d.Route)
+	if d.Route != "" {
+		ev = ev.Str("stage", d.Stage.String())
+	}
+	ev.Str("served_by", servedBy).
+		Str("method", r.Method).
+		Str("path", r.URL.EscapedPath()).
+		Int("status", status).
+		Float64("duration_ms", float64(took.Microseconds())/1000).
+		Int64("bytes", lw.bytes).
+		Str("remote", r.RemoteAddr).
+		Msg("request")
+}

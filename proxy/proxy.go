@@ -1,0 +1,197 @@
+// Package proxy is strangler's data plane: it turns a validated config
+// into a routing table of reverse proxies, serves it behind request ids and
+// an access log, and swaps in a new table on reload.
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rs/zerolog"
+
+	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/legacy"
+	"github.com/stranglerfig/strangler/routing"
+	"github.com/stranglerfig/strangler/upstream"
+)
+
+// Proxy is the data plane. Its Handler serves requests from the current
+// table; Apply installs a new config without disturbing requests in
+// flight.
+type Proxy struct {
+	log       zerolog.Logger
+	router    *routing.Router
+	inventory *legacy.Inventory
+	handler   http.Handler
+
+	mu        sync.Mutex // serializes Apply
+	upstreams map[string]*upstream.Upstream
+	cfg       atomic.Pointer[config.Config]
+	started   *config.Config // the config the process started with
+}
+
+// New builds a Proxy serving cfg. log receives the access log and errors.
+func New(cfg *config.Config, log zerolog.Logger) (*Proxy, error) {
+	p := &Proxy{
+		log:       log,
+		inventory: legacy.NewInventory(legacy.DefaultMaxEndpoints),
+		upstreams: map[string]*upstream.Upstream{},
+	}
+	table, err := p.build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.router = routing.NewRouter(table)
+	p.cfg.Store(cfg)
+	p.started = cfg
+	p.handler = withRequestID(withAccessLog(p.router, log, cfg.Log.Access))
+	return p, nil
+}
+
+// Handler returns the data-plane handler.
+func (p *Proxy) Handler() http.Handler { return p.handler }
+
+// Router returns the router, for inspection of the current table.
+func (p *Proxy) Router() *routing.Router { return p.router }
+
+// Inventory returns the counts of requests no route claimed.
+func (p *Proxy) Inventory() *legacy.Inventory { return p.inventory }
+
+// Config returns the config currently served.
+func (p *Proxy) Config() *config.Config { return p.cfg.Load() }
+
+// Apply builds a table from cfg and swaps it in. On error nothing
+// changes: the previous table keeps serving.
+func (p *Proxy) Apply(cfg *config.Config) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	table, err := p.build(cfg)
+	if err != nil {
+		return err
+	}
+	p.router.Swap(table)
+	p.cfg.Store(cfg)
+	p.closeUnused(cfg)
+	return nil
+}
+
+// build compiles cfg into a table, reusing upstream pools whose settings
+// did not change. Called with p.mu held (or before p is shared).
+func (p *Proxy) build(cfg *config.Config) (*routing.Table, error) {
+	trusted, err := trustedSet(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	legacyUp, err := p.upstream("legacy", cfg.Legacy)
+	if err != nil {
+		return nil, err
+	}
+	services := map[string]*upstream.Upstream{}
+	for name, s := range cfg.Services {
+		if services[name], err = p.upstream(name, s.Upstream); err != nil {
+			return nil, err
+		}
+	}
+	legacyKeepHost := cfg.Legacy.HostHeader == config.HostClient
+	defaultLegacy := legacy.Handler(legacyUp.Proxy(upstream.Route{KeepHost: legacyKeepHost}, trusted, p.log), p.inventory)
+	specs := make([]routing.Spec, 0, len(cfg.Routes))
+	for _, r := range cfg.Routes {
+		spec, err := routeSpec(r, cfg, services, legacyUp, trusted, p.log)
+		if err != nil {
+			return nil, fmt.Errorf("route %q: %w", r.Name, err)
+		}
+		specs = append(specs, spec)
+	}
+	return routing.Build(specs, defaultLegacy, routing.Options{ClientIP: trusted.ClientIP})
+}
+
+func routeSpec(r config.Route, cfg *config.Config, services map[string]*upstream.Upstream,
+	legacyUp *upstream.Upstream, trusted *upstream.Trusted, log zerolog.Logger) (routing.Spec, error) {
+	stage, err := routing.ParseStage(r.Stage)
+	if err != nil {
+		return routing.Spec{}, err
+	}
+	spec := routing.Spec{
+		Name: r.Name, Path: r.Match.Path, Prefix: r.Match.Prefix, Host: r.Match.Host,
+		Methods: r.Match.Methods, Headers: r.Match.Headers,
+		Stage: stage, Percent: r.Percent, Sticky: r.Sticky, ServiceName: r.Service,
+		Legacy: legacyUp.Proxy(upstream.Route{Name: r.Name, KeepHost: cfg.Legacy.HostHeader == config.HostClient}, trusted, log),
+	}
+	if r.Service != "" {
+		svc := cfg.Services[r.Service]
+		host := svc.HostHeader
+		if r.Rewrite.HostHeader != "" {
+			host = r.Rewrite.HostHeader
+		}
+		spec.Service = services[r.Service].Proxy(upstream.Route{
+			Name: r.Name, StripPrefix: r.Rewrite.StripPrefix, AddPrefix: r.Rewrite.AddPrefix,
+			KeepHost: host == config.HostClient,
+		}, trusted, log)
+	}
+	return spec, nil
+}
+
+// upstream returns the pooled upstream for these settings, creating it
+// if needed.
+func (p *Proxy) upstream(name string, u config.Upstream) (*upstream.Upstream, error) {
+	target, err := url.Parse(u.URL)
+	if err != nil {
+		return nil, fmt.Errorf("upstream %s: %w", name, err)
+	}
+	key := upstreamKey(name, u)
+	if up, ok := p.upstreams[key]; ok {
+		return up, nil
+	}
+	up := upstream.New(upstream.Options{
+		Name: name, URL: target, Timeout: u.Timeout, DialTimeout: u.DialTimeout, MaxIdleConns: u.MaxIdleConns,
+	})
+	p.upstreams[key] = up
+	return up, nil
+}
+
+func upstreamKey(name string, u config.Upstream) string {
+	return fmt.Sprintf("%s|%s|%s|%s|%d", name, u.URL, u.Timeout, u.DialTimeout, u.MaxIdleConns)
+}
+
+// closeUnused drops pools the new config no longer names. Their idle
+// connections close; requests still in flight on them finish normally.
+func (p *Proxy) closeUnused(cfg *config.Config) {
+	keep := map[string]bool{upstreamKey("legacy", cfg.Legacy): true}
+	for name, s := range cfg.Services {
+		keep[upstreamKey(name, s.Upstream)] = true
+	}
+	for key, up := range p.upstreams {
+		if !keep[key] {
+			up.Close()
+			delete(p.upstreams, key)
+		}
+	}
+}
+
+// Close releases idle upstream connections.
+func (p *Proxy) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, up := range p.upstreams {
+		up.Close()
+	}
+}
+
+func trustedSet(cidrs []string) (*upstream.Trusted, error) {
+	var nets []*net.IPNet
+	var errs []error
+	for _, c := range cidrs {
+		n, err := config.ParseCIDR(c)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		nets = append(nets, n)
+	}
+	return upstream.NewTrusted(nets), errors.Join(errs...)
+}

@@ -1,0 +1,96 @@
+package proxy
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/stranglerfig/strangler/config"
+)
+
+// Reloader reloads a Proxy from its config file: on file changes, on
+// SIGHUP, or when asked. A file that fails to load or validate is
+// rejected whole and logged once with every problem; the last good config
+// keeps serving.
+type Reloader struct {
+	Proxy  *Proxy
+	Path   string
+	Source config.Source
+
+	mu sync.Mutex // one reload at a time
+}
+
+// Reload loads the file and applies it. source ("file", "signal",
+// "admin") is logged.
+func (r *Reloader) Reload(source string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	log := r.Proxy.log
+	cfg, err := config.Load(r.Path, r.Source)
+	if err == nil {
+		err = r.Proxy.Apply(cfg)
+	}
+	if err != nil {
+		var problems []string
+		for _, p := range config.Problems(err) {
+			problems = append(problems, p.Error())
+		}
+		log.Error().Str("source", source).Str("file", r.Path).Strs("problems", problems).
+			Msg("config rejected; the last good config keeps serving")
+		return err
+	}
+	for _, note := range restartNeeded(r.Proxy.started, cfg) {
+		log.Warn().Str("source", source).Str("field", note).Msg("changed setting takes effect only after a restart")
+	}
+	log.Info().Str("source", source).Str("file", r.Path).Int("routes", len(cfg.Routes)).Msg("config reloaded")
+	return nil
+}
+
+// Run watches the file and SIGHUP until ctx is done. It returns when both
+// watchers have stopped.
+func (r *Reloader) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		err := config.Watch(ctx, r.Path, config.DefaultDebounce,
+			func() { _ = r.Reload("file") },
+			func(err error) { r.Proxy.log.Warn().Err(err).Msg("config watch") })
+		if err != nil {
+			r.Proxy.log.Warn().Err(err).Msg("config file is not watched; reload with SIGHUP")
+		}
+	})
+	wg.Go(func() {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				_ = r.Reload("signal")
+			}
+		}
+	})
+	wg.Wait()
+}
+
+// restartNeeded lists settings that differ from the ones the process
+// started with and cannot change while it runs.
+func restartNeeded(started, now *config.Config) []string {
+	if started == nil {
+		return nil
+	}
+	var out []string
+	check := func(field string, changed bool) {
+		if changed {
+			out = append(out, field)
+		}
+	}
+	check("listen", started.Listen != now.Listen)
+	check("admin", started.Admin != now.Admin)
+	check("server", started.Server != now.Server)
+	check("log", started.Log != now.Log)
+	return out
+}

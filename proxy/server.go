@@ -1,0 +1,76 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	stdlog "log"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/stranglerfig/strangler/config"
+)
+
+// NewLogger returns the process logger for cfg: JSON lines by default,
+// human-readable console output when format is "console".
+func NewLogger(cfg config.Log, w io.Writer) zerolog.Logger {
+	if w == nil {
+		w = os.Stdout
+	}
+	if cfg.Format == "console" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+	}
+	level, err := zerolog.ParseLevel(cfg.Level)
+	if err != nil || cfg.Level == "" {
+		level = zerolog.InfoLevel
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+// NewServer returns an http.Server for h with the limits of cfg set
+// explicitly. Write and read timeouts stay off so long streams and large
+// uploads are not cut; the header wait and idle time are bounded.
+func NewServer(h http.Handler, cfg config.Server, log zerolog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    int(cfg.MaxHeaderBytes),
+		ErrorLog:          stdlog.New(log.With().Str("component", "http").Logger(), "", 0),
+	}
+}
+
+// Serve runs srv on ln until ctx is done, then shuts down gracefully:
+// it stops accepting, lets in-flight requests finish for up to
+// shutdownTimeout, then closes what is left. Upgraded connections
+// (WebSocket) are closed once the ordinary requests have drained.
+// It returns nil after a clean shutdown.
+func Serve(ctx context.Context, srv *http.Server, ln net.Listener, shutdownTimeout time.Duration) error {
+	base, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	srv.BaseContext = func(net.Listener) context.Context { return base }
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	cancelBase() // ends hijacked connections, which Shutdown does not track
+	if err != nil {
+		_ = srv.Close()
+		err = fmt.Errorf("draining %s: %w", ln.Addr(), err)
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return errors.Join(err, serr)
+	}
+	return err
+}

@@ -1,0 +1,240 @@
+// Package routing holds strangler's route table and the http.Handler that
+// dispatches each request to the monolith or to a route's service.
+//
+// A Table is immutable once built; a Router serves from the current Table
+// through one atomic pointer, so a reload swaps tables without a lock and
+// every request finishes on the table it started with.
+//
+// Match order: routes are tried in the order given (the config file's
+// order) and the first whose path (template or prefix), methods, host and
+// headers all match wins. A request no route matches, or whose path matches
+// but whose method does not, goes to the monolith. Paths are matched in
+// their escaped form, exactly as they are forwarded.
+package routing
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+)
+
+// Spec describes one route to Build.
+type Spec struct {
+	Name    string
+	Path    string // gorilla/mux path template; exclusive with Prefix
+	Prefix  string // gorilla/mux path prefix
+	Host    string // optional gorilla/mux host template
+	Methods []string
+	Headers map[string]string // "" value: header present with any value
+	Stage   Stage
+	Percent float64 // canary share, 0..100
+	Sticky  string  // header:NAME, cookie:NAME or ip (default)
+	// ServiceName names the service; Service serves its side. Both may be
+	// empty for a route in stage Legacy.
+	ServiceName string
+	Service     http.Handler
+	// Legacy serves the monolith side of this route; nil uses the table's.
+	Legacy http.Handler
+}
+
+// Options tunes a Table.
+type Options struct {
+	// ClientIP returns the client address used for "ip" stickiness and as
+	// the fallback key. Nil uses RemoteIP.
+	ClientIP func(*http.Request) string
+}
+
+// Route is one compiled route of a Table.
+type Route struct {
+	name        string
+	serviceName string
+	stage       Stage
+	percent     float64
+	threshold   uint32
+	sticky      sticky
+	service     http.Handler
+	legacy      http.Handler
+	matcher     *mux.Route
+}
+
+// Name returns the route's name.
+func (r *Route) Name() string { return r.name }
+
+// ServiceName returns the name of the route's service, or "".
+func (r *Route) ServiceName() string { return r.serviceName }
+
+// Stage returns the route's stage.
+func (r *Route) Stage() Stage { return r.stage }
+
+// Percent returns the route's canary percent.
+func (r *Route) Percent() float64 { return r.percent }
+
+// Table is an immutable, compiled route table.
+type Table struct {
+	routes   []*Route
+	byName   map[string]*Route
+	index    *node
+	legacy   http.Handler
+	clientIP func(*http.Request) string
+}
+
+// Build compiles specs into a Table. legacy serves unmatched requests.
+func Build(specs []Spec, legacy http.Handler, opts Options) (*Table, error) {
+	if legacy == nil {
+		return nil, errors.New("building route table: no legacy handler")
+	}
+	t := &Table{legacy: legacy, byName: make(map[string]*Route, len(specs)), clientIP: opts.ClientIP}
+	if t.clientIP == nil {
+		t.clientIP = RemoteIP
+	}
+	mr := mux.NewRouter().UseEncodedPath()
+	var errs []error
+	for i, s := range specs {
+		r, err := t.compile(mr, s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("route %d (%q): %w", i, s.Name, err))
+			continue
+		}
+		t.routes = append(t.routes, r)
+		t.byName[r.name] = r
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	t.index = buildIndex(specs)
+	return t, nil
+}
+
+func (t *Table) compile(mr *mux.Router, s Spec) (*Route, error) {
+	if s.Name == "" {
+		return nil, errors.New("no name")
+	}
+	if _, dup := t.byName[s.Name]; dup {
+		return nil, errors.New("duplicate name")
+	}
+	if s.Stage != Legacy && s.Service == nil {
+		return nil, fmt.Errorf("stage %s needs a service", s.Stage)
+	}
+	st, err := parseSticky(s.Sticky)
+	if err != nil {
+		return nil, err
+	}
+	m, err := matcher(mr, s)
+	if err != nil {
+		return nil, err
+	}
+	r := &Route{
+		name: s.Name, serviceName: s.ServiceName, stage: s.Stage,
+		percent: s.Percent, threshold: Threshold(s.Percent), sticky: st,
+		service: s.Service, legacy: s.Legacy, matcher: m,
+	}
+	if r.legacy == nil {
+		r.legacy = t.legacy
+	}
+	return r, nil
+}
+
+func matcher(mr *mux.Router, s Spec) (*mux.Route, error) {
+	m := mr.NewRoute()
+	switch {
+	case s.Path != "" && s.Prefix != "":
+		return nil, errors.New("path and prefix are exclusive")
+	case s.Path != "":
+		m = m.Path(s.Path)
+	case s.Prefix != "":
+		m = m.PathPrefix(s.Prefix)
+	default:
+		return nil, errors.New("no path or prefix")
+	}
+	if s.Host != "" {
+		m = m.Host(s.Host)
+	}
+	if len(s.Methods) > 0 {
+		m = m.Methods(s.Methods...)
+	}
+	for k, v := range s.Headers {
+		m = m.Headers(k, v)
+	}
+	return m, m.GetError()
+}
+
+// Routes returns the table's routes in match order.
+func (t *Table) Routes() []*Route { return t.routes }
+
+// Route returns the route named name, or nil.
+func (t *Table) Route(name string) *Route { return t.byName[name] }
+
+// Match returns the first route that claims r, or nil for the monolith.
+func (t *Table) Match(r *http.Request) *Route {
+	var rm mux.RouteMatch
+	for _, i := range t.index.candidatesFor(r.URL.EscapedPath()) {
+		rt := t.routes[i]
+		if rt.matcher.Match(r, &rm) {
+			return rt
+		}
+		rm.MatchErr = nil
+	}
+	return nil
+}
+
+// Decision says who serves a request and why.
+type Decision struct {
+	Route   string // "" when no route matched
+	Stage   Stage
+	Side    Side
+	Service string // the route's service name, if any
+}
+
+// Decide matches r and picks the side that serves it, returning the
+// handler to call.
+func (t *Table) Decide(r *http.Request) (Decision, http.Handler) {
+	rt := t.Match(r)
+	if rt == nil {
+		return Decision{}, t.legacy
+	}
+	d := Decision{Route: rt.name, Stage: rt.stage, Service: rt.serviceName}
+	if rt.serves(r, t.clientIP) {
+		d.Side = SideService
+		return d, rt.service
+	}
+	return d, rt.legacy
+}
+
+// serves reports whether the route's service serves r.
+func (rt *Route) serves(r *http.Request, clientIP func(*http.Request) string) bool {
+	switch rt.stage {
+	case Migrated:
+		return true
+	case Canary:
+		switch rt.threshold {
+		case 0:
+			return false
+		case Buckets:
+			return true
+		}
+		return Bucket(rt.name, rt.sticky.key(r, clientIP)) < rt.threshold
+	}
+	return false
+}
+
+// literalSegments returns the leading path segments of a template that are
+// plain text, so the route can only match paths that start with them. For
+// a prefix the last segment may be partial ("/api/ord" matches
+// "/api/orders"), so only segments followed by a slash count.
+func literalSegments(path string, prefix bool) []string {
+	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	if prefix || strings.HasSuffix(path, "/") {
+		parts = parts[:len(parts)-1]
+	}
+	var out []string
+	for _, p := range parts {
+		if p == "" || strings.ContainsAny(p, "{}") {
+			break
+		}
+		out = append(out, p)
+	}
+	return out
+}

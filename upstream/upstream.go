@@ -1,0 +1,223 @@
+// Package upstream builds the reverse proxies strangler forwards to: one
+// tuned, shared Transport per upstream (the monolith or a service) and a
+// cheap httputil.ReverseProxy per route and side on top of it.
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	stdlog "log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Options describes one upstream.
+type Options struct {
+	// Name labels the upstream in logs and errors ("legacy" or a service).
+	Name string
+	URL  *url.URL
+	// Timeout bounds the wait for the response header.
+	Timeout     time.Duration
+	DialTimeout time.Duration
+	// MaxIdleConns is the keep-alive pool kept to this upstream.
+	MaxIdleConns int
+}
+
+// Upstream is one backend with its shared connection pool.
+type Upstream struct {
+	opts      Options
+	transport *http.Transport
+}
+
+// New returns an Upstream with a Transport tuned for a proxy: keep-alive
+// pool sized for load, bounded dial, TLS handshake and response header
+// waits, and no transparent compression (bodies pass through untouched).
+func New(opts Options) *Upstream {
+	dialer := &net.Dialer{Timeout: opts.DialTimeout, KeepAlive: 30 * time.Second}
+	t := &http.Transport{
+		Proxy:                  nil, // never route upstream traffic via HTTP_PROXY
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           opts.MaxIdleConns,
+		MaxIdleConnsPerHost:    opts.MaxIdleConns,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    opts.DialTimeout,
+		ResponseHeaderTimeout:  opts.Timeout,
+		ExpectContinueTimeout:  time.Second,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: 1 << 20,
+		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+	return &Upstream{opts: opts, transport: t}
+}
+
+// Name returns the upstream's name.
+func (u *Upstream) Name() string { return u.opts.Name }
+
+// URL returns the upstream's base URL.
+func (u *Upstream) URL() *url.URL { return u.opts.URL }
+
+// Options returns the options the upstream was built with.
+func (u *Upstream) Options() Options { return u.opts }
+
+// Transport returns the shared transport.
+func (u *Upstream) Transport() http.RoundTripper { return u.transport }
+
+// Close releases idle connections. Requests in flight are not affected.
+func (u *Upstream) Close() { u.transport.CloseIdleConnections() }
+
+// Route describes how one route's requests are rewritten for this
+// upstream.
+type Route struct {
+	// Name is the route ("" for the monolith's default).
+	Name string
+	// StripPrefix is removed from the start of the path; AddPrefix is put
+	// in front of it (after stripping).
+	StripPrefix string
+	AddPrefix   string
+	// KeepHost sends the client's Host instead of the upstream's.
+	KeepHost bool
+}
+
+// Proxy returns a handler that forwards to u, rewriting requests for rt.
+// Errors answer 502 (or 504 on timeout) with a short JSON body; a client
+// that went away is logged at debug level only. trusted says which peers'
+// X-Forwarded-* headers are kept and extended; from others they are
+// replaced.
+func (u *Upstream) Proxy(rt Route, trusted *Trusted, log zerolog.Logger) http.Handler {
+	p := &httputil.ReverseProxy{
+		Transport: u.transport,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			rewrite(pr, u.opts.URL, rt, trusted)
+		},
+		ErrorHandler: errorHandler(u.opts.Name, rt.Name, log),
+		ErrorLog:     stdlog.New(log.With().Str("upstream", u.opts.Name).Logger(), "", 0),
+	}
+	return p
+}
+
+func rewrite(pr *httputil.ProxyRequest, target *url.URL, rt Route, trusted *Trusted) {
+	if rt.StripPrefix != "" || rt.AddPrefix != "" {
+		rewritePath(pr.Out.URL, rt.StripPrefix, rt.AddPrefix)
+	}
+	pr.SetURL(target)
+	fromTrusted := trusted.Contains(pr.In.RemoteAddr)
+	if fromTrusted {
+		// Rewrite has removed the inbound X-Forwarded-For; a trusted peer's
+		// chain is kept and SetXForwarded appends the peer to it.
+		if v, ok := pr.In.Header["X-Forwarded-For"]; ok {
+			pr.Out.Header["X-Forwarded-For"] = v
+		}
+	}
+	pr.SetXForwarded()
+	if fromTrusted {
+		for _, h := range []string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
+			if v := pr.In.Header.Get(h); v != "" {
+				pr.Out.Header.Set(h, v)
+			}
+		}
+	}
+	if rt.KeepHost {
+		pr.Out.Host = pr.In.Host
+	}
+}
+
+// rewritePath strips and adds path prefixes, keeping Path and RawPath in
+// step.
+func rewritePath(u *url.URL, strip, add string) {
+	esc := u.EscapedPath()
+	if strip != "" && strings.HasPrefix(esc, strip) {
+		esc = esc[len(strip):]
+		if esc == "" || esc[0] != '/' {
+			esc = "/" + esc
+		}
+	}
+	if add != "" {
+		esc = strings.TrimSuffix(add, "/") + esc
+	}
+	if p, err := url.PathUnescape(esc); err == nil {
+		u.Path, u.RawPath = p, esc
+		if u.EscapedPath() == esc && u.RawPath == u.Path {
+			u.RawPath = ""
+		}
+	}
+}
+
+// errorBody is the JSON answered when the upstream fails.
+const (
+	badGatewayBody     = `{"error":"upstream unavailable","upstream":"`
+	gatewayTimeoutBody = `{"error":"upstream timed out","upstream":"`
+)
+
+func errorHandler(upstream, route string, log zerolog.Logger) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		reqID := r.Header.Get("X-Request-Id")
+		if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+			// The client went away: not an upstream failure.
+			log.Debug().Str("route", route).Str("upstream", upstream).Str("request_id", reqID).
+				Msg("client closed the request")
+			w.WriteHeader(StatusClientClosed)
+			return
+		}
+		status, body := http.StatusBadGateway, badGatewayBody
+		if isTimeout(err) {
+			status, body = http.StatusGatewayTimeout, gatewayTimeoutBody
+		}
+		log.Warn().Str("route", route).Str("upstream", upstream).Str("request_id", reqID).
+			Str("method", r.Method).Int("status", status).Str("error", ErrorKind(err)).Err(err).
+			Msg("upstream request failed")
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body + upstream + `","request_id":"` + jsonSafe(reqID) + `"}` + "\n"))
+	}
+}
+
+// StatusClientClosed is logged for requests the client abandoned
+// (nginx's convention). It never reaches a client.
+const StatusClientClosed = 499
+
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// ErrorKind classifies an upstream error for logs and metrics: timeout,
+// refused, reset, dns, tls or other.
+func ErrorKind(err error) string {
+	var dnsErr *net.DNSError
+	var tlsErr *tls.RecordHeaderError
+	switch {
+	case isTimeout(err):
+		return "timeout"
+	case errors.As(err, &dnsErr):
+		return "dns"
+	case errors.As(err, &tlsErr):
+		return "tls"
+	case strings.Contains(err.Error(), "connection refused"):
+		return "refused"
+	case strings.Contains(err.Error(), "connection reset"), strings.Contains(err.Error(), "EOF"):
+		return "reset"
+	}
+	return "other"
+}
+
+// jsonSafe keeps only characters that need no JSON escaping.
+func jsonSafe(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			return ""
+		}
+	}
+	return s
+}
