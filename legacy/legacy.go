@@ -83,7 +83,10 @@ func (inv *Inventory) Snapshot() ([]Endpoint, uint64) {
 		if out[i].Count != out[j].Count {
 			return out[i].Count > out[j].Count
 		}
-		return out[i].Path+out[i].Method < out[j].Path+out[j].Method
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Method < out[j].Method
 	})
 	return out, inv.overflow.Load()
 }

@@ -18,15 +18,20 @@ type Reloader struct {
 	Proxy  *Proxy
 	Path   string
 	Source config.Source
+	// Done, if set, is called after each reload attempt with its result.
+	Done func(source string, err error)
 
 	mu sync.Mutex // one reload at a time
 }
 
 // Reload loads the file and applies it. source ("file", "signal",
 // "admin") is logged.
-func (r *Reloader) Reload(source string) error {
+func (r *Reloader) Reload(source string) (err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.Done != nil {
+		defer func() { r.Done(source, err) }()
+	}
 	log := r.Proxy.log
 	cfg, err := config.Load(r.Path, r.Source)
 	if err == nil {

@@ -25,7 +25,7 @@ func Bucket(route, key string) uint32 {
 	for i := 0; i < len(route); i++ {
 		h = (h ^ uint64(route[i])) * prime
 	}
-	h = (h ^ 0) * prime
+	h *= prime // a zero byte separates route from key
 	for i := 0; i < len(key); i++ {
 		h = (h ^ uint64(key[i])) * prime
 	}

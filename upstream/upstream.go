@@ -133,7 +133,7 @@ func rewrite(pr *httputil.ProxyRequest, target *url.URL, rt Route, trusted *Trus
 // step.
 func rewritePath(u *url.URL, strip, add string) {
 	esc := u.EscapedPath()
-	if strip != "" && strings.HasPrefix(esc, strip) {
+	if strip != "" && hasPathPrefix(esc, strip) {
 		esc = esc[len(strip):]
 		if esc == "" || esc[0] != '/' {
 			esc = "/" + esc
@@ -148,6 +148,15 @@ func rewritePath(u *url.URL, strip, add string) {
 			u.RawPath = ""
 		}
 	}
+}
+
+// hasPathPrefix reports whether path starts with prefix at a segment
+// boundary: "/api" is a prefix of "/api" and "/api/x", not of "/apix".
+func hasPathPrefix(path, prefix string) bool {
+	if !strings.HasPrefix(path, prefix) {
+		return false
+	}
+	return len(path) == len(prefix) || strings.HasSuffix(prefix, "/") || path[len(prefix)] == '/'
 }
 
 // errorBody is the JSON answered when the upstream fails.
@@ -171,7 +180,7 @@ func errorHandler(upstream, route string, log zerolog.Logger) func(http.Response
 			status, body = http.StatusGatewayTimeout, gatewayTimeoutBody
 		}
 		log.Warn().Str("route", route).Str("upstream", upstream).Str("request_id", reqID).
-			Str("method", r.Method).Int("status", status).Str("error", ErrorKind(err)).Err(err).
+			Str("method", r.Method).Int("status", status).Str("error_kind", ErrorKind(err)).Err(err).
 			Msg("upstream request failed")
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
@@ -196,13 +205,14 @@ func isTimeout(err error) bool {
 // refused, reset, dns, tls or other.
 func ErrorKind(err error) string {
 	var dnsErr *net.DNSError
-	var tlsErr *tls.RecordHeaderError
+	var tlsErr tls.RecordHeaderError
+	var certErr *tls.CertificateVerificationError
 	switch {
 	case isTimeout(err):
 		return "timeout"
 	case errors.As(err, &dnsErr):
 		return "dns"
-	case errors.As(err, &tlsErr):
+	case errors.As(err, &tlsErr), errors.As(err, &certErr):
 		return "tls"
 	case strings.Contains(err.Error(), "connection refused"):
 		return "refused"

@@ -1,0 +1,120 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/stranglerfig/strangler/config"
+)
+
+// backend is a real HTTP server that names itself in X-Side and in its
+// body, and counts the requests it served.
+type backend struct {
+	*httptest.Server
+	name string
+	hits atomic.Int64
+}
+
+func newBackend(t testing.TB, name string) *backend {
+	t.Helper()
+	b := &backend{name: name}
+	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.hits.Add(1)
+		w.Header().Set("X-Side", name)
+		w.Header().Set("X-Seen-Path", r.URL.RequestURI())
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"side":"`+name+`","path":"`+strconv.Quote(r.URL.Path)[1:])
+		_, _ = io.WriteString(w, `}`)
+	}))
+	t.Cleanup(b.Close)
+	return b
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// baseConfig returns a valid config with the monolith and one service.
+func baseConfig(legacyURL, serviceURL string, routes ...config.Route) *config.Config {
+	cfg := &config.Config{
+		Listen: "127.0.0.1:0",
+		Server: config.Server{ReadHeaderTimeout: 5e9, IdleTimeout: 60e9, MaxHeaderBytes: 1 << 20, ShutdownTimeout: 5e9},
+		Admin:  config.Admin{Listen: "127.0.0.1:0", TokenEnv: "STRANGLER_ADMIN_TOKEN"},
+		Log:    config.Log{Level: "info", Format: "json", Access: true},
+		Legacy: config.Upstream{URL: legacyURL},
+		Services: map[string]config.Service{
+			"orders": {Upstream: config.Upstream{URL: serviceURL}},
+		},
+		Routes: routes,
+	}
+	return cfg
+}
+
+func mustValid(t testing.TB, cfg *config.Config) *config.Config {
+	t.Helper()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config invalid: %v", err)
+	}
+	return cfg
+}
+
+// startProxy serves cfg through a real HTTP server and returns its URL,
+// the Proxy and the captured log.
+func startProxy(t testing.TB, cfg *config.Config) (string, *Proxy, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	p, err := New(mustValid(t, cfg), zerolog.New(logs))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	srv := httptest.NewServer(p.Handler())
+	t.Cleanup(func() { srv.Close(); p.Close() })
+	return srv.URL, p, logs
+}
+
+// get sends a GET with optional header pairs and returns status and the
+// serving side.
+func get(t testing.TB, client *http.Client, url string, header ...string) (int, string) {
+	t.Helper()
+	return do(t, client, "GET", url, header...)
+}
+
+func do(t testing.TB, client *http.Client, method, url string, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, resp.Header.Get("X-Side")
+}

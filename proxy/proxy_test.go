@@ -1,0 +1,177 @@
+package proxy
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stranglerfig/strangler/config"
+)
+
+func TestStagesEndToEnd(t *testing.T) {
+	mono, svc := newBackend(t, "monolith"), newBackend(t, "orders")
+	cfg := baseConfig(mono.URL, svc.URL,
+		config.Route{Name: "order-get", Match: config.Match{Path: "/api/orders/{id:[0-9]+}", Methods: []string{"get"}}, Service: "orders", Stage: "migrated"},
+		config.Route{Name: "order-list", Match: config.Match{Path: "/api/orders"}, Service: "orders", Stage: "shadow"},
+		config.Route{Name: "carts", Match: config.Match{Prefix: "/api/carts/"}, Service: "orders", Stage: "canary", Percent: 100},
+		config.Route{Name: "carts-none", Match: config.Match{Prefix: "/api/carts-none/"}, Service: "orders", Stage: "canary", Percent: 0},
+		config.Route{Name: "reports", Match: config.Match{Prefix: "/reports"}, Stage: "legacy"},
+		config.Route{Name: "v2", Match: config.Match{Prefix: "/v2/", Headers: map[string]string{"X-Beta": "yes"}}, Service: "orders", Stage: "migrated"},
+	)
+	url, _, logs := startProxy(t, cfg)
+	client := &http.Client{}
+	tests := []struct {
+		desc, method, path string
+		header             []string
+		want               string
+	}{
+		{"migrated template", "GET", "/api/orders/42", nil, "orders"},
+		{"template regex rejects", "GET", "/api/orders/abc", nil, "monolith"},
+		{"method not listed", "DELETE", "/api/orders/42", nil, "monolith"},
+		{"shadow: monolith serves", "GET", "/api/orders", nil, "monolith"},
+		{"canary 100", "GET", "/api/carts/7", nil, "orders"},
+		{"canary 0", "GET", "/api/carts-none/7", nil, "monolith"},
+		{"legacy stage", "GET", "/reports/2024", nil, "monolith"},
+		{"unmatched", "GET", "/api/users/1", nil, "monolith"},
+		{"root", "GET", "/", nil, "monolith"},
+		{"header route matches", "GET", "/v2/x", []string{"X-Beta", "yes"}, "orders"},
+		{"header route without header", "GET", "/v2/x", nil, "monolith"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			status, side := do(t, client, tc.method, url+tc.path, tc.header...)
+			if status != http.StatusOK || side != tc.want {
+				t.Errorf("%s %s: status %d served by %q; want 200 by %q", tc.method, tc.path, status, side, tc.want)
+			}
+		})
+	}
+	// The access log names route, stage and side for each request.
+	var sawMigrated bool
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		if entry["message"] != "request" {
+			continue
+		}
+		for _, k := range []string{"request_id", "route", "served_by", "status", "duration_ms", "bytes", "method", "path"} {
+			if _, ok := entry[k]; !ok {
+				t.Errorf("access log line lacks %q: %s", k, line)
+			}
+		}
+		if entry["route"] == "order-get" && entry["stage"] == "migrated" && entry["served_by"] == "orders" {
+			sawMigrated = true
+		}
+	}
+	if !sawMigrated {
+		t.Error("no access log line for order-get served by orders at stage migrated")
+	}
+}
+
+func TestRequestID(t *testing.T) {
+	var seen string
+	mono := newBackend(t, "monolith")
+	url, _, _ := startProxy(t, baseConfig(mono.URL, mono.URL))
+	for _, tc := range []struct {
+		desc, inbound string
+		keep          bool
+	}{
+		{"kept when well-formed", "abc-123", true},
+		{"replaced when too long", strings.Repeat("x", 200), false},
+		{"replaced when it has spaces", "a b", false},
+		{"assigned when missing", "", false},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", url+"/x", nil)
+			if tc.inbound != "" {
+				req.Header.Set(RequestIDHeader, tc.inbound)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			seen = resp.Header.Get(RequestIDHeader)
+			if tc.keep && seen != tc.inbound {
+				t.Errorf("request id %q; want the inbound %q", seen, tc.inbound)
+			}
+			if !tc.keep && (seen == "" || seen == tc.inbound || len(seen) != 16) {
+				t.Errorf("request id %q; want a fresh 16-char id", seen)
+			}
+		})
+	}
+}
+
+func TestApplyKeepsCanaryAssignment(t *testing.T) {
+	mono, svc := newBackend(t, "monolith"), newBackend(t, "orders")
+	route := func(pct float64) config.Route {
+		return config.Route{Name: "details", Match: config.Match{Prefix: "/api/"}, Service: "orders",
+			Stage: "canary", Percent: pct, Sticky: "header:X-User-ID"}
+	}
+	url, p, _ := startProxy(t, baseConfig(mono.URL, svc.URL, route(10)))
+	client := &http.Client{}
+	const users = 400
+	sides := func() []string {
+		out := make([]string, users)
+		for i := range out {
+			_, out[i] = get(t, client, url+"/api/x", "X-User-ID", "user-"+strconv.Itoa(i))
+		}
+		return out
+	}
+	before := sides()
+	// An unrelated change (a new route) must not move anyone.
+	cfg := baseConfig(mono.URL, svc.URL, route(10),
+		config.Route{Name: "other", Match: config.Match{Prefix: "/other"}, Stage: "legacy"})
+	if err := p.Apply(mustValid(t, cfg)); err != nil {
+		t.Fatal(err)
+	}
+	after := sides()
+	for i := range before {
+		if before[i] != after[i] {
+			t.Fatalf("user-%d moved from %s to %s on an unrelated reload", i, before[i], after[i])
+		}
+	}
+	// Ramping up never moves a user back to the monolith.
+	prev := after
+	for _, pct := range []float64{25, 50} {
+		if err := p.Apply(mustValid(t, baseConfig(mono.URL, svc.URL, route(pct)))); err != nil {
+			t.Fatal(err)
+		}
+		now := sides()
+		moved := 0
+		for i := range now {
+			if prev[i] == "orders" && now[i] != "orders" {
+				t.Fatalf("ramp to %v%%: user-%d moved back to the monolith", pct, i)
+			}
+			if prev[i] != now[i] {
+				moved++
+			}
+		}
+		if moved == 0 {
+			t.Errorf("ramp to %v%% moved nobody", pct)
+		}
+		prev = now
+	}
+}
+
+func TestApplyRejectsBrokenConfig(t *testing.T) {
+	mono, svc := newBackend(t, "monolith"), newBackend(t, "orders")
+	good := baseConfig(mono.URL, svc.URL,
+		config.Route{Name: "r", Match: config.Match{Prefix: "/api/"}, Service: "orders", Stage: "migrated"})
+	url, p, _ := startProxy(t, good)
+	bad := baseConfig(mono.URL, svc.URL,
+		config.Route{Name: "r", Match: config.Match{Prefix: "/api/"}, Service: "orders", Stage: "migrated"})
+	bad.TrustedProxies = []string{"not-a-cidr"}
+	if err := p.Apply(bad); err == nil {
+		t.Fatal("Apply accepted a config with a bad trusted proxy")
+	}
+	if _, side := get(t, http.DefaultClient, url+"/api/x"); side != "orders" {
+		t.Errorf("after a rejected Apply, served by %q; want the last good table (orders)", side)
+	}
+	if p.Config() != good {
+		t.Error("Config() changed after a rejected Apply")
+	}
+}

@@ -1,0 +1,65 @@
+package routing
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// benchSpecs returns n routes shaped like a real migration: each function
+// of the monolith under its own literal path, with a template tail.
+func benchSpecs(n int) []Spec {
+	specs := make([]Spec, n)
+	for i := range specs {
+		specs[i] = Spec{
+			Name:    fmt.Sprintf("route-%d", i),
+			Path:    fmt.Sprintf("/api/fn%d/items/{id:[0-9]+}", i),
+			Methods: []string{"GET"},
+			Stage:   Canary, Percent: 50, Sticky: "header:X-User-ID",
+			Service: named("svc"),
+		}
+	}
+	return specs
+}
+
+// BenchmarkLookup measures matching plus the canary decision for a
+// request to the last route of the table.
+func BenchmarkLookup(b *testing.B) {
+	for _, n := range []int{10, 100, 1000, 10000} {
+		b.Run(fmt.Sprintf("routes=%d", n), func(b *testing.B) {
+			tab, err := Build(benchSpecs(n), named("monolith"), Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			req := httptest.NewRequest(http.MethodGet, fmt.Sprintf("/api/fn%d/items/42", n-1), nil)
+			req.Header.Set("X-User-ID", "alice")
+			b.ReportAllocs()
+			for b.Loop() {
+				if d, _ := tab.Decide(req); d.Route == "" {
+					b.Fatal("no match")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkLookupUnmatched measures a request no route claims (it goes
+// to the monolith).
+func BenchmarkLookupUnmatched(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("routes=%d", n), func(b *testing.B) {
+			tab, err := Build(benchSpecs(n), named("monolith"), Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			req := httptest.NewRequest(http.MethodGet, "/legacy/page/7", nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				if d, _ := tab.Decide(req); d.Route != "" {
+					b.Fatal("matched")
+				}
+			}
+		})
+	}
+}
