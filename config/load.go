@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
 )
 
 // MaxFileSize bounds the config file read into memory.
@@ -94,10 +97,42 @@ func Parse(data []byte, name string, src Source) (*Config, error) {
 		return nil, decodeErrors(name, err)
 	}
 	cfg.applyDefaults()
+	// viper lower-cases map keys, so check service names as written.
+	problems := serviceNameProblems(data, name)
 	if err := cfg.validate(name); err != nil {
-		return nil, err
+		problems = append(problems, Problems(err)...)
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
 	}
 	return &cfg, nil
+}
+
+// serviceNameProblems reports service names, as written in the file, that
+// are not valid: viper lower-cases map keys before validate sees them.
+func serviceNameProblems(data []byte, file string) []error {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return nil // viper has already accepted the YAML; be lenient
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []error
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "services" || root.Content[i+1].Kind != yaml.MappingNode {
+			continue
+		}
+		svcs := root.Content[i+1].Content
+		for j := 0; j+1 < len(svcs); j += 2 {
+			if n := svcs[j].Value; n != strings.ToLower(n) {
+				out = append(out, &FieldError{File: file, Field: "services." + n,
+					Reason: "service name must be lower case letters, digits, '-' or '_' (at most 64)"})
+			}
+		}
+	}
+	return out
 }
 
 func newViper(src Source) (*viper.Viper, error) {
@@ -145,9 +180,36 @@ func setDefaults(v *viper.Viper) {
 
 func decodeHook() mapstructure.DecodeHookFunc {
 	return mapstructure.ComposeDecodeHookFunc(
-		mapstructure.StringToTimeDurationHookFunc(),
+		durationHook(),
 		byteSizeHook(),
 	)
+}
+
+// durationHook decodes "30s"-style strings into time.Duration, naming the
+// bad value in its error, and refuses bare non-zero numbers, which would
+// silently mean nanoseconds.
+func durationHook() mapstructure.DecodeHookFuncType {
+	durType := reflect.TypeOf(time.Duration(0))
+	return func(from, to reflect.Type, data any) (any, error) {
+		if to != durType || from == durType {
+			return data, nil
+		}
+		switch from.Kind() {
+		case reflect.String:
+			d, err := time.ParseDuration(strings.TrimSpace(data.(string)))
+			if err != nil {
+				return nil, fmt.Errorf("invalid duration %q: want a number with a unit, such as 500ms, 30s or 2m", data)
+			}
+			return d, nil
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+			reflect.Float32, reflect.Float64:
+			if !reflect.ValueOf(data).IsZero() {
+				return nil, fmt.Errorf("invalid duration %v: a duration needs a unit, such as 30s", data)
+			}
+		}
+		return data, nil
+	}
 }
 
 // decodeErrors turns mapstructure's joined errors into FieldErrors.
@@ -161,14 +223,32 @@ func decodeErrors(file string, err error) error {
 			}
 			return
 		}
-		var de *mapstructure.DecodeError
-		if errors.As(e, &de) {
+		// Only a direct DecodeError: errors.As would stop at the first one
+		// inside a wrapper and drop the others.
+		if de, ok := e.(*mapstructure.DecodeError); ok {
 			inner := de.Unwrap()
 			if _, nested := inner.(interface{ Unwrap() []error }); nested {
 				walk(inner)
 				return
 			}
-			out = append(out, &FieldError{File: file, Field: de.Name(), Reason: inner.Error()})
+			field := de.Name()
+			if keys, ok := strings.CutPrefix(inner.Error(), "has invalid keys: "); ok {
+				for _, k := range strings.Split(keys, ", ") {
+					if field != "" {
+						k = field + "." + k
+					}
+					out = append(out, &FieldError{File: file, Field: k, Reason: "unknown key"})
+				}
+				return
+			}
+			if field == "" {
+				field = "(file)"
+			}
+			out = append(out, &FieldError{File: file, Field: field, Reason: inner.Error()})
+			return
+		}
+		if inner := errors.Unwrap(e); inner != nil {
+			walk(inner)
 			return
 		}
 		out = append(out, &FieldError{File: file, Field: "(file)", Reason: e.Error()})

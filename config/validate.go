@@ -299,7 +299,7 @@ var safeMethods = map[string]bool{"GET": true, "HEAD": true, "OPTIONS": true}
 
 func (c *Config) validateShadow(v *validator, f string, r *Route) {
 	s := &r.Shadow
-	if s.Sample != nil && (*s.Sample < 0 || *s.Sample > 100) {
+	if s.Sample != nil && (*s.Sample < 0 || *s.Sample > 100 || *s.Sample != *s.Sample) {
 		v.add(f+".sample", "must be between 0 and 100, got %v", *s.Sample)
 	}
 	if s.MaxBody < 0 {

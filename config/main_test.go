@@ -1,0 +1,13 @@
+package config
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package's tests if any goroutine (for example a
+// Watch loop or an fsnotify reader) outlives them.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}

@@ -1,0 +1,292 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+const (
+	testDebounce = 20 * time.Millisecond
+	waitTimeout  = 5 * time.Second
+)
+
+// watcher runs Watch on path until the test ends. Each onChange sends the
+// file content Watch's caller would then read.
+type watcher struct {
+	t       *testing.T
+	path    string
+	changes chan string
+	errs    chan error
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+func startWatch(t *testing.T, path string) *watcher {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &watcher{t: t, path: path, changes: make(chan string, 100), errs: make(chan error, 100),
+		cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		w.done <- Watch(ctx, path, testDebounce, func() {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				data = []byte("<unreadable: " + err.Error() + ">")
+			}
+			w.changes <- string(data)
+		}, func(err error) { w.errs <- err })
+	}()
+	t.Cleanup(w.stop)
+	return w
+}
+
+// stop cancels the watch and waits for Watch to return.
+func (w *watcher) stop() {
+	w.t.Helper()
+	w.cancel()
+	select {
+	case err := <-w.done:
+		if err != nil {
+			w.t.Errorf("Watch returned %v after cancel", err)
+		}
+		w.done <- nil // later calls return at once
+	case <-time.After(waitTimeout):
+		w.t.Fatalf("Watch did not return within %s of cancel", waitTimeout)
+	}
+}
+
+// sync makes sure Watch has set up its watches: it keeps applying write
+// with fresh content until an onChange is seen. Watch starts on another
+// goroutine, so a change made before it hashed the file goes unseen.
+func (w *watcher) sync(write func(content string)) {
+	w.t.Helper()
+	deadline := time.After(waitTimeout)
+	for i := 0; ; i++ {
+		write(fmt.Sprintf("# warm-up %d\n", i))
+		select {
+		case <-w.changes:
+			w.drain()
+			return
+		case <-time.After(10 * testDebounce):
+		case <-deadline:
+			w.t.Fatal("Watch never reported a change while warming up")
+		}
+	}
+}
+
+// drain discards notifications until none arrives for a few debounce periods.
+func (w *watcher) drain() {
+	for {
+		select {
+		case <-w.changes:
+		case <-time.After(5 * testDebounce):
+			return
+		}
+	}
+}
+
+// waitFor waits until onChange has run with the file holding want.
+func (w *watcher) waitFor(want string) {
+	w.t.Helper()
+	deadline := time.After(waitTimeout)
+	for {
+		select {
+		case got := <-w.changes:
+			if got == want {
+				return
+			}
+		case err := <-w.errs:
+			w.t.Errorf("onError: %v", err)
+		case <-deadline:
+			w.t.Fatalf("no onChange with content %q within %s", want, waitTimeout)
+		}
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// renameOver writes content to a temp file in path's directory and renames
+// it over path, as editors and config-management tools do.
+func renameOver(t *testing.T, path, content string) {
+	t.Helper()
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tmp.WriteString(content); err != nil {
+		t.Fatal(err)
+	}
+	if err := tmp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// configMap lays out a directory the way the kubelet projects a ConfigMap:
+//
+//	dir/..2024_v1/config.yaml
+//	dir/..data -> ..2024_v1
+//	dir/config.yaml -> ..data/config.yaml
+type configMap struct {
+	t   *testing.T
+	dir string
+	cur string // current ..<version> directory name
+}
+
+func newConfigMap(t *testing.T, content string) (*configMap, string) {
+	t.Helper()
+	cm := &configMap{t: t, dir: t.TempDir()}
+	cm.publish("..2024_v1", content)
+	link := filepath.Join(cm.dir, "config.yaml")
+	if err := os.Symlink(filepath.Join("..data", "config.yaml"), link); err != nil {
+		t.Fatal(err)
+	}
+	return cm, link
+}
+
+// publish writes a new version directory, swaps ..data to it atomically
+// (symlink to a temp name, then rename over ..data) and removes the old
+// version, like the kubelet's AtomicWriter.
+func (cm *configMap) publish(version, content string) {
+	t := cm.t
+	t.Helper()
+	vdir := filepath.Join(cm.dir, version)
+	if err := os.Mkdir(vdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(vdir, "config.yaml"), content)
+	tmpLink := filepath.Join(cm.dir, "..data_tmp")
+	if err := os.Symlink(version, tmpLink); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmpLink, filepath.Join(cm.dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if cm.cur != "" {
+		if err := os.RemoveAll(filepath.Join(cm.dir, cm.cur)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cm.cur = version
+}
+
+func TestWatchFiresOnChange(t *testing.T) {
+	tests := []struct {
+		name string
+		// setup returns the path to watch and a function making a change
+		// the way the case's tool would.
+		setup func(t *testing.T) (path string, change func(content string))
+	}{
+		{"in-place rewrite", func(t *testing.T) (string, func(string)) {
+			p := writeTemp(t, "config.yaml", "v0\n")
+			return p, func(c string) { writeFile(t, p, c) }
+		}},
+		{"atomic rename over the path", func(t *testing.T) (string, func(string)) {
+			p := writeTemp(t, "config.yaml", "v0\n")
+			return p, func(c string) { renameOver(t, p, c) }
+		}},
+		{"kubernetes configmap symlink swap", func(t *testing.T) (string, func(string)) {
+			cm, link := newConfigMap(t, "v0\n")
+			n := 1
+			return link, func(c string) {
+				n++
+				cm.publish(fmt.Sprintf("..2024_v%d", n), c)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path, change := tc.setup(t)
+			w := startWatch(t, path)
+			w.sync(change)
+			for _, content := range []string{"listen: \":1\"\n", "listen: \":2\"\n"} {
+				change(content)
+				w.waitFor(content)
+			}
+		})
+	}
+}
+
+func TestWatchIgnoresIdenticalContent(t *testing.T) {
+	path := writeTemp(t, "config.yaml", "v0\n")
+	w := startWatch(t, path)
+	w.sync(func(c string) { writeFile(t, path, c) })
+
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	touch := []func(){
+		func() { writeFile(t, path, string(data)) },
+		func() { renameOver(t, path, string(data)) },
+		func() {
+			now := time.Now().Add(time.Minute)
+			if err := os.Chtimes(path, now, now); err != nil {
+				t.Fatal(err)
+			}
+		},
+		func() { writeFile(t, filepath.Join(filepath.Dir(path), "other.yaml"), "x\n") },
+	}
+	for _, f := range touch {
+		f()
+	}
+	// A negative can only be observed over a window: many debounce periods.
+	select {
+	case got := <-w.changes:
+		t.Fatalf("onChange ran for unchanged content %q", got)
+	case <-time.After(15 * testDebounce):
+	}
+	// The watch is still alive afterwards.
+	writeFile(t, path, "v-final\n")
+	w.waitFor("v-final\n")
+}
+
+func TestWatchReturnsOnCancel(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T) string
+	}{
+		{"plain file", func(t *testing.T) string { return writeTemp(t, "config.yaml", "v0\n") }},
+		{"configmap symlink", func(t *testing.T) string { _, link := newConfigMap(t, "v0\n"); return link }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := tc.setup(t)
+			w := startWatch(t, path)
+			w.sync(func(c string) {
+				real, err := filepath.EvalSymlinks(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, real, c)
+			})
+			w.stop() // fails the test if Watch does not return; goleak checks the rest
+		})
+	}
+	t.Run("already cancelled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		path := writeTemp(t, "config.yaml", "v0\n")
+		if err := Watch(ctx, path, testDebounce, func() { t.Error("onChange") }, func(error) {}); err != nil {
+			t.Errorf("Watch = %v", err)
+		}
+	})
+}
+
+func TestWatchMissingDirectory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nope", "config.yaml")
+	err := Watch(context.Background(), path, testDebounce, func() {}, func(error) {})
+	if err == nil {
+		t.Fatal("Watch of a file in a missing directory returned nil")
+	}
+}
