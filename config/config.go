@@ -25,58 +25,65 @@ const (
 // Config is the whole route file after defaults are applied.
 type Config struct {
 	// Listen is the data-plane address, host:port.
-	Listen string `mapstructure:"listen"`
+	Listen string `mapstructure:"listen" json:"listen"`
 	// Server holds the data-plane http.Server limits.
-	Server Server `mapstructure:"server"`
+	Server Server `mapstructure:"server" json:"server"`
 	// Admin configures the admin listener.
-	Admin Admin `mapstructure:"admin"`
+	Admin Admin `mapstructure:"admin" json:"admin"`
 	// Log configures logging.
-	Log Log `mapstructure:"log"`
+	Log Log `mapstructure:"log" json:"log"`
 	// TrustedProxies lists CIDRs (or single IPs) whose X-Forwarded-* headers
 	// are believed. From anyone else those headers are replaced.
-	TrustedProxies []string `mapstructure:"trusted_proxies"`
+	TrustedProxies []string `mapstructure:"trusted_proxies" json:"trusted_proxies"`
 	// Legacy is the monolith: it serves every request no route claims.
-	Legacy Upstream `mapstructure:"legacy"`
+	Legacy Upstream `mapstructure:"legacy" json:"legacy"`
 	// Services are the extracted services routes can move to, by name.
-	Services map[string]Service `mapstructure:"services"`
+	Services map[string]Service `mapstructure:"services" json:"services"`
 	// Routes are matched in file order; the first match wins.
-	Routes []Route `mapstructure:"routes"`
+	Routes []Route `mapstructure:"routes" json:"routes"`
+	// StateFile keeps runtime overrides and the audit trail across
+	// restarts. Default: strangler-state.json beside the config file; a
+	// relative path is taken from the config file's directory.
+	StateFile string `mapstructure:"state_file" json:"state_file"`
 }
 
 // Server holds limits of the data-plane HTTP server.
 type Server struct {
-	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
-	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
-	MaxHeaderBytes    ByteSize      `mapstructure:"max_header_bytes"`
+	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout" json:"read_header_timeout"`
+	IdleTimeout       time.Duration `mapstructure:"idle_timeout" json:"idle_timeout"`
+	MaxHeaderBytes    ByteSize      `mapstructure:"max_header_bytes" json:"max_header_bytes"`
+	// DrainDelay is how long /readyz answers 503 before the listener stops
+	// accepting, so load balancers take the instance out first.
+	DrainDelay time.Duration `mapstructure:"drain_delay" json:"drain_delay"`
 	// ShutdownTimeout bounds how long in-flight requests may drain on stop.
-	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" json:"shutdown_timeout"`
 }
 
 // Admin configures the admin HTTP listener.
 type Admin struct {
-	Listen string `mapstructure:"listen"`
+	Listen string `mapstructure:"listen" json:"listen"`
 	// TokenEnv names the environment variable holding the bearer token.
-	TokenEnv string `mapstructure:"token_env"`
+	TokenEnv string `mapstructure:"token_env" json:"token_env"`
 }
 
 // Log configures the process logger and the access log.
 type Log struct {
-	Level  string `mapstructure:"level"`  // trace|debug|info|warn|error
-	Format string `mapstructure:"format"` // json|console
-	Access bool   `mapstructure:"access"` // one line per proxied request
+	Level  string `mapstructure:"level" json:"level"`   // trace|debug|info|warn|error
+	Format string `mapstructure:"format" json:"format"` // json|console
+	Access bool   `mapstructure:"access" json:"access"` // one line per proxied request
 }
 
 // Upstream is one HTTP backend: the monolith or a service.
 type Upstream struct {
-	URL string `mapstructure:"url"`
+	URL string `mapstructure:"url" json:"url"`
 	// Timeout bounds the wait for the response header (not the body, so
 	// streams are not cut).
-	Timeout     time.Duration `mapstructure:"timeout"`
-	DialTimeout time.Duration `mapstructure:"dial_timeout"`
+	Timeout     time.Duration `mapstructure:"timeout" json:"timeout"`
+	DialTimeout time.Duration `mapstructure:"dial_timeout" json:"dial_timeout"`
 	// MaxIdleConns is the keep-alive pool size kept open to this upstream.
-	MaxIdleConns int `mapstructure:"max_idle_conns"`
+	MaxIdleConns int `mapstructure:"max_idle_conns" json:"max_idle_conns"`
 	// HostHeader is "upstream" (send the upstream's host) or "client".
-	HostHeader string `mapstructure:"host_header"`
+	HostHeader string `mapstructure:"host_header" json:"host_header"`
 }
 
 // Service is an extracted service.
@@ -84,57 +91,61 @@ type Service struct {
 	Upstream `mapstructure:",squash"`
 	// Sandbox marks a service whose side effects are disposable, so that
 	// write methods may be shadowed to it.
-	Sandbox bool `mapstructure:"sandbox"`
+	Sandbox bool `mapstructure:"sandbox" json:"sandbox"`
 }
 
 // Route is one migrating function of the monolith.
 type Route struct {
 	// Name is unique; it labels reports, metrics and admin paths.
-	Name    string  `mapstructure:"name"`
-	Match   Match   `mapstructure:"match"`
-	Service string  `mapstructure:"service"`
-	Stage   string  `mapstructure:"stage"`
-	Percent float64 `mapstructure:"percent"`
+	Name    string  `mapstructure:"name" json:"name"`
+	Match   Match   `mapstructure:"match" json:"match"`
+	Service string  `mapstructure:"service" json:"service"`
+	Stage   string  `mapstructure:"stage" json:"stage"`
+	Percent float64 `mapstructure:"percent" json:"percent"`
 	// Sticky says which request property keeps a user on one side:
 	// "header:NAME", "cookie:NAME" or "ip".
-	Sticky   string  `mapstructure:"sticky"`
-	Fallback bool    `mapstructure:"fallback"`
-	Rewrite  Rewrite `mapstructure:"rewrite"`
-	Shadow   Shadow  `mapstructure:"shadow"`
-	Diff     Diff    `mapstructure:"diff"`
+	Sticky   string  `mapstructure:"sticky" json:"sticky"`
+	Fallback bool    `mapstructure:"fallback" json:"fallback"`
+	Rewrite  Rewrite `mapstructure:"rewrite" json:"rewrite"`
+	Shadow   Shadow  `mapstructure:"shadow" json:"shadow"`
+	Diff     Diff    `mapstructure:"diff" json:"diff"`
+	// Plan lists the steps promote walks through: "shadow", "canary N"
+	// (N percent) and "migrated", in increasing order. Empty means
+	// DefaultPlan.
+	Plan []string `mapstructure:"plan" json:"plan"`
 }
 
 // Match selects the requests a route claims. Path and Prefix are exclusive.
 type Match struct {
-	Path    string            `mapstructure:"path"`   // gorilla/mux template
-	Prefix  string            `mapstructure:"prefix"` // gorilla/mux path prefix
-	Host    string            `mapstructure:"host"`   // gorilla/mux host template
-	Methods []string          `mapstructure:"methods"`
-	Headers map[string]string `mapstructure:"headers"` // "" matches any value
+	Path    string            `mapstructure:"path" json:"path,omitempty"`     // gorilla/mux template
+	Prefix  string            `mapstructure:"prefix" json:"prefix,omitempty"` // gorilla/mux path prefix
+	Host    string            `mapstructure:"host" json:"host,omitempty"`     // gorilla/mux host template
+	Methods []string          `mapstructure:"methods" json:"methods,omitempty"`
+	Headers map[string]string `mapstructure:"headers" json:"headers,omitempty"` // "" matches any value
 }
 
 // Rewrite changes the request sent to the route's service (never the
 // request sent to the monolith).
 type Rewrite struct {
-	StripPrefix string `mapstructure:"strip_prefix"`
-	AddPrefix   string `mapstructure:"add_prefix"`
+	StripPrefix string `mapstructure:"strip_prefix" json:"strip_prefix"`
+	AddPrefix   string `mapstructure:"add_prefix" json:"add_prefix"`
 	// HostHeader overrides the service's host_header for this route.
-	HostHeader string `mapstructure:"host_header"`
+	HostHeader string `mapstructure:"host_header" json:"host_header"`
 }
 
 // Shadow configures mirroring of the route's requests to the other side.
 type Shadow struct {
 	// Sample is the percent of eligible requests mirrored; nil means 100.
-	Sample  *float64 `mapstructure:"sample"`
-	Methods []string `mapstructure:"methods"`
-	MaxBody ByteSize `mapstructure:"max_body"`
+	Sample  *float64 `mapstructure:"sample" json:"sample"`
+	Methods []string `mapstructure:"methods" json:"methods"`
+	MaxBody ByteSize `mapstructure:"max_body" json:"max_body"`
 }
 
 // Diff configures how shadow responses are compared.
 type Diff struct {
 	// Ignore lists JSON Pointers (with * for any key or index) and
 	// "header:NAME" entries left out of comparisons.
-	Ignore []string `mapstructure:"ignore"`
+	Ignore []string `mapstructure:"ignore" json:"ignore"`
 }
 
 // Defaults for fields left empty in the file.
@@ -152,6 +163,12 @@ const (
 	DefaultShadowMaxBody     = 1 << 20
 	DefaultSticky            = "ip"
 )
+
+// DefaultStateFile is the state file's name beside the config file.
+const DefaultStateFile = "strangler-state.json"
+
+// DefaultPlan is the promotion plan of a route that names none.
+var DefaultPlan = []string{"shadow", "canary 5", "canary 25", "canary 50", "migrated"}
 
 // DefaultShadowMethods are mirrored when a route names none.
 var DefaultShadowMethods = []string{"GET", "HEAD"}
@@ -200,5 +217,8 @@ func (r *Route) applyDefaults() {
 	}
 	if r.Shadow.MaxBody == 0 {
 		r.Shadow.MaxBody = DefaultShadowMaxBody
+	}
+	if len(r.Plan) == 0 {
+		r.Plan = append([]string(nil), DefaultPlan...)
 	}
 }

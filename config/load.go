@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
@@ -59,7 +60,24 @@ func Load(path string, src Source) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Parse(data, path, src)
+	cfg, err := Parse(data, path, src)
+	if err != nil {
+		return nil, err
+	}
+	cfg.StateFile = resolveStateFile(path, cfg.StateFile)
+	return cfg, nil
+}
+
+// resolveStateFile places the state file beside the config file unless
+// it is given as an absolute path.
+func resolveStateFile(configPath, stateFile string) string {
+	if stateFile == "" {
+		stateFile = DefaultStateFile
+	}
+	if filepath.IsAbs(stateFile) {
+		return stateFile
+	}
+	return filepath.Join(filepath.Dir(configPath), stateFile)
 }
 
 // ReadFile reads a config file, refusing files over MaxFileSize.
@@ -166,6 +184,8 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("server.idle_timeout", DefaultIdleTimeout)
 	v.SetDefault("server.max_header_bytes", DefaultMaxHeaderBytes)
 	v.SetDefault("server.shutdown_timeout", DefaultShutdownTimeout)
+	v.SetDefault("server.drain_delay", 0)
+	v.SetDefault("state_file", "")
 	v.SetDefault("admin.listen", DefaultAdminListen)
 	v.SetDefault("admin.token_env", DefaultTokenEnv)
 	v.SetDefault("log.level", "info")

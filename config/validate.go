@@ -105,6 +105,9 @@ func (c *Config) validateServer(v *validator) {
 	if s.MaxHeaderBytes < 4096 || s.MaxHeaderBytes > 64<<20 {
 		v.add("server.max_header_bytes", "must be between 4KiB and 64MiB, got %d", s.MaxHeaderBytes)
 	}
+	if s.DrainDelay < 0 {
+		v.add("server.drain_delay", "must not be negative, got %s", s.DrainDelay)
+	}
 	if s.ShutdownTimeout <= 0 {
 		v.add("server.shutdown_timeout", "must be positive, got %s", s.ShutdownTimeout)
 	}
@@ -210,6 +213,7 @@ func (c *Config) validateRoute(v *validator, i int, seen map[string]int) {
 	validateRewrite(v, f+".rewrite", r.Rewrite)
 	c.validateShadow(v, f+".shadow", r)
 	validateDiff(v, f+".diff", r.Diff)
+	validatePlan(v, f+".plan", r.Plan)
 }
 
 func validateMatch(v *validator, f string, m *Match) {

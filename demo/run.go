@@ -22,7 +22,7 @@ type Backends struct {
 	LegacyURL string
 	OrdersURL string
 	// Faults steers the orders service at run time.
-	Faults *Faults
+	Faults  *Faults
 	servers []*http.Server
 	done    chan error
 }
@@ -67,14 +67,14 @@ func (b *Backends) Close() {
 }
 
 // Config renders the demo's route file for these backends, with the
-// proxy listening on listen.
-func (b *Backends) Config(listen string) ([]byte, error) {
+// proxy listening on listen and the admin API on adminListen.
+func (b *Backends) Config(listen, adminListen string) ([]byte, error) {
 	t, err := template.New("demo").Parse(configTemplate)
 	if err != nil {
 		return nil, fmt.Errorf("parsing demo config template: %w", err)
 	}
 	var out bytes.Buffer
-	err = t.Execute(&out, map[string]string{"Listen": listen, "LegacyURL": b.LegacyURL, "OrdersURL": b.OrdersURL})
+	err = t.Execute(&out, map[string]string{"Listen": listen, "AdminListen": adminListen, "LegacyURL": b.LegacyURL, "OrdersURL": b.OrdersURL})
 	if err != nil {
 		return nil, fmt.Errorf("rendering demo config: %w", err)
 	}
@@ -83,8 +83,8 @@ func (b *Backends) Config(listen string) ([]byte, error) {
 
 // WriteConfig writes the demo config into a new temporary directory and
 // returns the file's path; remove the directory when done.
-func (b *Backends) WriteConfig(listen string) (string, error) {
-	data, err := b.Config(listen)
+func (b *Backends) WriteConfig(listen, adminListen string) (string, error) {
+	data, err := b.Config(listen, adminListen)
 	if err != nil {
 		return "", err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/metrics"
 )
 
 // discardWriter is a minimal ResponseWriter, so the benchmark measures
@@ -77,7 +78,7 @@ func BenchmarkProxy(b *testing.B) {
 			if err := cfg.Validate(); err != nil {
 				b.Fatal(err)
 			}
-			p, err := New(cfg, zerolog.New(io.Discard))
+			p, err := New(cfg, Options{Log: zerolog.New(io.Discard), Metrics: metrics.New()})
 			if err != nil {
 				b.Fatal(err)
 			}

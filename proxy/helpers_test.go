@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/metrics"
 )
 
 // backend is a real HTTP server that names itself in X-Side and in its
@@ -85,7 +86,7 @@ func mustValid(t testing.TB, cfg *config.Config) *config.Config {
 func startProxy(t testing.TB, cfg *config.Config) (string, *Proxy, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
-	p, err := New(mustValid(t, cfg), zerolog.New(logs))
+	p, err := New(mustValid(t, cfg), Options{Log: zerolog.New(logs), Metrics: metrics.New()})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

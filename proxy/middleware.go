@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/routing"
 )
 
@@ -112,7 +113,7 @@ func (lw *logWriter) RecordDecision(d routing.Decision) { lw.decision = d }
 
 // withAccessLog logs one line per request (when access is true) and turns
 // a panic below into a 500 for the client instead of a dropped connection.
-func withAccessLog(next http.Handler, log zerolog.Logger, access bool) http.Handler {
+func withAccessLog(next http.Handler, log zerolog.Logger, access bool, reg *metrics.Registry) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		lw := logWriters.Get().(*logWriter)
@@ -128,14 +129,35 @@ func withAccessLog(next http.Handler, log zerolog.Logger, access bool) http.Hand
 					http.Error(lw, "internal error", http.StatusInternalServerError)
 				}
 			}
+			took := time.Since(start)
+			if reg != nil {
+				observe(reg, lw, took)
+			}
 			if access {
-				logRequest(log, r, lw, time.Since(start))
+				logRequest(log, r, lw, took)
 			}
 			*lw = logWriter{}
 			logWriters.Put(lw)
 		}()
 		next.ServeHTTP(lw, r)
 	})
+}
+
+// observe counts the request in the route's metrics.
+func observe(reg *metrics.Registry, lw *logWriter, took time.Duration) {
+	d := lw.decision
+	route, stage, side := d.Route, d.Stage.String(), metrics.SideLegacy
+	if route == "" {
+		route, stage = metrics.Unmatched, "legacy"
+	}
+	if d.Side == routing.SideService {
+		side = metrics.SideService
+	}
+	status := lw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	reg.Route(route).Observe(stage, side, status, took)
 }
 
 func logRequest(log zerolog.Logger, r *http.Request, lw *logWriter, took time.Duration) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/legacy"
+	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/routing"
 	"github.com/stranglerfig/strangler/upstream"
 )
@@ -25,6 +26,7 @@ import (
 // flight.
 type Proxy struct {
 	log       zerolog.Logger
+	metrics   *metrics.Registry
 	router    *routing.Router
 	inventory *legacy.Inventory
 	handler   http.Handler
@@ -35,10 +37,20 @@ type Proxy struct {
 	started   *config.Config // the config the process started with
 }
 
-// New builds a Proxy serving cfg. log receives the access log and errors.
-func New(cfg *config.Config, log zerolog.Logger) (*Proxy, error) {
+// Options are the parts a Proxy reports to.
+type Options struct {
+	// Log receives the access log and errors.
+	Log zerolog.Logger
+	// Metrics, if set, counts requests and upstream errors per route.
+	Metrics *metrics.Registry
+}
+
+// New builds a Proxy serving cfg.
+func New(cfg *config.Config, opts Options) (*Proxy, error) {
+	log := opts.Log
 	p := &Proxy{
 		log:       log,
+		metrics:   opts.Metrics,
 		inventory: legacy.NewInventory(legacy.DefaultMaxEndpoints),
 		upstreams: map[string]*upstream.Upstream{},
 	}
@@ -49,7 +61,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Proxy, error) {
 	p.router = routing.NewRouter(table)
 	p.cfg.Store(cfg)
 	p.started = cfg
-	p.handler = withRequestID(withAccessLog(p.router, log, cfg.Log.Access))
+	p.handler = withRequestID(withAccessLog(p.router, log, cfg.Log.Access, p.metrics))
 	return p, nil
 }
 
@@ -98,10 +110,11 @@ func (p *Proxy) build(cfg *config.Config) (*routing.Table, error) {
 		}
 	}
 	legacyKeepHost := cfg.Legacy.HostHeader == config.HostClient
-	defaultLegacy := legacy.Handler(legacyUp.Proxy(upstream.Route{KeepHost: legacyKeepHost}, trusted, p.log), p.inventory)
+	defaultLegacy := legacy.Handler(legacyUp.Proxy(upstream.Route{KeepHost: legacyKeepHost,
+		OnError: p.errorCounter(metrics.Unmatched, "legacy")}, trusted, p.log), p.inventory)
 	specs := make([]routing.Spec, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
-		spec, err := routeSpec(r, cfg, services, legacyUp, trusted, p.log)
+		spec, err := p.routeSpec(r, cfg, services, legacyUp, trusted)
 		if err != nil {
 			return nil, fmt.Errorf("route %q: %w", r.Name, err)
 		}
@@ -110,8 +123,8 @@ func (p *Proxy) build(cfg *config.Config) (*routing.Table, error) {
 	return routing.Build(specs, defaultLegacy, routing.Options{ClientIP: trusted.ClientIP})
 }
 
-func routeSpec(r config.Route, cfg *config.Config, services map[string]*upstream.Upstream,
-	legacyUp *upstream.Upstream, trusted *upstream.Trusted, log zerolog.Logger) (routing.Spec, error) {
+func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[string]*upstream.Upstream,
+	legacyUp *upstream.Upstream, trusted *upstream.Trusted) (routing.Spec, error) {
 	stage, err := routing.ParseStage(r.Stage)
 	if err != nil {
 		return routing.Spec{}, err
@@ -120,7 +133,8 @@ func routeSpec(r config.Route, cfg *config.Config, services map[string]*upstream
 		Name: r.Name, Path: r.Match.Path, Prefix: r.Match.Prefix, Host: r.Match.Host,
 		Methods: r.Match.Methods, Headers: r.Match.Headers,
 		Stage: stage, Percent: r.Percent, Sticky: r.Sticky, ServiceName: r.Service,
-		Legacy: legacyUp.Proxy(upstream.Route{Name: r.Name, KeepHost: cfg.Legacy.HostHeader == config.HostClient}, trusted, log),
+		Legacy: legacyUp.Proxy(upstream.Route{Name: r.Name, KeepHost: cfg.Legacy.HostHeader == config.HostClient,
+			OnError: p.errorCounter(r.Name, "legacy")}, trusted, p.log),
 	}
 	if r.Service != "" {
 		svc := cfg.Services[r.Service]
@@ -130,10 +144,18 @@ func routeSpec(r config.Route, cfg *config.Config, services map[string]*upstream
 		}
 		spec.Service = services[r.Service].Proxy(upstream.Route{
 			Name: r.Name, StripPrefix: r.Rewrite.StripPrefix, AddPrefix: r.Rewrite.AddPrefix,
-			KeepHost: host == config.HostClient,
-		}, trusted, log)
+			KeepHost: host == config.HostClient, OnError: p.errorCounter(r.Name, r.Service),
+		}, trusted, p.log)
 	}
 	return spec, nil
+}
+
+// errorCounter returns the hook that counts a route's upstream errors.
+func (p *Proxy) errorCounter(route, upstreamName string) func(kind string) {
+	if p.metrics == nil {
+		return nil
+	}
+	return func(kind string) { p.metrics.Route(route).UpstreamError(upstreamName, kind) }
 }
 
 // upstream returns the pooled upstream for these settings, creating it

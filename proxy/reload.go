@@ -18,6 +18,9 @@ type Reloader struct {
 	Proxy  *Proxy
 	Path   string
 	Source config.Source
+	// Apply installs a loaded config; nil means Proxy.Apply. The rollout
+	// controller puts its overrides on top here.
+	Apply func(*config.Config) error
 	// Done, if set, is called after each reload attempt with its result.
 	Done func(source string, err error)
 
@@ -35,7 +38,11 @@ func (r *Reloader) Reload(source string) (err error) {
 	log := r.Proxy.log
 	cfg, err := config.Load(r.Path, r.Source)
 	if err == nil {
-		err = r.Proxy.Apply(cfg)
+		apply := r.Apply
+		if apply == nil {
+			apply = r.Proxy.Apply
+		}
+		err = apply(cfg)
 	}
 	if err != nil {
 		var problems []string

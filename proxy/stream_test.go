@@ -111,7 +111,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}))
 	defer slow.Close()
 	cfg := mustValid(t, baseConfig(slow.URL, slow.URL))
-	p, err := New(cfg, zerolog.Nop())
+	p, err := New(cfg, Options{Log: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}

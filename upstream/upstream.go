@@ -84,6 +84,8 @@ type Route struct {
 	AddPrefix   string
 	// KeepHost sends the client's Host instead of the upstream's.
 	KeepHost bool
+	// OnError, if set, hears the kind of each upstream failure (metrics).
+	OnError func(kind string)
 }
 
 // Proxy returns a handler that forwards to u, rewriting requests for rt.
@@ -97,7 +99,7 @@ func (u *Upstream) Proxy(rt Route, trusted *Trusted, log zerolog.Logger) http.Ha
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			rewrite(pr, u.opts.URL, rt, trusted)
 		},
-		ErrorHandler: errorHandler(u.opts.Name, rt.Name, log),
+		ErrorHandler: errorHandler(u.opts.Name, rt, log),
 		ErrorLog:     stdlog.New(log.With().Str("upstream", u.opts.Name).Logger(), "", 0),
 	}
 	return p
@@ -165,7 +167,8 @@ const (
 	gatewayTimeoutBody = `{"error":"upstream timed out","upstream":"`
 )
 
-func errorHandler(upstream, route string, log zerolog.Logger) func(http.ResponseWriter, *http.Request, error) {
+func errorHandler(upstream string, rt Route, log zerolog.Logger) func(http.ResponseWriter, *http.Request, error) {
+	route := rt.Name
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		reqID := r.Header.Get("X-Request-Id")
 		if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
@@ -175,12 +178,16 @@ func errorHandler(upstream, route string, log zerolog.Logger) func(http.Response
 			w.WriteHeader(StatusClientClosed)
 			return
 		}
+		kind := ErrorKind(err)
+		if rt.OnError != nil {
+			rt.OnError(kind)
+		}
 		status, body := http.StatusBadGateway, badGatewayBody
-		if isTimeout(err) {
+		if kind == "timeout" {
 			status, body = http.StatusGatewayTimeout, gatewayTimeoutBody
 		}
 		log.Warn().Str("route", route).Str("upstream", upstream).Str("request_id", reqID).
-			Str("method", r.Method).Int("status", status).Str("error_kind", ErrorKind(err)).Err(err).
+			Str("method", r.Method).Int("status", status).Str("error_kind", kind).Err(err).
 			Msg("upstream request failed")
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

@@ -13,7 +13,7 @@ import (
 )
 
 func newDemoCmd() *cobra.Command {
-	var listen string
+	var listen, adminListen string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the proxy in front of a built-in bookshop monolith and orders service",
@@ -24,7 +24,7 @@ func newDemoCmd() *cobra.Command {
 				return err
 			}
 			defer b.Close()
-			path, err := b.WriteConfig(listen)
+			path, err := b.WriteConfig(listen, adminListen)
 			if err != nil {
 				return err
 			}
@@ -34,19 +34,21 @@ func newDemoCmd() *cobra.Command {
 				source:    config.Source{},
 				out:       cmd.OutOrStdout(),
 				errOut:    cmd.ErrOrStderr(),
-				listening: func(addr string) { printDemoBanner(cmd.ErrOrStderr(), addr, path, b) },
+				listening: func(addr, adminAddr string) { printDemoBanner(cmd.ErrOrStderr(), addr, adminAddr, path, b) },
 			})
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "proxy listen address")
+	cmd.Flags().StringVar(&adminListen, "admin-listen", "127.0.0.1:9901", "admin API listen address")
 	return cmd
 }
 
-func printDemoBanner(w io.Writer, addr, path string, b *demo.Backends) {
+func printDemoBanner(w io.Writer, addr, adminAddr, path string, b *demo.Backends) {
 	base := "http://" + addr
 	fmt.Fprintf(w, `
 strangler demo is running
   proxy     %[1]s
+  admin     %[5]s   (routes: %[5]s/admin/routes, metrics: %[5]s/metrics)
   monolith  %[2]s   (direct, for comparison)
   orders    %[3]s   (direct, for comparison)
   config    %[4]s   (edit it: the proxy reloads it live)
@@ -57,7 +59,12 @@ Try:
   curl -i -H 'X-User-ID: alice' %[1]s/api/orders/1001   # route order-details, canary 50%%: alice always lands on one side
   curl -i -H 'X-User-ID: bob'   %[1]s/api/orders/1001   #   ... and bob on his (see the X-Served-By header)
   curl -i %[1]s/api/users/1                             # no route: the monolith answers
+Steer it:
+  strangler routes                                      # every route: stage, percent, figures
+  strangler stage order-details canary 25 --reason "ramp"
+  strangler rollback order-details                      # the monolith serves all of it at once
+  strangler events                                      # the audit trail
 Stop with Ctrl-C.
 
-`, base, b.LegacyURL, b.OrdersURL, path)
+`, base, b.LegacyURL, b.OrdersURL, path, "http://"+adminAddr)
 }

@@ -89,7 +89,7 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 		_, _ = io.WriteString(w, "finished")
 	}))
 	defer slow.Close()
-	cfg := writeFile(t, "listen: 127.0.0.1:0\nlegacy:\n  url: "+slow.URL+"\n")
+	cfg := writeFile(t, "listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}\nlegacy:\n  url: "+slow.URL+"\n")
 	cmd := exec.Command(binary, "serve", "--config", cfg)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -137,7 +137,7 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 // TestDemoServes starts `strangler demo` and checks the routes answer as
 // the banner says.
 func TestDemoServes(t *testing.T) {
-	cmd := exec.Command(binary, "demo", "--listen", "127.0.0.1:0")
+	cmd := exec.Command(binary, "demo", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -2,15 +2,23 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"os"
 	"sync"
+	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/stranglerfig/strangler/admin"
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/proxy"
+	"github.com/stranglerfig/strangler/rollout"
 )
 
 func newServeCmd() *cobra.Command {
@@ -42,9 +50,21 @@ type serveOptions struct {
 	source config.Source
 	out    io.Writer // logs
 	errOut io.Writer // config problems at start
-	// listening, if set, is called with the data-plane address once the
-	// proxy accepts connections.
-	listening func(addr string)
+	// listening, if set, is called with the data-plane and admin
+	// addresses once both accept connections.
+	listening func(data, admin string)
+}
+
+// app is one running proxy: data plane, control plane and admin API.
+type app struct {
+	cfg      *config.Config
+	log      zerolog.Logger
+	metrics  *metrics.Registry
+	proxy    *proxy.Proxy
+	control  *rollout.Controller
+	reloader *proxy.Reloader
+	ready    *readiness
+	token    string
 }
 
 // runServe loads the config, serves until ctx is done, then drains.
@@ -56,29 +76,102 @@ func runServe(ctx context.Context, o serveOptions) error {
 		}
 		return exitCode(1)
 	}
-	log := proxy.NewLogger(cfg.Log, o.out)
-	p, err := proxy.New(cfg, log)
+	a, err := newApp(cfg, o)
 	if err != nil {
-		return fmt.Errorf("building proxy: %w", err)
+		return err
 	}
-	defer p.Close()
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listening on %s (listen): %w", cfg.Listen, err)
-	}
-	rctx, stopReload := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	reloader := &proxy.Reloader{Proxy: p, Path: o.path, Source: o.source}
-	wg.Go(func() { reloader.Run(rctx) })
-	defer func() { stopReload(); wg.Wait() }()
+	defer a.proxy.Close()
+	return a.run(ctx, o)
+}
 
-	log.Info().Str("listen", ln.Addr().String()).Str("config", o.path).Int("routes", len(cfg.Routes)).
+func newApp(cfg *config.Config, o serveOptions) (*app, error) {
+	a := &app{cfg: cfg, log: proxy.NewLogger(cfg.Log, o.out), metrics: metrics.New(),
+		token: os.Getenv(cfg.Admin.TokenEnv)}
+	if err := admin.CheckExposure(cfg.Admin.Listen, a.token, cfg.Admin.TokenEnv); err != nil {
+		return nil, err
+	}
+	var err error
+	if a.proxy, err = proxy.New(cfg, proxy.Options{Log: a.log, Metrics: a.metrics}); err != nil {
+		return nil, fmt.Errorf("building proxy: %w", err)
+	}
+	a.control, err = rollout.New(rollout.Options{Store: rollout.FileStore{Path: cfg.StateFile},
+		Applier: a.proxy, Log: a.log, Observer: metricsObserver{a.metrics}})
+	if err != nil {
+		return nil, fmt.Errorf("loading state (state_file): %w", err)
+	}
+	if err := a.control.LoadFile(cfg); err != nil {
+		return nil, fmt.Errorf("applying the config with its overrides: %w", err)
+	}
+	for _, v := range a.control.Routes() {
+		a.metrics.SetRouteState(v.Name, v.Stage, v.Percent)
+	}
+	a.reloader = &proxy.Reloader{Proxy: a.proxy, Path: o.path, Source: o.source, Apply: a.control.LoadFile,
+		Done: func(_ string, err error) { a.metrics.ConfigReload(err == nil) }}
+	a.ready = &readiness{control: a.control}
+	return a, nil
+}
+
+// run serves the data plane and the admin API until ctx is done, then
+// drains both.
+func (a *app) run(ctx context.Context, o serveOptions) error {
+	dataLn, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s (listen): %w", a.cfg.Listen, err)
+	}
+	adminLn, err := net.Listen("tcp", a.cfg.Admin.Listen)
+	if err != nil {
+		dataLn.Close()
+		return fmt.Errorf("listening on %s (admin.listen): %w", a.cfg.Admin.Listen, err)
+	}
+	stop, cancelStop := context.WithCancel(context.Background())
+	defer cancelStop()
+	var wg sync.WaitGroup
+	wg.Go(func() { a.reloader.Run(stop) })
+	wg.Go(func() { a.drainOn(ctx, stop, cancelStop) })
+
+	a.log.Info().Str("listen", dataLn.Addr().String()).Str("admin", adminLn.Addr().String()).
+		Str("config", o.path).Int("routes", len(a.cfg.Routes)).Bool("admin_token", a.token != "").
 		Msg("strangler is serving")
 	if o.listening != nil {
-		o.listening(ln.Addr().String())
+		o.listening(dataLn.Addr().String(), adminLn.Addr().String())
 	}
-	srv := proxy.NewServer(p.Handler(), cfg.Server, log)
-	err = proxy.Serve(ctx, srv, ln, cfg.Server.ShutdownTimeout)
-	log.Info().Err(err).Msg("strangler stopped")
+	errs := make(chan error, 2)
+	serve := func(h http.Handler, ln net.Listener) {
+		err := proxy.Serve(stop, proxy.NewServer(h, a.cfg.Server, a.log), ln, a.cfg.Server.ShutdownTimeout)
+		cancelStop() // one server ending stops the other
+		errs <- err
+	}
+	wg.Go(func() { serve(a.proxy.Handler(), dataLn) })
+	wg.Go(func() { serve(a.adminHandler(o.path), adminLn) })
+	err = errors.Join(<-errs, <-errs)
+	wg.Wait()
+	a.log.Info().Err(err).Msg("strangler stopped")
 	return err
+}
+
+// drainOn turns readiness off when ctx ends, waits the drain delay so load
+// balancers notice, then stops the servers. It returns early if the
+// servers stop on their own.
+func (a *app) drainOn(ctx, stop context.Context, stopServers context.CancelFunc) {
+	select {
+	case <-stop.Done():
+		return
+	case <-ctx.Done():
+	}
+	a.ready.drain()
+	a.log.Info().Dur("drain_delay", a.cfg.Server.DrainDelay).Msg("draining: readiness is off")
+	select {
+	case <-time.After(a.cfg.Server.DrainDelay):
+	case <-stop.Done():
+	}
+	stopServers()
+}
+
+func (a *app) adminHandler(path string) http.Handler {
+	return admin.New(admin.Deps{
+		Control: a.control, Figures: a.metrics, Ready: a.ready.check,
+		Reload:    func() error { return a.reloader.Reload("admin") },
+		Metrics:   a.metrics.Handler(),
+		Inventory: a.proxy.Inventory(), ConfigPath: path, Token: a.token, Log: a.log,
+	})
 }

@@ -1,0 +1,287 @@
+// Package admin serves strangler's admin HTTP API on its own listener:
+// route status with live figures, stage changes, promote and rollback,
+// the audit trail, config and reload, health, readiness and metrics.
+//
+// Every handler returns an error that renders as JSON
+// {"error": "...", "field": "..."} with the matching status. When a token
+// is configured every endpoint but /healthz and /readyz needs
+// "Authorization: Bearer <token>". Mutations are POST only and refused
+// when a browser sent them from another site.
+package admin
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/rs/zerolog"
+
+	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/legacy"
+	"github.com/stranglerfig/strangler/metrics"
+	"github.com/stranglerfig/strangler/rollout"
+)
+
+// Control is the rollout control plane as the admin API uses it.
+type Control interface {
+	Routes() []rollout.RouteView
+	Route(name string) (rollout.RouteView, bool)
+	SetStage(rollout.Change, config.Position) (rollout.RouteView, error)
+	Promote(rollout.Change) (rollout.RouteView, error)
+	Rollback(rollout.Change) (rollout.RouteView, error)
+	Reset(rollout.Change) (rollout.RouteView, error)
+	Effective() *config.Config
+	Audit() *rollout.Audit
+}
+
+// Figures gives a route's live request figures.
+type Figures interface {
+	Figures(route string) metrics.Figures
+}
+
+// Deps are what the admin API serves from.
+type Deps struct {
+	Control Control
+	Figures Figures
+	// Reload reloads the config file; its error is shown to the caller.
+	Reload func() error
+	// Ready returns nil when the proxy can take traffic.
+	Ready func() error
+	// Metrics serves /metrics.
+	Metrics http.Handler
+	// Inventory, if set, serves the monolith's unclaimed endpoints.
+	Inventory *legacy.Inventory
+	// ConfigPath names the route file in /admin/config.
+	ConfigPath string
+	// Token, when not empty, is required as a bearer token.
+	Token string
+	Log   zerolog.Logger
+}
+
+// server holds the handlers' dependencies.
+type server struct {
+	Deps
+	auth authenticator
+}
+
+// New returns the admin API handler.
+func New(d Deps) http.Handler {
+	s := &server{Deps: d, auth: newAuthenticator(d.Token)}
+	r := mux.NewRouter()
+	notFound := s.wrap(func(http.ResponseWriter, *http.Request) error {
+		return &Error{Status: http.StatusNotFound, Msg: "no such admin endpoint"}
+	}, false)
+	notAllowed := s.wrap(func(http.ResponseWriter, *http.Request) error {
+		return &Error{Status: http.StatusMethodNotAllowed, Msg: "method not allowed: mutations are POST, reads are GET"}
+	}, false)
+	r.NotFoundHandler, r.MethodNotAllowedHandler = notFound, notAllowed
+	// Path before Methods: gorilla/mux 1.8.1 forgets a method mismatch when a
+	// later route's method matcher succeeds first.
+	r.Path("/healthz").Methods(http.MethodGet).Handler(s.wrap(s.healthz, false))
+	r.Path("/readyz").Methods(http.MethodGet).Handler(s.wrap(s.readyz, false))
+	r.Path("/metrics").Methods(http.MethodGet).Handler(s.wrap(s.metrics, true))
+
+	r.Path("/admin/routes").Methods(http.MethodGet).Handler(s.wrap(s.listRoutes, true))
+	r.Path("/admin/routes/{name}").Methods(http.MethodGet).Handler(s.wrap(s.getRoute, true))
+	r.Path("/admin/routes/{name}/stage").Methods(http.MethodPost).Handler(s.mutation(s.setStage))
+	r.Path("/admin/routes/{name}/promote").Methods(http.MethodPost).Handler(s.mutation(s.promote))
+	r.Path("/admin/routes/{name}/rollback").Methods(http.MethodPost).Handler(s.mutation(s.rollback))
+	r.Path("/admin/routes/{name}/reset").Methods(http.MethodPost).Handler(s.mutation(s.reset))
+	r.Path("/admin/events").Methods(http.MethodGet).Handler(s.wrap(s.events, true))
+	r.Path("/admin/config").Methods(http.MethodGet).Handler(s.wrap(s.config, true))
+	r.Path("/admin/reload").Methods(http.MethodPost).Handler(s.mutation(s.reload))
+	r.Path("/admin/legacy/endpoints").Methods(http.MethodGet).Handler(s.wrap(s.legacyEndpoints, true))
+	return r
+}
+
+// wrap turns a handlerFunc into a handler, checking the token first when
+// authed.
+func (s *server) wrap(h handlerFunc, authed bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := error(nil)
+		if authed {
+			err = s.auth.check(r)
+		}
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
+			s.Log.Debug().Str("method", r.Method).Str("path", r.URL.Path).Err(err).Msg("admin request refused")
+			writeError(w, err)
+		}
+	})
+}
+
+// mutation wraps a state-changing handler: token, then same-origin.
+func (s *server) mutation(h handlerFunc) http.Handler {
+	return s.wrap(func(w http.ResponseWriter, r *http.Request) error {
+		if err := checkSameOrigin(r); err != nil {
+			return err
+		}
+		return h(w, r)
+	}, true)
+}
+
+func (s *server) healthz(w http.ResponseWriter, _ *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *server) readyz(w http.ResponseWriter, _ *http.Request) error {
+	if err := s.Ready(); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+func (s *server) metrics(w http.ResponseWriter, r *http.Request) error {
+	s.Metrics.ServeHTTP(w, r)
+	return nil
+}
+
+// routeJSON is a route with its live figures.
+type routeJSON struct {
+	rollout.RouteView
+	Figures metrics.Figures `json:"figures"`
+}
+
+func (s *server) withFigures(v rollout.RouteView) routeJSON {
+	return routeJSON{RouteView: v, Figures: s.Figures.Figures(v.Name)}
+}
+
+func (s *server) listRoutes(w http.ResponseWriter, _ *http.Request) error {
+	views := s.Control.Routes()
+	out := make([]routeJSON, 0, len(views))
+	for _, v := range views {
+		out = append(out, s.withFigures(v))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"routes": out})
+	return nil
+}
+
+func (s *server) getRoute(w http.ResponseWriter, r *http.Request) error {
+	name := mux.Vars(r)["name"]
+	v, ok := s.Control.Route(name)
+	if !ok {
+		return &Error{Status: http.StatusNotFound, Field: "name", Msg: "unknown route " + strconv.Quote(name)}
+	}
+	writeJSON(w, http.StatusOK, s.withFigures(v))
+	return nil
+}
+
+// changeBody is the body of the mutation endpoints.
+type changeBody struct {
+	Stage     *string  `json:"stage"`
+	Percent   *float64 `json:"percent"`
+	Reason    string   `json:"reason"`
+	IfVersion *uint64  `json:"if_version"`
+}
+
+func (s *server) decodeChange(r *http.Request, optional bool) (rollout.Change, changeBody, error) {
+	var b changeBody
+	if err := decodeBody(r, &b, optional); err != nil {
+		return rollout.Change{}, b, err
+	}
+	if len(b.Reason) > 1000 {
+		return rollout.Change{}, b, &Error{Status: http.StatusBadRequest, Field: "reason", Msg: "at most 1000 characters"}
+	}
+	ch := rollout.Change{Route: mux.Vars(r)["name"], Reason: b.Reason, Source: rollout.SourceAdmin, IfVersion: b.IfVersion}
+	return ch, b, nil
+}
+
+func (s *server) setStage(w http.ResponseWriter, r *http.Request) error {
+	ch, b, err := s.decodeChange(r, false)
+	if err != nil {
+		return err
+	}
+	if b.Stage == nil {
+		return &Error{Status: http.StatusBadRequest, Field: "stage", Msg: "required: legacy, shadow, canary or migrated"}
+	}
+	pos := config.Position{Stage: *b.Stage}
+	if b.Percent != nil {
+		pos.Percent = *b.Percent
+	} else if pos.Stage == config.StageCanary {
+		return &Error{Status: http.StatusBadRequest, Field: "percent", Msg: "required for stage canary"}
+	}
+	return s.respond(w, r, "stage", func() (rollout.RouteView, error) { return s.Control.SetStage(ch, pos) })
+}
+
+func (s *server) promote(w http.ResponseWriter, r *http.Request) error {
+	return s.simpleChange(w, r, "promote", s.Control.Promote)
+}
+
+func (s *server) rollback(w http.ResponseWriter, r *http.Request) error {
+	return s.simpleChange(w, r, "rollback", s.Control.Rollback)
+}
+
+func (s *server) reset(w http.ResponseWriter, r *http.Request) error {
+	return s.simpleChange(w, r, "reset", s.Control.Reset)
+}
+
+// simpleChange handles the mutations whose body has only reason and
+// if_version.
+func (s *server) simpleChange(w http.ResponseWriter, r *http.Request, action string,
+	do func(rollout.Change) (rollout.RouteView, error)) error {
+	ch, b, err := s.decodeChange(r, true)
+	if err != nil {
+		return err
+	}
+	if b.Stage != nil || b.Percent != nil {
+		return &Error{Status: http.StatusBadRequest, Field: "stage", Msg: action + " takes no stage or percent; use /stage"}
+	}
+	return s.respond(w, r, action, func() (rollout.RouteView, error) { return do(ch) })
+}
+
+func (s *server) respond(w http.ResponseWriter, r *http.Request, action string, do func() (rollout.RouteView, error)) error {
+	v, err := do()
+	if err != nil {
+		return err
+	}
+	s.Log.Info().Str("route", v.Name).Str("action", action).Str("remote", r.RemoteAddr).Msg("admin change")
+	writeJSON(w, http.StatusOK, s.withFigures(v))
+	return nil
+}
+
+func (s *server) events(w http.ResponseWriter, r *http.Request) error {
+	limit := 100
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > rollout.DefaultAuditSize {
+			return &Error{Status: http.StatusBadRequest, Field: "limit", Msg: "limit must be between 1 and 1000"}
+		}
+		limit = n
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": s.Control.Audit().List(r.URL.Query().Get("route"), limit)})
+	return nil
+}
+
+func (s *server) config(w http.ResponseWriter, _ *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]any{"file": s.ConfigPath, "config": ConfigView(s.Control.Effective())})
+	return nil
+}
+
+func (s *server) reload(w http.ResponseWriter, _ *http.Request) error {
+	if err := s.Reload(); err != nil {
+		var problems []string
+		for _, p := range config.Problems(err) {
+			problems = append(problems, p.Error())
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+			"error": "config rejected; the last good config keeps serving", "problems": problems})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "reloaded", "at": time.Now().UTC()})
+	return nil
+}
+
+func (s *server) legacyEndpoints(w http.ResponseWriter, _ *http.Request) error {
+	if s.Inventory == nil {
+		return &Error{Status: http.StatusNotFound, Msg: "no inventory"}
+	}
+	eps, overflow := s.Inventory.Snapshot()
+	writeJSON(w, http.StatusOK, map[string]any{"endpoints": eps, "overflow": overflow})
+	return nil
+}

@@ -1,0 +1,85 @@
+package admin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// CheckExposure refuses an admin listener that is reachable beyond this
+// machine without a token.
+func CheckExposure(listen, token, tokenEnv string) error {
+	if token != "" || IsLoopback(listen) {
+		return nil
+	}
+	return fmt.Errorf("admin.listen %q is reachable beyond loopback and no admin token is set: "+
+		"export %s=<a long random secret>, or bind admin.listen to 127.0.0.1", listen, tokenEnv)
+}
+
+// IsLoopback reports whether a host:port listen address binds only the
+// loopback interface.
+func IsLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// authenticator checks bearer tokens in constant time.
+type authenticator struct {
+	sum [sha256.Size]byte
+	on  bool
+}
+
+func newAuthenticator(token string) authenticator {
+	if token == "" {
+		return authenticator{}
+	}
+	return authenticator{sum: sha256.Sum256([]byte(token)), on: true}
+}
+
+// check returns nil when r carries the token (or no token is required).
+// Hashing both sides first makes the comparison independent of length.
+func (a authenticator) check(r *http.Request) error {
+	if !a.on {
+		return nil
+	}
+	given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return &Error{Status: http.StatusUnauthorized, Msg: "missing bearer token (Authorization: Bearer <token>)"}
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(given)))
+	if subtle.ConstantTimeCompare(sum[:], a.sum[:]) != 1 {
+		return &Error{Status: http.StatusUnauthorized, Msg: "wrong bearer token"}
+	}
+	return nil
+}
+
+// checkSameOrigin refuses a state-changing request that a browser sent
+// from another site (CSRF): Sec-Fetch-Site says cross-site or
+// same-site, or Origin names another host.
+func checkSameOrigin(r *http.Request) error {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return &Error{Status: http.StatusForbidden, Msg: "cross-site request refused"}
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host != r.Host {
+		return &Error{Status: http.StatusForbidden, Msg: "cross-origin request refused"}
+	}
+	return nil
+}

@@ -1,0 +1,94 @@
+package rollout
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/stranglerfig/strangler/config"
+)
+
+// Override is a runtime decision about one route that outranks the file
+// until the file changes that route's position.
+type Override struct {
+	config.Position
+	Source string    `json:"source"` // admin, automation
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
+	// Base is the file's position when the override was made. Once the
+	// file says something else, the file's newer decision wins.
+	Base config.Position `json:"base"`
+}
+
+// State is what survives a restart: overrides, route versions and the
+// audit trail.
+type State struct {
+	Overrides map[string]Override `json:"overrides"`
+	Versions  map[string]uint64   `json:"versions"`
+	Events    []Event             `json:"events"`
+}
+
+// Store loads and saves State.
+type Store interface {
+	Load() (State, error)
+	Save(State) error
+}
+
+// FileStore keeps State as JSON in one file, replaced atomically: write a
+// temporary file, fsync, rename over the old one, fsync the directory.
+type FileStore struct {
+	Path string
+}
+
+// Load reads the state file. A missing file is an empty state.
+func (s FileStore) Load() (State, error) {
+	st := State{}
+	data, err := os.ReadFile(s.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("reading state file: %w", err)
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return State{}, fmt.Errorf("state file %s is corrupt: %w", s.Path, err)
+	}
+	return st, nil
+}
+
+// Save writes the state file atomically.
+func (s FileStore) Save(st State) error {
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding state: %w", err)
+	}
+	dir := filepath.Dir(s.Path)
+	tmp, err := os.CreateTemp(dir, ".strangler-state-*")
+	if err != nil {
+		return fmt.Errorf("writing state file: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing state file %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("syncing state file %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("closing state file %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), s.Path); err != nil {
+		return fmt.Errorf("replacing state file %s: %w", s.Path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // make the rename durable where the platform allows
+		d.Close()
+	}
+	return nil
+}
