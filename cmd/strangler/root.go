@@ -27,6 +27,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCmd(), newValidateCmd(), newDemoCmd(), newVersionCmd())
+	root.AddCommand(newVerbCmds()...)
 	return root
 }
 
