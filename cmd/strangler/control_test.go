@@ -332,3 +332,23 @@ func TestCLIErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminNotOnDataPlane checks that /admin/... on the data-plane port
+// is ordinary traffic for the monolith, never the admin API.
+func TestAdminNotOnDataPlane(t *testing.T) {
+	s := newSides(t)
+	data, _ := startInProcess(t, writeFile(t, s.config("migrated", 0)))
+	for _, path := range []string{"/admin/routes", "/admin/routes/orders/rollback", "/metrics"} {
+		resp, err := http.Post(data+path, "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("X-Side"); got != "monolith" {
+			t.Errorf("POST %s on the data plane served by %q; want the monolith", path, got)
+		}
+	}
+	if s.monoHits.Load() != 3 {
+		t.Errorf("monolith saw %d requests; want 3", s.monoHits.Load())
+	}
+}
