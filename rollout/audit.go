@@ -61,13 +61,31 @@ func (a *Audit) restore(events []Event) {
 	}
 }
 
-// add appends e (assigning its ID and time) and drops the oldest events
-// beyond the bound.
+// stamp gives events the IDs and time add will keep, so that they can be
+// persisted before they are added.
+func (a *Audit) stamp(events []Event) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	now := time.Now().UTC()
+	for i := range events {
+		events[i].ID = a.nextID + uint64(i)
+		if events[i].Time.IsZero() {
+			events[i].Time = now
+		}
+	}
+}
+
+// add appends e (assigning its ID, unless stamped, and time) and drops
+// the oldest events beyond the bound.
 func (a *Audit) add(e Event) Event {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	e.ID = a.nextID
-	a.nextID++
+	if e.ID == 0 {
+		e.ID = a.nextID
+	}
+	if e.ID >= a.nextID {
+		a.nextID = e.ID + 1
+	}
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}

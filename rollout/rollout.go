@@ -151,6 +151,7 @@ func (c *Controller) commit(file, eff *config.Config, next State, events []Event
 	// must not stop a proxy that nobody steers.
 	changed := len(events) > 0
 	if changed {
+		c.audit.stamp(events) // persist the IDs and times the trail will show
 		next.Events = append(c.audit.all(), events...)
 		if over := len(next.Events) - c.audit.max; over > 0 {
 			next.Events = next.Events[over:]
@@ -329,14 +330,23 @@ func sourceOr(s string) string {
 	return s
 }
 
-// effectiveConfig returns a copy of file with overrides applied.
+// effectiveConfig returns a copy of file with overrides applied. The copy
+// shares nothing that Validate writes to (the services map, method
+// lists), so validating it cannot race readers of a config handed out.
 func effectiveConfig(file *config.Config, overrides map[string]Override) (*config.Config, error) {
 	if file == nil {
 		return nil, ErrNotLoaded
 	}
 	eff := *file
+	eff.Services = make(map[string]config.Service, len(file.Services))
+	for name, s := range file.Services {
+		eff.Services[name] = s
+	}
 	eff.Routes = append([]config.Route(nil), file.Routes...)
 	for i := range eff.Routes {
+		r := &eff.Routes[i]
+		r.Match.Methods = append([]string(nil), r.Match.Methods...)
+		r.Shadow.Methods = append([]string(nil), r.Shadow.Methods...)
 		if o, ok := overrides[eff.Routes[i].Name]; ok {
 			eff.Routes[i].Stage = o.Stage
 			eff.Routes[i].Percent = o.Percent
