@@ -197,7 +197,9 @@ func (s *server) setStage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if b.Stage == nil {
+	// An empty stage would pass validation as the default (legacy) while
+	// the override kept "".
+	if b.Stage == nil || *b.Stage == "" {
 		return &Error{Status: http.StatusBadRequest, Field: "stage", Msg: "required: legacy, shadow, canary or migrated"}
 	}
 	pos := config.Position{Stage: *b.Stage}

@@ -93,7 +93,9 @@ func decodeBody(r *http.Request, v any, optional bool) error {
 	if err := dec.Decode(v); err != nil {
 		return bodyError(err)
 	}
-	if dec.More() {
+	// dec.More is no test for trailing data: it reports false before a
+	// stray '}' or ']', which would let `{...}}` through.
+	if strings.TrimLeft(string(data[dec.InputOffset():]), " \t\r\n") != "" {
 		return &Error{Status: http.StatusBadRequest, Msg: "unexpected data after the JSON object"}
 	}
 	return nil
@@ -103,6 +105,8 @@ func bodyError(err error) error {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
+	case errors.As(err, &te) && te.Field == "":
+		return &Error{Status: http.StatusBadRequest, Msg: "the body must be a JSON object, not " + te.Value}
 	case errors.As(err, &te):
 		return &Error{Status: http.StatusBadRequest, Field: te.Field,
 			Msg: fmt.Sprintf("%s must be a %s, not %s", te.Field, te.Type, te.Value)}
