@@ -52,6 +52,9 @@ type Deps struct {
 	Metrics http.Handler
 	// Inventory, if set, serves the monolith's unclaimed endpoints.
 	Inventory *legacy.Inventory
+	// Reports and Shadow, if set, serve diffs and reports.
+	Reports Reports
+	Shadow  ShadowInfo
 	// ConfigPath names the route file in /admin/config.
 	ConfigPath string
 	// Token, when not empty, is required as a bearer token.
@@ -92,6 +95,9 @@ func New(d Deps) http.Handler {
 	r.Path("/admin/config").Methods(http.MethodGet).Handler(s.wrap(s.config, true))
 	r.Path("/admin/reload").Methods(http.MethodPost).Handler(s.mutation(s.reload))
 	r.Path("/admin/legacy/endpoints").Methods(http.MethodGet).Handler(s.wrap(s.legacyEndpoints, true))
+	r.Path("/admin/diffs").Methods(http.MethodGet).Handler(s.wrap(s.diffs, true))
+	r.Path("/admin/diffs/{id}").Methods(http.MethodGet).Handler(s.wrap(s.diff, true))
+	r.Path("/admin/report").Methods(http.MethodGet).Handler(s.wrap(s.report, true))
 	return r
 }
 

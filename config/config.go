@@ -45,6 +45,10 @@ type Config struct {
 	// restarts. Default: strangler-state.json beside the config file; a
 	// relative path is taken from the config file's directory.
 	StateFile string `mapstructure:"state_file" json:"state_file"`
+	// Shadowing sizes the mirroring workers and queue.
+	Shadowing Shadowing `mapstructure:"shadowing" json:"shadowing"`
+	// Reports bounds the stored comparison results.
+	Reports Reports `mapstructure:"reports" json:"reports"`
 }
 
 // Server holds limits of the data-plane HTTP server.
@@ -138,7 +142,16 @@ type Shadow struct {
 	// Sample is the percent of eligible requests mirrored; nil means 100.
 	Sample  *float64 `mapstructure:"sample" json:"sample"`
 	Methods []string `mapstructure:"methods" json:"methods"`
+	// MaxBody bounds the request body copied for the mirror; larger
+	// requests are served normally and not mirrored.
 	MaxBody ByteSize `mapstructure:"max_body" json:"max_body"`
+	// Canary also mirrors canary requests to the side that did not serve.
+	Canary bool `mapstructure:"canary" json:"canary"`
+	// Migrated mirrors requests of a migrated route back to the monolith
+	// (reverse shadow), so diffs keep flowing after the move.
+	Migrated bool `mapstructure:"migrated" json:"migrated"`
+	// Timeout bounds one mirrored request; 0 means shadowing.timeout.
+	Timeout time.Duration `mapstructure:"timeout" json:"timeout"`
 }
 
 // Diff configures how shadow responses are compared.
@@ -146,6 +159,49 @@ type Diff struct {
 	// Ignore lists JSON Pointers (with * for any key or index) and
 	// "header:NAME" entries left out of comparisons.
 	Ignore []string `mapstructure:"ignore" json:"ignore"`
+	// Unordered lists JSON Pointers of arrays compared as multisets.
+	Unordered []string `mapstructure:"unordered" json:"unordered"`
+	// Tolerance lets numbers differ a little.
+	Tolerance Tolerance `mapstructure:"tolerance" json:"tolerance"`
+	// MaxBody bounds the response body captured on each side.
+	MaxBody ByteSize `mapstructure:"max_body" json:"max_body"`
+	// Noise learns noisy fields by asking the monolith twice.
+	Noise Noise `mapstructure:"noise" json:"noise"`
+	// Redact lists JSON Pointers and "header:NAME" entries whose values are
+	// never stored or shown.
+	Redact []string `mapstructure:"redact" json:"redact"`
+}
+
+// Tolerance: numbers a and b are equal when |a-b| <= Abs or
+// |a-b| <= Rel * max(|a|,|b|).
+type Tolerance struct {
+	Abs float64 `mapstructure:"abs" json:"abs"`
+	Rel float64 `mapstructure:"rel" json:"rel"`
+}
+
+// Noise configures noise cancellation.
+type Noise struct {
+	Enabled bool `mapstructure:"enabled" json:"enabled"`
+	// Sample is the percent of mirrored GETs for which the monolith is
+	// asked a second time, after the first Warmup ones (always asked).
+	Sample float64 `mapstructure:"sample" json:"sample"`
+	Warmup int     `mapstructure:"warmup" json:"warmup"`
+}
+
+// Shadowing sizes the shared mirroring machinery.
+type Shadowing struct {
+	Workers int `mapstructure:"workers" json:"workers"`
+	Queue   int `mapstructure:"queue" json:"queue"`
+	// Timeout bounds one mirrored request unless a route sets its own.
+	Timeout time.Duration `mapstructure:"timeout" json:"timeout"`
+}
+
+// Reports bounds the stored diff results.
+type Reports struct {
+	MaxResults int      `mapstructure:"max_results" json:"max_results"`
+	MaxBytes   ByteSize `mapstructure:"max_bytes" json:"max_bytes"`
+	Queue      int      `mapstructure:"queue" json:"queue"`
+	MaxExcerpt ByteSize `mapstructure:"max_excerpt" json:"max_excerpt"`
 }
 
 // Defaults for fields left empty in the file.
@@ -161,6 +217,16 @@ const (
 	DefaultDialTimeout       = 5 * time.Second
 	DefaultMaxIdleConns      = 256
 	DefaultShadowMaxBody     = 1 << 20
+	DefaultDiffMaxBody       = 1 << 20
+	DefaultShadowWorkers     = 8
+	DefaultShadowQueue       = 1024
+	DefaultShadowTimeout     = 5 * time.Second
+	DefaultNoiseSample       = 10
+	DefaultNoiseWarmup       = 20
+	DefaultMaxResults        = 10000
+	DefaultMaxReportBytes    = 64 << 20
+	DefaultReportQueue       = 1024
+	DefaultMaxExcerpt        = 4096
 	DefaultSticky            = "ip"
 )
 
@@ -183,6 +249,29 @@ func (c *Config) applyDefaults() {
 	c.Legacy.applyDefaults()
 	for i := range c.Routes {
 		c.Routes[i].applyDefaults()
+	}
+	c.Shadowing.applyDefaults()
+	c.Reports.applyDefaults()
+}
+
+func (s *Shadowing) applyDefaults() {
+	setIfZero(&s.Workers, DefaultShadowWorkers)
+	setIfZero(&s.Queue, DefaultShadowQueue)
+	setIfZero(&s.Timeout, DefaultShadowTimeout)
+}
+
+func (r *Reports) applyDefaults() {
+	setIfZero(&r.MaxResults, DefaultMaxResults)
+	setIfZero(&r.MaxBytes, DefaultMaxReportBytes)
+	setIfZero(&r.Queue, DefaultReportQueue)
+	setIfZero(&r.MaxExcerpt, DefaultMaxExcerpt)
+}
+
+// setIfZero sets *p to def when it holds its zero value.
+func setIfZero[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
 	}
 }
 
@@ -217,6 +306,15 @@ func (r *Route) applyDefaults() {
 	}
 	if r.Shadow.MaxBody == 0 {
 		r.Shadow.MaxBody = DefaultShadowMaxBody
+	}
+	if r.Diff.MaxBody == 0 {
+		r.Diff.MaxBody = DefaultDiffMaxBody
+	}
+	if r.Diff.Noise.Sample == 0 {
+		r.Diff.Noise.Sample = DefaultNoiseSample
+	}
+	if r.Diff.Noise.Warmup == 0 {
+		r.Diff.Noise.Warmup = DefaultNoiseWarmup
 	}
 	if len(r.Plan) == 0 {
 		r.Plan = append([]string(nil), DefaultPlan...)

@@ -74,6 +74,7 @@ func (c *Config) validate(file string) error {
 	}
 	c.validateServer(v)
 	c.validateLog(v)
+	c.validateShadowing(v)
 	for i, p := range c.TrustedProxies {
 		if _, err := ParseCIDR(p); err != nil {
 			v.add(fmt.Sprintf("trusted_proxies[%d]", i), "%v", err)
@@ -110,6 +111,31 @@ func (c *Config) validateServer(v *validator) {
 	}
 	if s.ShutdownTimeout <= 0 {
 		v.add("server.shutdown_timeout", "must be positive, got %s", s.ShutdownTimeout)
+	}
+}
+
+func (c *Config) validateShadowing(v *validator) {
+	sh, rp := c.Shadowing, c.Reports
+	if sh.Workers < 1 || sh.Workers > 1024 {
+		v.add("shadowing.workers", "must be between 1 and 1024, got %d", sh.Workers)
+	}
+	if sh.Queue < 1 || sh.Queue > 1<<20 {
+		v.add("shadowing.queue", "must be between 1 and 1048576, got %d", sh.Queue)
+	}
+	if sh.Timeout <= 0 {
+		v.add("shadowing.timeout", "must be positive, got %s", sh.Timeout)
+	}
+	if rp.MaxResults < 1 {
+		v.add("reports.max_results", "must be at least 1, got %d", rp.MaxResults)
+	}
+	if rp.MaxBytes < 1<<10 {
+		v.add("reports.max_bytes", "must be at least 1KiB, got %d", rp.MaxBytes)
+	}
+	if rp.Queue < 1 || rp.Queue > 1<<20 {
+		v.add("reports.queue", "must be between 1 and 1048576, got %d", rp.Queue)
+	}
+	if rp.MaxExcerpt < 64 {
+		v.add("reports.max_excerpt", "must be at least 64 bytes, got %d", rp.MaxExcerpt)
 	}
 }
 
@@ -309,6 +335,9 @@ func (c *Config) validateShadow(v *validator, f string, r *Route) {
 	if s.MaxBody < 0 {
 		v.add(f+".max_body", "must not be negative")
 	}
+	if s.Timeout < 0 {
+		v.add(f+".timeout", "must not be negative, got %s", s.Timeout)
+	}
 	svc, known := c.Services[r.Service]
 	for j, m := range s.Methods {
 		up := strings.ToUpper(m)
@@ -321,21 +350,47 @@ func (c *Config) validateShadow(v *validator, f string, r *Route) {
 		case !safeMethods[up] && known && !svc.Sandbox:
 			v.add(fmt.Sprintf("%s.methods[%d]", f, j),
 				"shadowing %s writes to service %q, which is not marked sandbox: true", up, r.Service)
+		case !safeMethods[up] && (s.Canary || s.Migrated):
+			v.add(fmt.Sprintf("%s.methods[%d]", f, j),
+				"%s would be mirrored to the monolith (shadow.canary or shadow.migrated): writes never are", up)
 		}
 	}
 }
 
 func validateDiff(v *validator, f string, d Diff) {
-	for j, ig := range d.Ignore {
-		field := fmt.Sprintf("%s.ignore[%d]", f, j)
-		if name, ok := strings.CutPrefix(ig, "header:"); ok {
+	pointerOrHeader(v, f+".ignore", d.Ignore)
+	pointerOrHeader(v, f+".redact", d.Redact)
+	for j, p := range d.Unordered {
+		if !pointerRe.MatchString(p) {
+			v.add(fmt.Sprintf("%s.unordered[%d]", f, j), "%q is not a JSON Pointer (/a/*/b)", p)
+		}
+	}
+	if d.Tolerance.Abs < 0 || d.Tolerance.Rel < 0 || d.Tolerance.Rel != d.Tolerance.Rel || d.Tolerance.Abs != d.Tolerance.Abs {
+		v.add(f+".tolerance", "abs and rel must not be negative")
+	}
+	if d.MaxBody < 0 || d.MaxBody > 64<<20 {
+		v.add(f+".max_body", "must be between 0 and 64MiB, got %d", d.MaxBody)
+	}
+	if n := d.Noise; n.Sample < 0 || n.Sample > 100 || n.Sample != n.Sample {
+		v.add(f+".noise.sample", "must be between 0 and 100, got %v", n.Sample)
+	}
+	if d.Noise.Warmup < 0 {
+		v.add(f+".noise.warmup", "must not be negative, got %d", d.Noise.Warmup)
+	}
+}
+
+// pointerOrHeader checks entries that are JSON Pointers or header:NAME.
+func pointerOrHeader(v *validator, f string, entries []string) {
+	for j, e := range entries {
+		field := fmt.Sprintf("%s[%d]", f, j)
+		if name, ok := strings.CutPrefix(e, "header:"); ok {
 			if !tokenRe.MatchString(name) {
 				v.add(field, "%q is not a valid header name", name)
 			}
 			continue
 		}
-		if !pointerRe.MatchString(ig) {
-			v.add(field, "%q is neither a JSON Pointer (/a/*/b) nor header:NAME", ig)
+		if !pointerRe.MatchString(e) {
+			v.add(field, "%q is neither a JSON Pointer (/a/*/b) nor header:NAME", e)
 		}
 	}
 }

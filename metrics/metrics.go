@@ -39,6 +39,7 @@ type Registry struct {
 	reloads        *prometheus.CounterVec
 	lastReload     prometheus.Gauge
 	adminChanges   *prometheus.CounterVec
+	shadow         shadowCollectors
 
 	mu     sync.RWMutex
 	routes map[string]*Route
@@ -50,7 +51,9 @@ func New() *Registry {
 	r := &Registry{reg: prometheus.NewRegistry(), routes: make(map[string]*Route)}
 	r.initRouteCollectors()
 	r.initControlCollectors()
+	r.shadow = newShadowCollectors()
 	r.reg.MustRegister(
+		r.shadow.shadows, r.shadow.comparisons, r.shadow.reportDrops,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		r.requests, r.duration, r.upstreamErrors, r.stage, r.percent,
@@ -146,6 +149,8 @@ func (r *Registry) ForgetRoute(name string) {
 	r.stage.DeletePartialMatch(match)
 	r.percent.DeletePartialMatch(match)
 	r.adminChanges.DeletePartialMatch(match)
+	r.shadow.shadows.DeletePartialMatch(match)
+	r.shadow.comparisons.DeletePartialMatch(match)
 }
 
 // SetRouteState publishes a route's migration stage and service percentage:

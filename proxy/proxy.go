@@ -9,15 +9,18 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/rs/zerolog"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/diff"
 	"github.com/stranglerfig/strangler/legacy"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/routing"
+	"github.com/stranglerfig/strangler/shadow"
 	"github.com/stranglerfig/strangler/upstream"
 )
 
@@ -27,6 +30,7 @@ import (
 type Proxy struct {
 	log       zerolog.Logger
 	metrics   *metrics.Registry
+	shadow    *shadow.Dispatcher
 	router    *routing.Router
 	inventory *legacy.Inventory
 	handler   http.Handler
@@ -43,6 +47,9 @@ type Options struct {
 	Log zerolog.Logger
 	// Metrics, if set, counts requests and upstream errors per route.
 	Metrics *metrics.Registry
+	// Shadow, if set, mirrors the requests of routes that ask for it. The
+	// caller starts and stops it.
+	Shadow *shadow.Dispatcher
 }
 
 // New builds a Proxy serving cfg.
@@ -51,6 +58,7 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 	p := &Proxy{
 		log:       log,
 		metrics:   opts.Metrics,
+		shadow:    opts.Shadow,
 		inventory: legacy.NewInventory(legacy.DefaultMaxEndpoints),
 		upstreams: map[string]*upstream.Upstream{},
 	}
@@ -136,18 +144,58 @@ func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[strin
 		Legacy: legacyUp.Proxy(upstream.Route{Name: r.Name, KeepHost: cfg.Legacy.HostHeader == config.HostClient,
 			OnError: p.errorCounter(r.Name, "legacy")}, trusted, p.log),
 	}
-	if r.Service != "" {
-		svc := cfg.Services[r.Service]
-		host := svc.HostHeader
-		if r.Rewrite.HostHeader != "" {
-			host = r.Rewrite.HostHeader
-		}
-		spec.Service = services[r.Service].Proxy(upstream.Route{
-			Name: r.Name, StripPrefix: r.Rewrite.StripPrefix, AddPrefix: r.Rewrite.AddPrefix,
-			KeepHost: host == config.HostClient, OnError: p.errorCounter(r.Name, r.Service),
-		}, trusted, p.log)
+	if r.Service == "" {
+		return spec, nil
 	}
+	svc := cfg.Services[r.Service]
+	host := svc.HostHeader
+	if r.Rewrite.HostHeader != "" {
+		host = r.Rewrite.HostHeader
+	}
+	legacyRoute := upstream.Route{Name: r.Name, KeepHost: cfg.Legacy.HostHeader == config.HostClient}
+	svcRoute := upstream.Route{
+		Name: r.Name, StripPrefix: r.Rewrite.StripPrefix, AddPrefix: r.Rewrite.AddPrefix,
+		KeepHost: host == config.HostClient,
+	}
+	svcProxyRoute := svcRoute
+	svcProxyRoute.OnError = p.errorCounter(r.Name, r.Service)
+	spec.Service = services[r.Service].Proxy(svcProxyRoute, trusted, p.log)
+	if p.shadow == nil {
+		return spec, nil
+	}
+	policy, err := p.shadow.NewPolicy(policyConfig(r, cfg,
+		shadow.Target{Upstream: legacyUp, Route: legacyRoute, Trusted: trusted},
+		shadow.Target{Upstream: services[r.Service], Route: svcRoute, Trusted: trusted}))
+	if err != nil {
+		return spec, fmt.Errorf("shadow and diff rules: %w", err)
+	}
+	spec.Mirror, spec.MirrorCanary, spec.MirrorMigrated = policy, r.Shadow.Canary, r.Shadow.Migrated
 	return spec, nil
+}
+
+// policyConfig translates a route's shadow and diff keys.
+func policyConfig(r config.Route, cfg *config.Config, legacy, service shadow.Target) shadow.PolicyConfig {
+	timeout := r.Shadow.Timeout
+	if timeout == 0 {
+		timeout = cfg.Shadowing.Timeout
+	}
+	var ignorePaths, ignoreHeaders []string
+	for _, ig := range r.Diff.Ignore {
+		if name, ok := strings.CutPrefix(ig, "header:"); ok {
+			ignoreHeaders = append(ignoreHeaders, name)
+		} else {
+			ignorePaths = append(ignorePaths, ig)
+		}
+	}
+	return shadow.PolicyConfig{
+		Route: r.Name, Sample: sampleOf(r.Shadow), Methods: r.Shadow.Methods,
+		MaxBody: int64(r.Shadow.MaxBody), MaxResponse: int64(r.Diff.MaxBody), Timeout: timeout,
+		Legacy: legacy, Service: service,
+		Rules: diff.RulesConfig{IgnorePaths: ignorePaths, IgnoreHeaders: ignoreHeaders, Unordered: r.Diff.Unordered,
+			Tolerance: diff.Tolerance{Abs: r.Diff.Tolerance.Abs, Rel: r.Diff.Tolerance.Rel}},
+		Noise: r.Diff.Noise.Enabled, NoiseSample: r.Diff.Noise.Sample, NoiseWarmup: r.Diff.Noise.Warmup,
+		Redact: r.Diff.Redact,
+	}
 }
 
 // errorCounter returns the hook that counts a route's upstream errors.
@@ -216,4 +264,12 @@ func trustedSet(cidrs []string) (*upstream.Trusted, error) {
 		nets = append(nets, n)
 	}
 	return upstream.NewTrusted(nets), errors.Join(errs...)
+}
+
+// sampleOf returns the shadow sample percent (100 when unset).
+func sampleOf(s config.Shadow) float64 {
+	if s.Sample == nil {
+		return 100
+	}
+	return *s.Sample
 }

@@ -36,7 +36,7 @@ func BenchmarkLookup(b *testing.B) {
 			req.Header.Set("X-User-ID", "alice")
 			b.ReportAllocs()
 			for b.Loop() {
-				if d, _ := tab.Decide(req); d.Route == "" {
+				if d, _, _ := tab.Decide(req); d.Route == "" {
 					b.Fatal("no match")
 				}
 			}
@@ -56,7 +56,7 @@ func BenchmarkLookupUnmatched(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, "/legacy/page/7", nil)
 			b.ReportAllocs()
 			for b.Loop() {
-				if d, _ := tab.Decide(req); d.Route != "" {
+				if d, _, _ := tab.Decide(req); d.Route != "" {
 					b.Fatal("matched")
 				}
 			}

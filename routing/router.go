@@ -33,9 +33,13 @@ func (rt *Router) Table() *Table { return rt.table.Load() }
 
 // ServeHTTP routes r with one load of the current table.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	d, h := rt.table.Load().Decide(r)
+	d, h, m := rt.table.Load().Decide(r)
 	if rec, ok := w.(Recorder); ok {
 		rec.RecordDecision(d)
+	}
+	if m != nil {
+		m.ServeMirrored(w, r, d, h)
+		return
 	}
 	h.ServeHTTP(w, r)
 }

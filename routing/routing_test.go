@@ -59,7 +59,7 @@ func TestMatchOrderAndRules(t *testing.T) {
 			for k, v := range tc.header {
 				r.Header[k] = v
 			}
-			d, h := tab.Decide(r)
+			d, h, _ := tab.Decide(r)
 			if d.Route != tc.wantRoute {
 				t.Errorf("route = %q; want %q", d.Route, tc.wantRoute)
 			}
@@ -89,7 +89,7 @@ func TestStages(t *testing.T) {
 			for i := range 200 {
 				r := httptest.NewRequest("GET", "/x", nil)
 				r.RemoteAddr = "10.0.0." + strconv.Itoa(i) + ":1234"
-				if d, _ := tab.Decide(r); d.Side != tc.want {
+				if d, _, _ := tab.Decide(r); d.Side != tc.want {
 					t.Fatalf("key %d: side %s; want %s", i, d.Side, tc.want)
 				}
 			}

@@ -38,6 +38,21 @@ type Spec struct {
 	Service     http.Handler
 	// Legacy serves the monolith side of this route; nil uses the table's.
 	Legacy http.Handler
+	// Mirror, if set, serves requests that get a shadow copy. In stage
+	// Shadow every request is handed to it (the copy goes to the service);
+	// MirrorCanary adds canary requests (the copy goes to the side that did
+	// not serve) and MirrorMigrated adds migrated ones (the copy goes to
+	// the monolith).
+	Mirror         Mirror
+	MirrorCanary   bool
+	MirrorMigrated bool
+}
+
+// Mirror serves a request whose copy goes to the other side. It must call
+// primary to answer the client, and must not delay or fail that answer for
+// the sake of the copy.
+type Mirror interface {
+	ServeMirrored(w http.ResponseWriter, r *http.Request, d Decision, primary http.Handler)
 }
 
 // Options tunes a Table.
@@ -58,6 +73,8 @@ type Route struct {
 	service     http.Handler
 	legacy      http.Handler
 	matcher     *mux.Route
+	mirror      Mirror
+	mirrorOn    [4]bool // by Stage: does this stage mirror?
 }
 
 // Name returns the route's name.
@@ -129,7 +146,10 @@ func (t *Table) compile(mr *mux.Router, s Spec) (*Route, error) {
 	r := &Route{
 		name: s.Name, serviceName: s.ServiceName, stage: s.Stage,
 		percent: s.Percent, threshold: Threshold(s.Percent), sticky: st,
-		service: s.Service, legacy: s.Legacy, matcher: m,
+		service: s.Service, legacy: s.Legacy, matcher: m, mirror: s.Mirror,
+	}
+	if s.Mirror != nil && s.Service != nil {
+		r.mirrorOn = [4]bool{Shadow: true, Canary: s.MirrorCanary, Migrated: s.MirrorMigrated}
 	}
 	if r.legacy == nil {
 		r.legacy = t.legacy
@@ -186,21 +206,31 @@ type Decision struct {
 	Stage   Stage
 	Side    Side
 	Service string // the route's service name, if any
+	// Mirror says a copy goes to the other side (MirrorTo).
+	Mirror   bool
+	MirrorTo Side
 }
 
 // Decide matches r and picks the side that serves it, returning the
-// handler to call.
-func (t *Table) Decide(r *http.Request) (Decision, http.Handler) {
+// handler to call and, when the request is mirrored, the route's Mirror.
+func (t *Table) Decide(r *http.Request) (Decision, http.Handler, Mirror) {
 	rt := t.Match(r)
 	if rt == nil {
-		return Decision{}, t.legacy
+		return Decision{}, t.legacy, nil
 	}
 	d := Decision{Route: rt.name, Stage: rt.stage, Service: rt.serviceName}
+	h := rt.legacy
 	if rt.serves(r, t.clientIP) {
-		d.Side = SideService
-		return d, rt.service
+		d.Side, h = SideService, rt.service
 	}
-	return d, rt.legacy
+	if !rt.mirrorOn[rt.stage] {
+		return d, h, nil
+	}
+	d.Mirror, d.MirrorTo = true, SideService
+	if d.Side == SideService {
+		d.MirrorTo = SideLegacy
+	}
+	return d, h, rt.mirror
 }
 
 // serves reports whether the route's service serves r.

@@ -50,17 +50,29 @@ func (e *apiError) Error() string {
 // do sends a request with an optional JSON body and decodes the answer
 // into out.
 func (c *adminClient) do(ctx context.Context, method, path string, body, out any) error {
+	data, err := c.raw(ctx, method, path, body)
+	if err != nil || out == nil {
+		return err
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("the admin API at %s answered something that is not the expected JSON: %w", c.base, err)
+	}
+	return nil
+}
+
+// raw sends a request and returns the answer's body.
+func (c *adminClient) raw(ctx context.Context, method, path string, body any) ([]byte, error) {
 	var rd io.Reader
 	if body != nil {
 		data, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("encoding request: %w", err)
+			return nil, fmt.Errorf("encoding request: %w", err)
 		}
 		rd = bytes.NewReader(data)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return fmt.Errorf("admin URL %q: %w", c.base, err)
+		return nil, fmt.Errorf("admin URL %q: %w", c.base, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if c.token != "" {
@@ -68,23 +80,17 @@ func (c *adminClient) do(ctx context.Context, method, path string, body, out any
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return c.unreachable(err)
+		return nil, c.unreachable(err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return fmt.Errorf("reading the admin API's answer: %w", err)
+		return nil, fmt.Errorf("reading the admin API's answer: %w", err)
 	}
 	if resp.StatusCode >= 300 {
-		return c.failure(resp.StatusCode, data)
+		return nil, c.failure(resp.StatusCode, data)
 	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("the admin API at %s answered something that is not the expected JSON: %w", c.base, err)
-	}
-	return nil
+	return data, nil
 }
 
 func (c *adminClient) unreachable(err error) error {

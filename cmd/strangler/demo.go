@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +17,7 @@ import (
 
 func newDemoCmd() *cobra.Command {
 	var listen, adminListen string
+	var traffic bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the proxy in front of a built-in bookshop monolith and orders service",
@@ -29,17 +33,26 @@ func newDemoCmd() *cobra.Command {
 				return err
 			}
 			defer os.RemoveAll(filepath.Dir(path))
-			return runServe(cmd.Context(), serveOptions{
-				path:      path,
-				source:    config.Source{},
-				out:       cmd.OutOrStdout(),
-				errOut:    cmd.ErrOrStderr(),
-				listening: func(addr, adminAddr string) { printDemoBanner(cmd.ErrOrStderr(), addr, adminAddr, path, b) },
+			ctx, stop := context.WithCancel(cmd.Context())
+			var wg sync.WaitGroup
+			defer func() { stop(); wg.Wait() }() // the traffic ends before the backends close
+			return runServe(ctx, serveOptions{
+				path:   path,
+				source: config.Source{},
+				out:    cmd.OutOrStdout(),
+				errOut: cmd.ErrOrStderr(),
+				listening: func(addr, adminAddr string) {
+					printDemoBanner(cmd.ErrOrStderr(), addr, adminAddr, path, b)
+					if traffic {
+						wg.Go(func() { demo.Traffic(ctx, "http://"+addr, 250*time.Millisecond) })
+					}
+				},
 			})
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "proxy listen address")
 	cmd.Flags().StringVar(&adminListen, "admin-listen", "127.0.0.1:9901", "admin API listen address")
+	cmd.Flags().BoolVar(&traffic, "traffic", true, "send gentle background traffic (4 requests a second)")
 	return cmd
 }
 
@@ -55,10 +68,14 @@ strangler demo is running
 
 Try:
   curl -i %[1]s/api/products/1                          # route products, stage legacy: the monolith answers
-  curl -i %[1]s/api/orders                              # route order-list, stage migrated: the orders service answers
+  curl -i %[1]s/api/orders                              # route order-list, stage shadow: the monolith answers, orders gets a copy
   curl -i -H 'X-User-ID: alice' %[1]s/api/orders/1001   # route order-details, canary 50%%: alice always lands on one side
   curl -i -H 'X-User-ID: bob'   %[1]s/api/orders/1001   #   ... and bob on his (see the X-Served-By header)
   curl -i %[1]s/api/users/1                             # no route: the monolith answers
+See the differences (background traffic fills them in within seconds):
+  strangler report                                      # match rates, top differing fields, learned noise
+  strangler diffs order-details                         # recent comparisons; strangler diff ID shows one
+  open %[5]s/admin/report?format=html
 Steer it:
   strangler routes                                      # every route: stage, percent, figures
   strangler stage order-details canary 25 --reason "ramp"

@@ -154,7 +154,7 @@ func TestDemoServes(t *testing.T) {
 	go func() { _, _ = io.Copy(io.Discard, stderr) }()
 	for _, tc := range []struct{ path, user, want string }{
 		{"/api/products/1", "", "monolith"},
-		{"/api/orders", "", "orders"},
+		{"/api/orders", "", "monolith"},
 		{"/api/users/1", "", "monolith"},
 		{"/api/orders/1001", "alice", "monolith"},
 		{"/api/orders/1001", "bob", "orders"},

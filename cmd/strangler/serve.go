@@ -18,7 +18,9 @@ import (
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/proxy"
+	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/rollout"
+	"github.com/stranglerfig/strangler/shadow"
 )
 
 func newServeCmd() *cobra.Command {
@@ -65,6 +67,8 @@ type app struct {
 	reloader *proxy.Reloader
 	ready    *readiness
 	token    string
+	reports  *report.Store
+	shadow   *shadow.Dispatcher
 }
 
 // runServe loads the config, serves until ctx is done, then drains.
@@ -91,7 +95,14 @@ func newApp(cfg *config.Config, o serveOptions) (*app, error) {
 		return nil, err
 	}
 	var err error
-	if a.proxy, err = proxy.New(cfg, proxy.Options{Log: a.log, Metrics: a.metrics}); err != nil {
+	a.reports, err = report.New(report.Options{MaxResults: cfg.Reports.MaxResults, MaxBytes: int64(cfg.Reports.MaxBytes),
+		QueueSize: cfg.Reports.Queue, MaxExcerpt: int(cfg.Reports.MaxExcerpt)})
+	if err != nil {
+		return nil, fmt.Errorf("building the report store: %w", err)
+	}
+	a.shadow = shadow.New(shadow.Options{Workers: cfg.Shadowing.Workers, Queue: cfg.Shadowing.Queue,
+		Observer: a.metrics, Sink: a.reports, Log: a.log})
+	if a.proxy, err = proxy.New(cfg, proxy.Options{Log: a.log, Metrics: a.metrics, Shadow: a.shadow}); err != nil {
 		return nil, fmt.Errorf("building proxy: %w", err)
 	}
 	a.control, err = rollout.New(rollout.Options{Store: rollout.FileStore{Path: cfg.StateFile},
@@ -126,6 +137,18 @@ func (a *app) run(ctx context.Context, o serveOptions) error {
 	stop, cancelStop := context.WithCancel(context.Background())
 	defer cancelStop()
 	var wg sync.WaitGroup
+	a.shadow.Start()
+	storeCtx, stopStore := context.WithCancel(context.Background())
+	var storeWG sync.WaitGroup
+	storeWG.Go(func() { a.reports.Run(storeCtx) })
+	defer func() {
+		// After the servers: finish queued copies briefly, then store them.
+		sctx, cancel := context.WithTimeout(context.Background(), shadowDrain)
+		a.shadow.Stop(sctx)
+		cancel()
+		stopStore()
+		storeWG.Wait()
+	}()
 	wg.Go(func() { a.reloader.Run(stop) })
 	wg.Go(func() { a.drainOn(ctx, stop, cancelStop) })
 
@@ -148,6 +171,10 @@ func (a *app) run(ctx context.Context, o serveOptions) error {
 	a.log.Info().Err(err).Msg("strangler stopped")
 	return err
 }
+
+// shadowDrain bounds how long queued shadow copies may still run at
+// shutdown; the rest are dropped and counted.
+const shadowDrain = 2 * time.Second
 
 // drainOn turns readiness off when ctx ends, waits the drain delay so load
 // balancers notice, then stops the servers. It returns early if the
@@ -173,5 +200,6 @@ func (a *app) adminHandler(path string) http.Handler {
 		Reload:    func() error { return a.reloader.Reload("admin") },
 		Metrics:   a.metrics.Handler(),
 		Inventory: a.proxy.Inventory(), ConfigPath: path, Token: a.token, Log: a.log,
+		Reports: a.reports, Shadow: a.shadow,
 	})
 }

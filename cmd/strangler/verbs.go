@@ -72,7 +72,7 @@ func newVerbCmds() []*cobra.Command {
 		newMoveCmd("promote", "Move a route to the next step of its plan"),
 		newMoveCmd("rollback", "Send all of a route's traffic to the monolith now"),
 		newMoveCmd("reset", "Drop a route's runtime override: the file's stage applies again"),
-		newEventsCmd()}
+		newEventsCmd(), newReportCmd(), newDiffsCmd(), newDiffCmd()}
 }
 
 func newRoutesCmd() *cobra.Command {

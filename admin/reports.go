@@ -1,0 +1,106 @@
+package admin
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+
+	"github.com/stranglerfig/strangler/report"
+)
+
+// Reports is the store of comparison results as the admin API uses it.
+type Reports interface {
+	Recent(route string, limit int) []report.Summary
+	Get(id uint64) (report.Record, bool)
+	Report(routes []string) report.Report
+}
+
+// ShadowInfo gives a route's mirroring counts and learned noise.
+type ShadowInfo interface {
+	Counts(route string) report.ShadowCounts
+	Noise(route string) []report.NoisePath
+}
+
+func (s *server) diffs(w http.ResponseWriter, r *http.Request) error {
+	if s.Reports == nil {
+		return errNoReports
+	}
+	limit := 50
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			return &Error{Status: http.StatusBadRequest, Field: "limit", Msg: "limit must be between 1 and 1000"}
+		}
+		limit = n
+	}
+	route := r.URL.Query().Get("route")
+	if route != "" {
+		if _, ok := s.Control.Route(route); !ok {
+			return &Error{Status: http.StatusNotFound, Field: "route", Msg: "unknown route " + strconv.Quote(route)}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"diffs": s.Reports.Recent(route, limit)})
+	return nil
+}
+
+func (s *server) diff(w http.ResponseWriter, r *http.Request) error {
+	if s.Reports == nil {
+		return errNoReports
+	}
+	id, err := strconv.ParseUint(mux.Vars(r)["id"], 10, 64)
+	if err != nil {
+		return &Error{Status: http.StatusBadRequest, Field: "id", Msg: "id must be a positive integer"}
+	}
+	rec, ok := s.Reports.Get(id)
+	if !ok {
+		return &Error{Status: http.StatusNotFound, Field: "id", Msg: "no stored result " + strconv.FormatUint(id, 10) + " (evicted or never stored)"}
+	}
+	writeJSON(w, http.StatusOK, rec)
+	return nil
+}
+
+var errNoReports = &Error{Status: http.StatusNotFound, Msg: "shadow reports are not enabled"}
+
+// buildReport assembles the per-route report with stages, mirroring
+// counts and learned noise.
+func (s *server) buildReport() report.Report {
+	views := s.Control.Routes()
+	names := make([]string, 0, len(views))
+	stages := map[string]string{}
+	for _, v := range views {
+		names = append(names, v.Name)
+		stages[v.Name] = v.Position.String()
+	}
+	rep := s.Reports.Report(names)
+	for i := range rep.Routes {
+		rr := &rep.Routes[i]
+		rr.Stage = stages[rr.Route]
+		if s.Shadow != nil {
+			rr.Shadow = s.Shadow.Counts(rr.Route)
+			rr.Noise = s.Shadow.Noise(rr.Route)
+		}
+	}
+	return rep
+}
+
+func (s *server) report(w http.ResponseWriter, r *http.Request) error {
+	if s.Reports == nil {
+		return errNoReports
+	}
+	rep := s.buildReport()
+	switch f := r.URL.Query().Get("format"); f {
+	case "", "json":
+		writeJSON(w, http.StatusOK, rep)
+	case "md", "markdown":
+		w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+		return report.WriteMarkdown(w, rep)
+	case "html":
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+		return report.WriteHTML(w, rep)
+	default:
+		return &Error{Status: http.StatusBadRequest, Field: "format", Msg: "format must be json, md or html, not " + strconv.Quote(f)}
+	}
+	return nil
+}

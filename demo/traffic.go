@@ -1,0 +1,48 @@
+package demo
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// trafficPaths are the requests the demo's background traffic sends.
+var trafficPaths = []string{
+	"/api/orders/1001", "/api/orders/1002", "/api/orders/1003", "/api/orders/1004", "/api/orders/1005",
+	"/api/orders", "/api/orders?user=1", "/api/products", "/api/products/3", "/api/users/2",
+}
+
+// Traffic sends gentle background traffic (one request every interval,
+// as one of a dozen users) to the proxy at base until ctx is done, so the
+// demo's figures and diff reports fill up. It returns when ctx is done.
+func Traffic(ctx context.Context, base string, interval time.Duration) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			sendOne(ctx, client, base)
+		}
+	}
+}
+
+func sendOne(ctx context.Context, client *http.Client, base string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+trafficPaths[rand.IntN(len(trafficPaths))], nil)
+	if err != nil {
+		return
+	}
+	req.Header.Set("X-User-ID", "user-"+strconv.Itoa(rand.IntN(12)))
+	resp, err := client.Do(req)
+	if err != nil {
+		return // the proxy is starting or stopping; the next tick retries
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}

@@ -1,0 +1,305 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stranglerfig/strangler/diff"
+)
+
+func TestRoundTrip(t *testing.T) {
+	s := startStore(t, Options{})
+	in := record("orders", diff.VerdictDifferent,
+		diff.Difference{Path: "/total", Kind: diff.KindChanged, Legacy: "10", Service: "11"})
+	in.ID = 99 // ignored
+	in.RequestID = "req-1"
+	in.Primary = "legacy"
+	offerAll(t, s, in)
+
+	got, ok := s.Get(1)
+	if !ok {
+		t.Fatal("Get(1): not found")
+	}
+	want := in
+	want.ID = 1
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Get(1) =\n%+v\nwant\n%+v", got, want)
+	}
+	if st := s.Stats(); st.Stored != 1 || st.Bytes <= 0 || st.Evicted != 0 || st.Dropped != 0 {
+		t.Errorf("Stats = %+v", st)
+	}
+	// What Get returns is a copy: changing it changes nothing stored.
+	got.Legacy.Header.Set("Content-Type", "text/plain")
+	got.Result.Differences[0].Legacy = "changed"
+	again, _ := s.Get(1)
+	if !reflect.DeepEqual(again, want) {
+		t.Errorf("stored record changed through Get's result: %+v", again)
+	}
+}
+
+func TestTimeDefaultsToNow(t *testing.T) {
+	s := startStore(t, Options{})
+	before := time.Now()
+	rec := record("a", diff.VerdictEqual)
+	rec.Time = time.Time{}
+	offerAll(t, s, rec)
+	got, _ := s.Get(1)
+	if got.Time.Before(before) || got.Time.After(time.Now()) {
+		t.Errorf("Time = %v, want about now", got.Time)
+	}
+}
+
+func TestGet(t *testing.T) {
+	s := startStore(t, Options{MaxResults: 2})
+	offerAll(t, s, record("a", diff.VerdictEqual), record("b", diff.VerdictEqual), record("c", diff.VerdictEqual))
+	tests := []struct {
+		id        uint64
+		wantRoute string
+		wantOK    bool
+	}{
+		{0, "", false},
+		{1, "", false}, // evicted
+		{2, "b", true},
+		{3, "c", true},
+		{4, "", false},
+	}
+	for _, tt := range tests {
+		got, ok := s.Get(tt.id)
+		if ok != tt.wantOK || got.Route != tt.wantRoute {
+			t.Errorf("Get(%d) = %q, %v; want %q, %v", tt.id, got.Route, ok, tt.wantRoute, tt.wantOK)
+		}
+	}
+}
+
+func TestRecent(t *testing.T) {
+	s := startStore(t, Options{})
+	for _, route := range []string{"a", "b", "a", "b", "a", "ab", ""} {
+		offerAll(t, s, record(route, diff.VerdictEqual))
+	}
+	tests := []struct {
+		route string
+		limit int
+		want  []uint64
+	}{
+		{"", 0, []uint64{7, 6, 5, 4, 3, 2, 1}},
+		{"", 3, []uint64{7, 6, 5}},
+		{"a", 0, []uint64{5, 3, 1}}, // not "ab"'s 6
+		{"a", 2, []uint64{5, 3}},
+		{"b", 10, []uint64{4, 2}},
+		{"ab", -1, []uint64{6}},
+		{"zz", 0, []uint64{}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%q/%d", tt.route, tt.limit), func(t *testing.T) {
+			got := []uint64{}
+			for _, sum := range s.Recent(tt.route, tt.limit) {
+				if tt.route != "" && sum.Route != tt.route {
+					t.Errorf("summary %d has route %q", sum.ID, sum.Route)
+				}
+				got = append(got, sum.ID)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ids = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSummary(t *testing.T) {
+	s := startStore(t, Options{})
+	rec := record("a", diff.VerdictDifferent, diff.Difference{Path: "status", Kind: diff.KindStatus, Legacy: "200", Service: "500"})
+	rec.Service.Status = 500
+	offerAll(t, s, rec)
+	want := Summary{ID: 1, Time: rec.Time, Route: "a", Method: "GET", Path: "/api/a",
+		Verdict: diff.VerdictDifferent, Differences: 1, LegacyStatus: 200, ServiceStatus: 500}
+	if got := s.Recent("a", 1); len(got) != 1 || got[0] != want {
+		t.Errorf("Recent = %+v, want [%+v]", got, want)
+	}
+}
+
+func TestBounds(t *testing.T) {
+	const n = 100_000
+	const maxResults, maxBytes = 1000, 1 << 20
+	s := startStore(t, Options{MaxResults: maxResults, MaxBytes: maxBytes})
+	for i := range n {
+		// Every other record is big enough that bytes, not count, binds.
+		rec := record(fmt.Sprintf("r%d", i%3), diff.VerdictDifferent,
+			diff.Difference{Path: fmt.Sprintf("/items/%d/price", i%50), Kind: diff.KindChanged, Legacy: "1", Service: "2"})
+		rec.Legacy.Body = strings.Repeat("x", (i%2)*1500)
+		for !s.Offer(rec) {
+			flush(t, s)
+		}
+	}
+	flush(t, s)
+
+	st := s.Stats()
+	if st.Stored > maxResults || st.Bytes > maxBytes || st.Stored == 0 {
+		t.Errorf("Stats = %+v, want within %d results and %d bytes", st, maxResults, maxBytes)
+	}
+	if want := uint64(n) - uint64(st.Stored); st.Evicted != want {
+		t.Errorf("Evicted = %d, want %d", st.Evicted, want)
+	}
+	if got := s.Recent("", 0); len(got) != st.Stored || got[0].ID != n {
+		t.Errorf("Recent holds %d (newest %d), want %d (newest %d)", len(got), got[0].ID, st.Stored, n)
+	}
+	rep := s.Report(nil)
+	if rep.Overall.Compared != n || rep.Overall.Different != n {
+		t.Errorf("aggregates not cumulative: %+v", rep.Overall)
+	}
+	if got := rep.Routes[0].TopPaths; len(got) != 1 || got[0].Path != "/items/*/price" {
+		t.Errorf("TopPaths = %+v", got)
+	}
+}
+
+func TestQueueFull(t *testing.T) {
+	s, err := New(Options{QueueSize: 1}) // no writer
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan bool, 3)
+	go func() {
+		for range 3 {
+			results <- s.Offer(record("a", diff.VerdictEqual))
+		}
+		close(results)
+	}()
+	var got []bool
+	timeout := time.After(5 * time.Second)
+	for len(got) < 3 {
+		select {
+		case ok := <-results:
+			got = append(got, ok)
+		case <-timeout:
+			t.Fatal("Offer blocked")
+		}
+	}
+	if !reflect.DeepEqual(got, []bool{true, false, false}) {
+		t.Errorf("Offer results = %v, want [true false false]", got)
+	}
+	if st := s.Stats(); st.Dropped != 2 || st.Stored != 0 {
+		t.Errorf("Stats = %+v, want 2 dropped", st)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.Flush(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Flush without writer = %v, want deadline exceeded", err)
+	}
+}
+
+func TestRunStops(t *testing.T) {
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		s.Offer(record("a", diff.VerdictEqual))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Run still drains what was queued
+	returned := make(chan struct{})
+	go func() {
+		s.Run(ctx)
+		close(returned)
+	}()
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if st := s.Stats(); st.Stored != 10 {
+		t.Errorf("Stored = %d, want the 10 queued records", st.Stored)
+	}
+	if s.Offer(record("a", diff.VerdictEqual)) {
+		t.Error("Offer after Run returned = true")
+	}
+	if err := s.Flush(context.Background()); !errors.Is(err, ErrStopped) {
+		t.Errorf("Flush after Run returned = %v, want ErrStopped", err)
+	}
+	s.Run(context.Background()) // a second Run returns at once
+}
+
+func TestConcurrentReaders(t *testing.T) {
+	s := startStore(t, Options{MaxResults: 50})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				s.Recent("a", 10)
+				s.Report([]string{"a"})
+				s.Get(1)
+				s.Stats()
+			}
+		})
+	}
+	for i := range 2000 {
+		for !s.Offer(record("a", diff.VerdictDifferent, diff.Difference{Path: fmt.Sprintf("/k%d", i%7), Kind: diff.KindChanged})) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	flush(t, s)
+	cancel()
+	wg.Wait()
+	if got := s.Report(nil).Routes[0].Records; got != 2000 {
+		t.Errorf("Records = %d, want 2000", got)
+	}
+}
+
+func BenchmarkInsert(b *testing.B) {
+	s := startStore(b, Options{})
+	rec := record("orders", diff.VerdictDifferent,
+		diff.Difference{Path: "/items/3/price", Kind: diff.KindChanged, Legacy: "10", Service: "11"},
+		diff.Difference{Path: "header:Cache-Control", Kind: diff.KindHeader, Legacy: "no-cache", Service: "max-age=60"})
+	rec.Legacy.Header.Set("Authorization", "Bearer x")
+	rec.Redactor = NewRedactor([]string{"X-Api-Key"}, []string{"/user/token"})
+	b.ReportAllocs()
+	for b.Loop() {
+		for !s.Offer(rec) {
+			flush(b, s)
+		}
+	}
+	flush(b, s)
+}
+
+// BenchmarkInsertTxn measures the writer's insert alone, one record per
+// write transaction.
+func BenchmarkInsertTxn(b *testing.B) {
+	s, err := New(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := record("orders", diff.VerdictDifferent,
+		diff.Difference{Path: "/items/3/price", Kind: diff.KindChanged, Legacy: "10", Service: "11"})
+	b.ReportAllocs()
+	for b.Loop() {
+		txn := s.db.Txn(true)
+		if _, err := s.w.insert(txn, rec); err != nil {
+			b.Fatal(err)
+		}
+		txn.Commit()
+	}
+}
+
+func TestReload(t *testing.T) {
+	s, err := New(Options{MaxResults: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 12 {
+		s.writeBatch(item{rec: record(fmt.Sprintf("r%d", i%2), diff.VerdictDifferent,
+			diff.Difference{Path: fmt.Sprintf("/a/%d", i), Kind: diff.KindChanged}, diff.Difference{Path: "status"})})
+	}
+	want := s.w
+	want.fifo = want.fifo[want.head:]
+	want.head = 0
+	s.w.reload(s.db.Txn(false))
+	if !reflect.DeepEqual(s.w, want) {
+		t.Errorf("reloaded writer =\n%+v\nwant\n%+v", s.w, want)
+	}
+}

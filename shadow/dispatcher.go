@@ -1,0 +1,295 @@
+// Package shadow mirrors requests to the other side of a route and
+// compares the answers, entirely off the request path.
+//
+// The primary request is served first and never waits: its body is teed
+// up to a cap while the primary reads it, its response captured up to a
+// cap while it streams to the client, and only after the client has its
+// answer is a copy offered to a bounded queue without blocking (full:
+// dropped and counted). A fixed pool of workers sends each copy with its
+// own deadline on a context detached from the client's, compares the two
+// answers with package diff, and hands the result to the report store.
+package shadow
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/stranglerfig/strangler/diff"
+	"github.com/stranglerfig/strangler/report"
+	"github.com/stranglerfig/strangler/routing"
+	"github.com/stranglerfig/strangler/upstream"
+)
+
+// Observer counts what mirroring does (metrics.Registry implements it).
+type Observer interface {
+	Shadow(route, result, reason string)
+	Compared(route, verdict string)
+	ReportDropped()
+}
+
+// Sink stores comparison results without blocking (report.Store).
+type Sink interface {
+	Offer(report.Record) bool
+}
+
+// Options sizes a Dispatcher.
+type Options struct {
+	Workers int
+	Queue   int
+	// MaxQueuedBytes bounds the bodies held by queued copies; past it new
+	// copies are dropped (reason memory).
+	MaxQueuedBytes int64
+	Observer       Observer
+	Sink           Sink
+	Log            zerolog.Logger
+}
+
+// Dispatcher owns the queue and the workers. Start it once, Stop it once.
+type Dispatcher struct {
+	opts     Options
+	jobs     chan *job
+	queued   atomic.Int64 // bytes held by queued jobs
+	stopping atomic.Bool
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	pending  atomic.Int64 // queued or being processed
+
+	mu       sync.Mutex
+	learners map[string]*Learner
+	stats    map[string]*routeStats
+}
+
+// New returns a Dispatcher; call Start to run its workers.
+func New(opts Options) *Dispatcher {
+	if opts.Workers < 1 {
+		opts.Workers = 1
+	}
+	if opts.Queue < 1 {
+		opts.Queue = 1
+	}
+	if opts.MaxQueuedBytes <= 0 {
+		opts.MaxQueuedBytes = 64 << 20
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Dispatcher{opts: opts, jobs: make(chan *job, opts.Queue), ctx: ctx, cancel: cancel,
+		learners: map[string]*Learner{}, stats: map[string]*routeStats{}}
+}
+
+// Start runs the workers.
+func (d *Dispatcher) Start() {
+	for range d.opts.Workers {
+		d.wg.Go(d.work)
+	}
+}
+
+// Stop refuses new copies, lets the workers finish the queue until ctx is
+// done, then cancels copies in flight and drops what is left (counted).
+// It returns when every worker has returned.
+func (d *Dispatcher) Stop(ctx context.Context) {
+	d.stopping.Store(true)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+drain:
+	for d.pending.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			break drain
+		case <-tick.C:
+		}
+	}
+	d.cancel()
+	d.wg.Wait()
+	for {
+		select {
+		case j := <-d.jobs:
+			d.pending.Add(-1)
+			d.dropped(j.p.cfg.Route, ReasonStopping)
+			d.release(j)
+		default:
+			return
+		}
+	}
+}
+
+// Wait returns when no copy is queued or in flight, or with ctx's error.
+func (d *Dispatcher) Wait(ctx context.Context) error {
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for d.pending.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// Pending returns how many copies are queued or in flight.
+func (d *Dispatcher) Pending() int64 { return d.pending.Load() }
+
+// job is one copy to send and compare. The worker owns it.
+type job struct {
+	p           *Policy
+	req         *http.Request // snapshot, no body
+	reqBody     *bytes.Buffer
+	to          routing.Side
+	primarySide routing.Side
+	primary     diff.Response
+	primaryBuf  *bytes.Buffer
+	at          time.Time
+}
+
+func (j *job) size() int64 { return int64(j.reqBody.Len() + j.primaryBuf.Len()) }
+
+// offer queues j without blocking; a full queue or memory budget drops it.
+func (d *Dispatcher) offer(j *job) {
+	route, size := j.p.cfg.Route, j.size()
+	reason := ""
+	switch {
+	case d.stopping.Load():
+		reason = ReasonStopping
+	case d.queued.Add(size) > d.opts.MaxQueuedBytes:
+		d.queued.Add(-size)
+		reason = ReasonMemory
+	default:
+		d.pending.Add(1)
+		select {
+		case d.jobs <- j:
+			return
+		default:
+			d.pending.Add(-1)
+			d.queued.Add(-size)
+			reason = ReasonQueueFull
+		}
+	}
+	d.dropped(route, reason)
+	putBuffer(j.reqBody)
+	putBuffer(j.primaryBuf)
+}
+
+func (d *Dispatcher) release(j *job) {
+	d.queued.Add(-j.size())
+	putBuffer(j.reqBody)
+	putBuffer(j.primaryBuf)
+}
+
+func (d *Dispatcher) work() {
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case j := <-d.jobs:
+			d.run(j)
+			d.pending.Add(-1)
+		}
+	}
+}
+
+// run processes one job under a panic guard.
+func (d *Dispatcher) run(j *job) {
+	defer d.release(j)
+	defer func() {
+		if v := recover(); v != nil {
+			d.opts.Log.Error().Str("route", j.p.cfg.Route).Interface("panic", v).Msg("shadow worker recovered")
+		}
+	}()
+	d.process(j)
+}
+
+// process sends the copy, compares the answers and stores the result.
+func (d *Dispatcher) process(j *job) {
+	p, route := j.p, j.p.cfg.Route
+	other, err := d.send(j, j.to)
+	if err != nil {
+		d.count(route, resultFailed, upstream.ErrorKind(err))
+		d.store(j, other, diff.Result{}, upstream.ErrorKind(err))
+		return
+	}
+	d.count(route, resultSent, "")
+	legacy, service := j.primary, other
+	if j.to == routing.SideLegacy {
+		legacy, service = other, j.primary
+	}
+	if p.learner != nil && j.req.Method == http.MethodGet && p.noiseDue() {
+		if again, err := d.send(j, routing.SideLegacy); err == nil {
+			p.learner.Learn(diff.Compare(legacy, again, p.bareRules).Differences)
+		}
+	}
+	res := diff.Compare(legacy, service, p.rules)
+	if d.opts.Observer != nil {
+		d.opts.Observer.Compared(route, string(res.Verdict))
+	}
+	d.store(j, other, res, "")
+}
+
+// noiseDue says whether this mirrored GET also asks the monolith again.
+func (p *Policy) noiseDue() bool {
+	if p.learner.asked.Add(1) <= int64(p.cfg.NoiseWarmup) {
+		return true
+	}
+	return rand.Uint32N(routing.Buckets) < p.noiseSample
+}
+
+// send sends the copy of j to side and reads the answer up to the cap.
+func (d *Dispatcher) send(j *job, side routing.Side) (diff.Response, error) {
+	p := j.p
+	t := p.cfg.Service
+	if side == routing.SideLegacy {
+		t = p.cfg.Legacy
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, p.cfg.Timeout)
+	defer cancel()
+	start := time.Now()
+	req := t.Upstream.ShadowRequest(ctx, j.req, j.reqBody.Bytes(), t.Route, t.Trusted)
+	resp, err := t.Upstream.Transport().RoundTrip(req)
+	if err != nil {
+		return diff.Response{Duration: time.Since(start)}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, p.cfg.MaxResponse+1))
+	out := diff.Response{Status: resp.StatusCode, Header: resp.Header, Body: body, Duration: time.Since(start)}
+	if err != nil {
+		return out, fmt.Errorf("reading mirrored response: %w", err)
+	}
+	if int64(len(body)) > p.cfg.MaxResponse {
+		out.Body, out.Truncated = body[:p.cfg.MaxResponse], true
+	}
+	return out, nil
+}
+
+// store hands the comparison to the sink.
+func (d *Dispatcher) store(j *job, other diff.Response, res diff.Result, failure string) {
+	if d.opts.Sink == nil {
+		return
+	}
+	prim, oth := side(j.primary, ""), side(other, failure)
+	rec := report.Record{
+		Time: j.at, Route: j.p.cfg.Route, Method: j.req.Method, Path: j.req.URL.Path,
+		RequestID: j.req.Header.Get("X-Request-Id"), Primary: j.primarySide.String(),
+		Legacy: prim, Service: oth, Result: res, Redactor: j.p.redactor,
+	}
+	if j.to == routing.SideLegacy {
+		rec.Legacy, rec.Service = oth, prim
+	}
+	if !d.opts.Sink.Offer(rec) && d.opts.Observer != nil {
+		d.opts.Observer.ReportDropped()
+	}
+}
+
+// side copies a response for the record (the store cuts and redacts it;
+// the job's buffers are released after store returns).
+func side(r diff.Response, failure string) report.Side {
+	return report.Side{Status: r.Status, Header: r.Header, Body: string(r.Body), Truncated: r.Truncated,
+		Duration: r.Duration, Error: failure}
+}

@@ -1,0 +1,197 @@
+package shadow
+
+import (
+	"context"
+	"math/rand/v2"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/stranglerfig/strangler/diff"
+	"github.com/stranglerfig/strangler/report"
+	"github.com/stranglerfig/strangler/routing"
+	"github.com/stranglerfig/strangler/upstream"
+)
+
+// Reasons a request is not mirrored (the "reason" label).
+const (
+	ReasonSampledOut       = "sampled_out"
+	ReasonMethod           = "method"
+	ReasonUpgrade          = "upgrade"
+	ReasonLoop             = "loop"
+	ReasonBodyTooLarge     = "body_too_large"
+	ReasonBodyIncomplete   = "body_incomplete"
+	ReasonClientGone       = "client_gone"
+	ReasonStreaming        = "streaming"
+	ReasonResponseTooLarge = "response_too_large"
+	ReasonNoResponse       = "no_response"
+	ReasonQueueFull        = "queue_full"
+	ReasonMemory           = "memory"
+	ReasonStopping         = "stopping"
+	ReasonWriteToMonolith  = "write_to_monolith"
+)
+
+// Target is one side a copy can go to: an upstream, rewritten for the
+// route as the primary would be.
+type Target struct {
+	Upstream *upstream.Upstream
+	Route    upstream.Route
+	Trusted  *upstream.Trusted
+}
+
+// PolicyConfig describes how one route mirrors.
+type PolicyConfig struct {
+	Route string
+	// Sample is the percent of eligible requests mirrored.
+	Sample float64
+	// Methods that may be mirrored (upper case).
+	Methods []string
+	// MaxBody bounds the request body copied; MaxResponse the response
+	// body captured on each side.
+	MaxBody     int64
+	MaxResponse int64
+	Timeout     time.Duration
+	Legacy      Target
+	Service     Target
+	Rules       diff.RulesConfig
+	// Noise, when set, asks the monolith a second time for NoiseSample
+	// percent of mirrored GETs (after NoiseWarmup always) to learn noise.
+	Noise       bool
+	NoiseSample float64
+	NoiseWarmup int
+	// Redact lists JSON Pointers and header:NAME entries never stored.
+	Redact []string
+}
+
+// Policy mirrors one route's requests. It is built per config (cheap) and
+// shares the Dispatcher, which outlives reloads.
+type Policy struct {
+	cfg         PolicyConfig
+	sample      uint32
+	methods     map[string]bool
+	rules       *diff.Rules // with learned noise
+	bareRules   *diff.Rules // without: for learning noise
+	redactor    *report.Redactor
+	learner     *Learner
+	noiseSample uint32
+	d           *Dispatcher
+}
+
+// NewPolicy compiles cfg for d.
+func (d *Dispatcher) NewPolicy(cfg PolicyConfig) (*Policy, error) {
+	p := &Policy{cfg: cfg, d: d, methods: map[string]bool{},
+		sample: routing.Threshold(cfg.Sample), noiseSample: routing.Threshold(cfg.NoiseSample)}
+	for _, m := range cfg.Methods {
+		p.methods[m] = true
+	}
+	var err error
+	if p.bareRules, err = diff.NewRules(cfg.Rules); err != nil {
+		return nil, err
+	}
+	if cfg.Noise {
+		p.learner = d.learner(cfg.Route)
+		withNoise := cfg.Rules
+		withNoise.Noise = p.learner
+		if p.rules, err = diff.NewRules(withNoise); err != nil {
+			return nil, err
+		}
+	} else {
+		p.rules = p.bareRules
+	}
+	headers, paths := splitRedact(cfg.Redact)
+	p.redactor = report.NewRedactor(headers, paths)
+	return p, nil
+}
+
+func splitRedact(entries []string) (headers, paths []string) {
+	for _, e := range entries {
+		if len(e) > 7 && e[:7] == "header:" {
+			headers = append(headers, e[7:])
+		} else {
+			paths = append(paths, e)
+		}
+	}
+	return headers, paths
+}
+
+// safe methods may be mirrored to the monolith; writes never are.
+var safe = map[string]bool{http.MethodGet: true, http.MethodHead: true, http.MethodOptions: true}
+
+// skipReason says why r is not mirrored to side to, or "" if it is
+// eligible. Sampling is decided here too.
+func (p *Policy) skipReason(r *http.Request, to routing.Side) string {
+	switch {
+	case r.Header.Get(upstream.ShadowHeader) != "":
+		return ReasonLoop
+	case r.Method == http.MethodConnect || r.Header.Get("Upgrade") != "":
+		return ReasonUpgrade
+	case !p.methods[r.Method]:
+		return ReasonMethod
+	case to == routing.SideLegacy && !safe[r.Method]:
+		return ReasonWriteToMonolith
+	case r.ContentLength > p.cfg.MaxBody:
+		return ReasonBodyTooLarge
+	case p.sample < routing.Buckets && rand.Uint32N(routing.Buckets) >= p.sample:
+		return ReasonSampledOut
+	}
+	return ""
+}
+
+// ServeMirrored serves r through primary while capturing what the
+// mirror needs, then hands a copy to the dispatcher without waiting. The
+// client's answer never waits for, or depends on, the copy.
+func (p *Policy) ServeMirrored(w http.ResponseWriter, r *http.Request, d routing.Decision, primary http.Handler) {
+	if reason := p.skipReason(r, d.MirrorTo); reason != "" {
+		p.d.skipped(p.cfg.Route, reason)
+		primary.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	tee := &teeBody{buf: getBuffer(), max: p.cfg.MaxBody, eof: true}
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		tee.rc, tee.eof = r.Body, false
+		r.Body = tee
+	}
+	cw := &captureWriter{ResponseWriter: w, buf: getBuffer(), max: p.cfg.MaxResponse}
+	primary.ServeHTTP(cw, r)
+	if reason := p.unusable(r, tee, cw); reason != "" {
+		putBuffer(tee.buf)
+		putBuffer(cw.buf)
+		p.d.skipped(p.cfg.Route, reason)
+		return
+	}
+	p.d.offer(p.newJob(r, d, tee, cw, time.Since(start)))
+}
+
+// unusable says why a served exchange cannot be compared, or "".
+func (p *Policy) unusable(r *http.Request, tee *teeBody, cw *captureWriter) string {
+	ct, _, _ := mime.ParseMediaType(cw.Header().Get("Content-Type"))
+	switch {
+	case r.Context().Err() != nil:
+		return ReasonClientGone
+	case tee.over:
+		return ReasonBodyTooLarge
+	case !tee.eof:
+		return ReasonBodyIncomplete
+	case cw.hijacked:
+		return ReasonUpgrade
+	case cw.status == 0:
+		return ReasonNoResponse
+	case ct == "text/event-stream":
+		return ReasonStreaming
+	case cw.truncated:
+		return ReasonResponseTooLarge
+	}
+	return ""
+}
+
+// newJob snapshots the exchange for the worker.
+func (p *Policy) newJob(r *http.Request, d routing.Decision, tee *teeBody, cw *captureWriter, took time.Duration) *job {
+	snap := r.Clone(context.Background())
+	snap.Body = nil
+	return &job{
+		p: p, req: snap, reqBody: tee.buf, to: d.MirrorTo, primarySide: d.Side,
+		primary:    diff.Response{Status: cw.status, Header: cw.Header().Clone(), Body: cw.buf.Bytes(), Duration: took},
+		primaryBuf: cw.buf, at: time.Now(),
+	}
+}

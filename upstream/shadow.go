@@ -1,0 +1,62 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"net/textproto"
+	"strings"
+)
+
+// ShadowHeader marks a mirrored request. strangler never mirrors a request
+// that carries it (loop guard), and upstreams can use it to recognise
+// shadow traffic.
+const ShadowHeader = "X-Strangler-Shadow"
+
+// hopHeaders are removed from a forwarded request (RFC 9110 7.6.1), as
+// httputil.ReverseProxy does.
+var hopHeaders = []string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// ShadowRequest builds the client request that mirrors in (a snapshot the
+// caller owns, with its body given separately) to u: rewritten for rt
+// exactly as Proxy would, hop-by-hop headers removed, X-Forwarded-*
+// handled as for the primary, and marked with ShadowHeader.
+func (u *Upstream) ShadowRequest(ctx context.Context, in *http.Request, body []byte, rt Route, trusted *Trusted) *http.Request {
+	out := in.WithContext(ctx)
+	out.Header = in.Header.Clone()
+	out.RequestURI = ""
+	out.Close = false
+	out.ContentLength = int64(len(body))
+	out.Body, out.GetBody = http.NoBody, nil
+	if len(body) > 0 {
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	out.TransferEncoding = nil
+	removeHopHeaders(out.Header)
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+		out.Header.Del(h)
+	}
+	rewrite(&httputil.ProxyRequest{In: in, Out: out}, u.opts.URL, rt, trusted)
+	out.Header.Set(ShadowHeader, "1")
+	return out
+}
+
+// removeHopHeaders drops hop-by-hop headers and those named in Connection.
+func removeHopHeaders(h http.Header) {
+	for _, v := range h.Values("Connection") {
+		for _, name := range strings.Split(v, ",") {
+			if name = textproto.TrimString(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, name := range hopHeaders {
+		h.Del(name)
+	}
+}
