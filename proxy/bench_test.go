@@ -1,18 +1,23 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/metrics"
+	"github.com/stranglerfig/strangler/report"
+	"github.com/stranglerfig/strangler/shadow"
 )
 
 // discardWriter is a minimal ResponseWriter, so the benchmark measures
@@ -84,6 +89,104 @@ func BenchmarkProxy(b *testing.B) {
 			}
 			b.Cleanup(p.Close)
 			serveLoop(b, p.Handler(), "/api/fn99/42")
+		})
+	}
+}
+
+// BenchmarkShadowPrimary measures the primary path of a route in stage
+// shadow (capture + offer; the copies run on the workers) beside the same
+// route in stage legacy, against the same real backends.
+func BenchmarkShadowPrimary(b *testing.B) {
+	backend := benchBackend(b)
+	for _, tc := range []struct {
+		name   string
+		stage  string
+		shadow bool
+	}{{"shadow-off", "legacy", false}, {"shadow-on", "shadow", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := baseConfig(backend.URL, backend.URL, benchRoutes(tc.stage)...)
+			if err := cfg.Validate(); err != nil {
+				b.Fatal(err)
+			}
+			opts := Options{Log: zerolog.New(io.Discard), Metrics: metrics.New()}
+			if tc.shadow {
+				store, err := report.New(report.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				go func() { store.Run(ctx); close(done) }()
+				disp := shadow.New(shadow.Options{Workers: 8, Queue: 1024, Sink: store, Observer: opts.Metrics})
+				disp.Start()
+				b.Cleanup(func() {
+					sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+					disp.Stop(sctx)
+					scancel()
+					cancel()
+					<-done
+				})
+				opts.Shadow = disp
+			}
+			p, err := New(cfg, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(p.Close)
+			serveLoop(b, p.Handler(), "/api/fn99/42")
+		})
+	}
+}
+
+// BenchmarkPrimaryLatencySlowShadow reports the client-observed p50/p99
+// of primary requests through a real server with shadowing off, and with
+// every request mirrored to a candidate that takes 2 s to answer.
+func BenchmarkPrimaryLatencySlowShadow(b *testing.B) {
+	backend := benchBackend(b)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(2 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	b.Cleanup(slow.Close)
+	for _, tc := range []struct {
+		name, stage string
+	}{{"shadow-off", "legacy"}, {"shadow-on-slow-candidate", "shadow"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := baseConfig(backend.URL, slow.URL, benchRoutes(tc.stage)...)
+			if err := cfg.Validate(); err != nil {
+				b.Fatal(err)
+			}
+			disp := shadow.New(shadow.Options{Workers: 8, Queue: 1024})
+			disp.Start()
+			b.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+				disp.Stop(ctx)
+				cancel()
+			})
+			p, err := New(cfg, Options{Log: zerolog.New(io.Discard), Metrics: metrics.New(), Shadow: disp})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(p.Close)
+			srv := httptest.NewServer(p.Handler())
+			b.Cleanup(srv.Close)
+			client := &http.Client{}
+			lat := make([]time.Duration, 0, b.N)
+			for b.Loop() {
+				start := time.Now()
+				resp, err := client.Get(srv.URL + "/api/fn99/42")
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				lat = append(lat, time.Since(start))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 		})
 	}
 }

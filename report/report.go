@@ -75,7 +75,8 @@ func (e ErrorCounts) Total() uint64 {
 	return e.Status5xx + e.Timeout + e.Refused + e.Other
 }
 
-// PathStat is how often one generalized path differed on a route.
+// PathStat is how many results differed at one generalized path of a
+// route (a result with several differences under one path counts once).
 type PathStat struct {
 	Path    string    `json:"path"`
 	Kind    diff.Kind `json:"kind"`

@@ -166,8 +166,18 @@ func (w *writer) aggregate(txn *memdb.Txn, rec *Record) error {
 		*route = *old // stored rows are never changed: update a copy
 	}
 	route.add(rec)
+	seen := map[string]bool{} // count each path once per result
 	for i := range rec.Result.Differences {
-		if err := w.addPath(txn, route, rec.ID, &rec.Result.Differences[i]); err != nil {
+		d := &rec.Result.Differences[i]
+		key := d.Path
+		if strings.HasPrefix(key, "/") {
+			key = diff.Generalize(key)
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if err := w.addPath(txn, route, rec.ID, d); err != nil {
 			return err
 		}
 	}

@@ -187,3 +187,47 @@ func TestLiteralSegments(t *testing.T) {
 		}
 	}
 }
+
+// mirrorProbe records that the Router handed it a request.
+type mirrorProbe struct{ got *Decision }
+
+func (m mirrorProbe) ServeMirrored(w http.ResponseWriter, r *http.Request, d Decision, primary http.Handler) {
+	*m.got = d
+	primary.ServeHTTP(w, r)
+}
+
+func TestMirrorDecision(t *testing.T) {
+	for _, tc := range []struct {
+		desc             string
+		stage            Stage
+		percent          float64
+		canary, migrated bool
+		wantMirror       bool
+		wantSide, wantTo Side
+	}{
+		{"legacy never mirrors", Legacy, 0, true, true, false, SideLegacy, 0},
+		{"shadow mirrors to the service", Shadow, 0, false, false, true, SideLegacy, SideService},
+		{"canary without flag", Canary, 100, false, false, false, SideService, 0},
+		{"canary mirrors to the side that did not serve", Canary, 100, true, false, true, SideService, SideLegacy},
+		{"canary 0 mirrors to the service", Canary, 0, true, false, true, SideLegacy, SideService},
+		{"migrated without flag", Migrated, 0, false, false, false, SideService, 0},
+		{"migrated reverse shadow", Migrated, 0, false, true, true, SideService, SideLegacy},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			var got Decision
+			tab := mustBuild(t, []Spec{{Name: "r", Prefix: "/", Stage: tc.stage, Percent: tc.percent,
+				Service: named("svc"), Mirror: mirrorProbe{&got}, MirrorCanary: tc.canary, MirrorMigrated: tc.migrated}})
+			d, _, m := tab.Decide(httptest.NewRequest("GET", "/x", nil))
+			if d.Mirror != tc.wantMirror || (m != nil) != tc.wantMirror {
+				t.Fatalf("mirror = %v (mirror handler %v); want %v", d.Mirror, m != nil, tc.wantMirror)
+			}
+			if d.Side != tc.wantSide || (tc.wantMirror && d.MirrorTo != tc.wantTo) {
+				t.Errorf("side %s, mirror to %s; want %s, %s", d.Side, d.MirrorTo, tc.wantSide, tc.wantTo)
+			}
+			NewRouter(tab).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil))
+			if tc.wantMirror && got.Route != "r" {
+				t.Error("the Router did not hand the request to the Mirror")
+			}
+		})
+	}
+}
