@@ -43,6 +43,7 @@ type Route struct {
 	counters  [len(stages)][len(sides)][len(classes)]atomic.Pointer[counterSlot]
 	observers [len(sides)]atomic.Pointer[observerSlot]
 	sides     [len(sides)]sideStats
+	tl        atomic.Pointer[timeline]
 }
 
 // newRoute returns an empty handle; series are resolved lazily.
@@ -68,6 +69,7 @@ func (m *Route) Observe(stage string, side string, status int, d time.Duration) 
 	}
 	m.observer(sd).Observe(secs)
 	m.sides[sd].record(status, secs)
+	m.timeline().observe(time.Now(), sd, status, secs)
 }
 
 // UpstreamError counts one failure reaching upstream, classified by kind

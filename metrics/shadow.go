@@ -1,6 +1,10 @@
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Shadow outcomes, the "result" label of strangler_shadow_requests_total.
 const (
@@ -43,6 +47,7 @@ func (r *Registry) Shadow(route, result, reason string) {
 // Compared counts one comparison of a route by verdict.
 func (r *Registry) Compared(route, verdict string) {
 	r.shadow.comparisons.WithLabelValues(route, verdict).Inc()
+	r.Route(route).timeline().compared(time.Now(), verdict == "equal" || verdict == "noise-only")
 }
 
 // ReportDropped counts a result the report store could not take.
