@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -21,7 +23,9 @@ import (
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/proxy"
+	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/rollout"
+	"github.com/stranglerfig/strangler/shadow"
 )
 
 // routeFile is the route file every fixture starts from. %s are the
@@ -71,6 +75,10 @@ type fixtureOptions struct {
 	Token string
 	// Log receives the admin and rollout logs; zero means zerolog.Nop().
 	Log *zerolog.Logger
+	// Reports runs a real shadow dispatcher and report store, wired into
+	// the proxy and the admin API, with reportsRouteFile and backends
+	// whose answers differ on the shadowed route.
+	Reports bool
 }
 
 // fixture is a whole strangler minus the CLI: two real backends, the real
@@ -89,6 +97,8 @@ type fixture struct {
 	admin    *httptest.Server // the admin API
 	client   *http.Client
 	token    string
+	store    *report.Store      // with Reports only
+	disp     *shadow.Dispatcher // with Reports only
 
 	readyErr atomic.Pointer[error] // what Ready returns; nil = ready
 }
@@ -99,10 +109,14 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 	f := &fixture{t: t, dir: t.TempDir(), token: opts.Token,
 		client: &http.Client{Transport: &http.Transport{}}}
 	t.Cleanup(f.client.CloseIdleConnections)
-	f.monolith = backend(t, "monolith")
-	f.orders = backend(t, "orders")
+	file, newBackend := routeFile, backend
+	if opts.Reports {
+		file, newBackend = reportsRouteFile, reportsBackend
+	}
+	f.monolith = newBackend(t, "monolith")
+	f.orders = newBackend(t, "orders")
 	f.path = filepath.Join(f.dir, "strangler.yaml")
-	f.writeRouteFile(fmt.Sprintf(routeFile, f.monolith.URL, f.orders.URL))
+	f.writeRouteFile(fmt.Sprintf(file, f.monolith.URL, f.orders.URL))
 	cfg, err := config.Load(f.path, config.Source{})
 	if err != nil {
 		t.Fatalf("loading the route file: %v", err)
@@ -112,10 +126,21 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 		log = *opts.Log
 	}
 	f.reg = metrics.New()
-	if f.proxy, err = proxy.New(cfg, proxy.Options{Log: zerolog.Nop(), Metrics: f.reg}); err != nil {
+	if opts.Reports {
+		f.startReports()
+	}
+	if f.proxy, err = proxy.New(cfg, proxy.Options{Log: zerolog.Nop(), Metrics: f.reg, Shadow: f.disp}); err != nil {
 		t.Fatalf("proxy.New: %v", err)
 	}
 	t.Cleanup(f.proxy.Close)
+	if opts.Reports {
+		// Before the proxy closes its pools: the workers send through them.
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			f.disp.Stop(ctx)
+		})
+	}
 	f.control, err = rollout.New(rollout.Options{Store: rollout.FileStore{Path: cfg.StateFile},
 		Applier: f.proxy, Log: log})
 	if err != nil {
@@ -128,7 +153,7 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 		Done: func(_ string, err error) { f.reg.ConfigReload(err == nil) }}
 	f.data = httptest.NewServer(f.proxy.Handler())
 	t.Cleanup(f.data.Close)
-	f.admin = httptest.NewServer(admin.New(admin.Deps{
+	deps := admin.Deps{
 		Control: f.control, Figures: f.reg,
 		Reload: func() error { return reloader.Reload("admin") },
 		Ready: func() error {
@@ -142,9 +167,35 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 		ConfigPath: f.path,
 		Token:      opts.Token,
 		Log:        log,
-	}))
+	}
+	if opts.Reports {
+		// Set only here: a nil *report.Store in the interface would not
+		// read as "not enabled".
+		deps.Reports, deps.Shadow = f.store, f.disp
+	}
+	f.admin = httptest.NewServer(admin.New(deps))
 	t.Cleanup(f.admin.Close)
 	return f
+}
+
+// startReports starts the report store's writer and the shadow
+// dispatcher; the store stops at cleanup (after the dispatcher, which
+// newFixture stops once the proxy exists).
+func (f *fixture) startReports() {
+	f.t.Helper()
+	var err error
+	if f.store, err = report.New(report.Options{}); err != nil {
+		f.t.Fatalf("report.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.store.Run(ctx)
+	}()
+	f.t.Cleanup(func() { cancel(); <-done })
+	f.disp = shadow.New(shadow.Options{Workers: 2, Queue: 64, Sink: f.store, Observer: f.reg})
+	f.disp.Start()
 }
 
 // backend starts a real upstream that names itself in its JSON body.

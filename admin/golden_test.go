@@ -22,16 +22,25 @@ var update = flag.Bool("update", false, "rewrite golden files")
 const goldenDir = "testdata/golden"
 
 // volatileTimes are keys whose string values are wall-clock times.
-var volatileTimes = map[string]bool{"at": true, "time": true}
+var volatileTimes = map[string]bool{"at": true, "time": true,
+	"generated_at": true, "first_seen": true, "last_seen": true}
 
-// volatileFloats are keys whose numbers are measured latencies.
-var volatileFloats = map[string]bool{"p50_ms": true, "p99_ms": true}
+// volatileFloats are keys whose numbers are measured latencies and
+// durations.
+var volatileFloats = map[string]bool{"p50_ms": true, "p99_ms": true, "duration_ns": true}
+
+// volatileStrings are keys whose string values, or lists of strings (the
+// headers of a stored result), differ between runs, with their
+// placeholder.
+var volatileStrings = map[string]string{"request_id": "<request-id>",
+	"Date": "<date>", "X-Request-Id": "<request-id>"}
 
 // loopbackURL matches the URLs of httptest servers.
 var loopbackURL = regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+`)
 
 // normalize replaces the values that differ between runs: times,
-// latencies, the temp dir and the httptest servers' URLs.
+// latencies and durations, request ids, the temp dir and the httptest
+// servers' URLs.
 func normalize(v any, tmp string) any {
 	switch v := v.(type) {
 	case map[string]any:
@@ -42,6 +51,8 @@ func normalize(v any, tmp string) any {
 				out[k] = "<time>"
 			case volatileFloats[k]:
 				out[k] = 0.0
+			case volatileStrings[k] != "":
+				out[k] = placeholder(e, volatileStrings[k])
 			default:
 				out[k] = normalize(e, tmp)
 			}
@@ -58,6 +69,24 @@ func normalize(v any, tmp string) any {
 			v = strings.ReplaceAll(v, tmp, "<tmp>")
 		}
 		return loopbackURL.ReplaceAllString(v, "<url>")
+	}
+	return v
+}
+
+// placeholder replaces a non-empty string, or each string of a list,
+// with ph.
+func placeholder(v any, ph string) any {
+	switch v := v.(type) {
+	case string:
+		if v != "" {
+			return ph
+		}
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = placeholder(e, ph)
+		}
+		return out
 	}
 	return v
 }
@@ -110,6 +139,8 @@ type goldenStep struct {
 	before func(*fixture) // runs before the request
 	status int
 	golden string
+	// field, if set, is the field the error response must name.
+	field string
 }
 
 // TestGolden walks every endpoint in order on one fixture, so later steps
@@ -178,6 +209,13 @@ func TestGolden(t *testing.T) {
 		{desc: "legacy endpoints", method: "GET", path: "/admin/legacy/endpoints", status: 200,
 			golden: "legacy_endpoints"},
 	}
+	runGoldenSteps(t, f, steps)
+}
+
+// runGoldenSteps runs steps in order on f, comparing each JSON answer
+// with its golden file; a failed successful POST stops the sequence.
+func runGoldenSteps(t *testing.T, f *fixture, steps []goldenStep) {
+	t.Helper()
 	for _, tc := range steps {
 		ok := t.Run(tc.desc, func(t *testing.T) {
 			if tc.before != nil {
@@ -191,8 +229,12 @@ func TestGolden(t *testing.T) {
 				t.Errorf("Content-Type %q, want application/json", ct)
 			}
 			if r.Status >= 400 && r.Status != http.StatusUnprocessableEntity && r.Status != http.StatusServiceUnavailable {
-				if msg, _ := r.errorBody(t); msg == "" {
+				msg, field := r.errorBody(t)
+				if msg == "" {
 					t.Errorf("error response without a message: %s", r.Body)
+				}
+				if tc.field != "" && field != tc.field {
+					t.Errorf("error names field %q, want %q: %s", field, tc.field, r.Body)
 				}
 			}
 			checkGolden(t, tc.golden, r.JSON(t), f.dir)

@@ -36,7 +36,9 @@ func (s *server) diffs(w http.ResponseWriter, r *http.Request) error {
 	}
 	route := r.URL.Query().Get("route")
 	if route != "" {
-		if _, ok := s.Control.Route(route); !ok {
+		// A route gone from the config may still have stored results (the
+		// report lists it): only a route with neither is unknown.
+		if _, ok := s.Control.Route(route); !ok && len(s.Reports.Recent(route, 1)) == 0 {
 			return &Error{Status: http.StatusNotFound, Field: "route", Msg: "unknown route " + strconv.Quote(route)}
 		}
 	}
@@ -49,7 +51,7 @@ func (s *server) diff(w http.ResponseWriter, r *http.Request) error {
 		return errNoReports
 	}
 	id, err := strconv.ParseUint(mux.Vars(r)["id"], 10, 64)
-	if err != nil {
+	if err != nil || id == 0 { // ids start at 1
 		return &Error{Status: http.StatusBadRequest, Field: "id", Msg: "id must be a positive integer"}
 	}
 	rec, ok := s.Reports.Get(id)
@@ -89,6 +91,10 @@ func (s *server) report(w http.ResponseWriter, r *http.Request) error {
 		return errNoReports
 	}
 	rep := s.buildReport()
+	// Markdown and HTML carry the same data as JSON: as writeJSON does,
+	// never cached and never sniffed into something else.
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	switch f := r.URL.Query().Get("format"); f {
 	case "", "json":
 		writeJSON(w, http.StatusOK, rep)
