@@ -63,6 +63,16 @@ type captureWriter struct {
 	max       int64
 	truncated bool
 	hijacked  bool
+	fellBack  bool // the monolith answered for the service
+}
+
+// NoteFallback marks the exchange as not comparable (the side that was
+// meant to answer did not) and passes the note on.
+func (c *captureWriter) NoteFallback(reason string) {
+	c.fellBack = true
+	if n, ok := c.ResponseWriter.(interface{ NoteFallback(string) }); ok {
+		n.NoteFallback(reason)
+	}
 }
 
 func (c *captureWriter) WriteHeader(code int) {

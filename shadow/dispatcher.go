@@ -59,10 +59,14 @@ type Dispatcher struct {
 	jobs     chan *job
 	queued   atomic.Int64 // bytes held by queued jobs
 	stopping atomic.Bool
-	ctx      context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	pending  atomic.Int64 // queued or being processed
+	// stopMu is held shared by offer from its stopping check to its send,
+	// and exclusively by Stop to set stopping, so no copy is queued after
+	// Stop's last drain (it would stay pending, uncounted, forever).
+	stopMu  sync.RWMutex
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	pending atomic.Int64 // queued or being processed
 
 	mu       sync.Mutex
 	learners map[string]*Learner
@@ -96,7 +100,9 @@ func (d *Dispatcher) Start() {
 // done, then cancels copies in flight and drops what is left (counted).
 // It returns when every worker has returned.
 func (d *Dispatcher) Stop(ctx context.Context) {
+	d.stopMu.Lock()
 	d.stopping.Store(true)
+	d.stopMu.Unlock()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 drain:
@@ -156,6 +162,7 @@ func (j *job) size() int64 { return int64(j.reqBody.Len() + j.primaryBuf.Len()) 
 func (d *Dispatcher) offer(j *job) {
 	route, size := j.p.cfg.Route, j.size()
 	reason := ""
+	d.stopMu.RLock()
 	switch {
 	case d.stopping.Load():
 		reason = ReasonStopping
@@ -166,6 +173,7 @@ func (d *Dispatcher) offer(j *job) {
 		d.pending.Add(1)
 		select {
 		case d.jobs <- j:
+			d.stopMu.RUnlock()
 			return
 		default:
 			d.pending.Add(-1)
@@ -173,6 +181,7 @@ func (d *Dispatcher) offer(j *job) {
 			reason = ReasonQueueFull
 		}
 	}
+	d.stopMu.RUnlock()
 	d.dropped(route, reason)
 	putBuffer(j.reqBody)
 	putBuffer(j.primaryBuf)
@@ -190,7 +199,14 @@ func (d *Dispatcher) work() {
 		case <-d.ctx.Done():
 			return
 		case j := <-d.jobs:
-			d.run(j)
+			if d.ctx.Err() != nil {
+				// Stop's deadline passed and select picked a job over
+				// Done: drop it as Stop would, never send it cancelled.
+				d.dropped(j.p.cfg.Route, ReasonStopping)
+				d.release(j)
+			} else {
+				d.run(j)
+			}
 			d.pending.Add(-1)
 		}
 	}
@@ -251,7 +267,12 @@ func (d *Dispatcher) send(j *job, side routing.Side) (diff.Response, error) {
 	ctx, cancel := context.WithTimeout(d.ctx, p.cfg.Timeout)
 	defer cancel()
 	start := time.Now()
-	req := t.Upstream.ShadowRequest(ctx, j.req, j.reqBody.Bytes(), t.Route, t.Trusted)
+	// ShadowRequest rewrites the URL of the request it is given in place
+	// (WithContext is shallow): give it its own URL so j.req stays the
+	// client's, for the record and for a second send to the monolith.
+	in, u := *j.req, *j.req.URL
+	in.URL = &u
+	req := t.Upstream.ShadowRequest(ctx, &in, j.reqBody.Bytes(), t.Route, t.Trusted)
 	resp, err := t.Upstream.Transport().RoundTrip(req)
 	if err != nil {
 		return diff.Response{Duration: time.Since(start)}, err

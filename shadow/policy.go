@@ -29,6 +29,7 @@ const (
 	ReasonMemory           = "memory"
 	ReasonStopping         = "stopping"
 	ReasonWriteToMonolith  = "write_to_monolith"
+	ReasonFallback         = "fallback"
 )
 
 // Target is one side a copy can go to: an upstream, rewritten for the
@@ -175,6 +176,8 @@ func (p *Policy) unusable(r *http.Request, tee *teeBody, cw *captureWriter) stri
 		return ReasonBodyIncomplete
 	case cw.hijacked:
 		return ReasonUpgrade
+	case cw.fellBack:
+		return ReasonFallback
 	case cw.status == 0:
 		return ReasonNoResponse
 	case ct == "text/event-stream":
