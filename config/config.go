@@ -49,6 +49,8 @@ type Config struct {
 	Shadowing Shadowing `mapstructure:"shadowing" json:"shadowing"`
 	// Reports bounds the stored comparison results.
 	Reports Reports `mapstructure:"reports" json:"reports"`
+	// Automation paces the automatic promotion controller.
+	Automation AutomationLoop `mapstructure:"automation" json:"automation"`
 }
 
 // Server holds limits of the data-plane HTTP server.
@@ -96,7 +98,26 @@ type Service struct {
 	// Sandbox marks a service whose side effects are disposable, so that
 	// write methods may be shadowed to it.
 	Sandbox bool `mapstructure:"sandbox" json:"sandbox"`
+	// Breaker stops sending to a failing service for a while.
+	Breaker Breaker `mapstructure:"breaker" json:"breaker"`
 }
+
+// Breaker is a service's circuit breaker. It opens after
+// ConsecutiveFailures failures in a row, or when at least MinRequests
+// requests in Window failed at FailureRatio or more; after OpenFor it lets
+// HalfOpenRequests probes through and closes when they succeed.
+type Breaker struct {
+	Enabled             *bool         `mapstructure:"enabled" json:"enabled"`
+	ConsecutiveFailures uint32        `mapstructure:"consecutive_failures" json:"consecutive_failures"`
+	FailureRatio        float64       `mapstructure:"failure_ratio" json:"failure_ratio"`
+	MinRequests         uint32        `mapstructure:"min_requests" json:"min_requests"`
+	Window              time.Duration `mapstructure:"window" json:"window"`
+	OpenFor             time.Duration `mapstructure:"open_for" json:"open_for"`
+	HalfOpenRequests    uint32        `mapstructure:"half_open_requests" json:"half_open_requests"`
+}
+
+// On reports whether the breaker is enabled (the default).
+func (b Breaker) On() bool { return b.Enabled == nil || *b.Enabled }
 
 // Route is one migrating function of the monolith.
 type Route struct {
@@ -108,11 +129,18 @@ type Route struct {
 	Percent float64 `mapstructure:"percent" json:"percent"`
 	// Sticky says which request property keeps a user on one side:
 	// "header:NAME", "cookie:NAME" or "ip".
-	Sticky   string  `mapstructure:"sticky" json:"sticky"`
-	Fallback bool    `mapstructure:"fallback" json:"fallback"`
-	Rewrite  Rewrite `mapstructure:"rewrite" json:"rewrite"`
-	Shadow   Shadow  `mapstructure:"shadow" json:"shadow"`
-	Diff     Diff    `mapstructure:"diff" json:"diff"`
+	Sticky string `mapstructure:"sticky" json:"sticky"`
+	// Fallback answers from the monolith when the service fails, for
+	// idempotent requests whose answer has not started.
+	Fallback bool `mapstructure:"fallback" json:"fallback"`
+	// FallbackStatuses are service statuses that also fall back, besides
+	// 502, 503 and 504.
+	FallbackStatuses []int `mapstructure:"fallback_statuses" json:"fallback_statuses"`
+	// Automation promotes and rolls back the route by itself.
+	Automation Automation `mapstructure:"automation" json:"automation"`
+	Rewrite    Rewrite    `mapstructure:"rewrite" json:"rewrite"`
+	Shadow     Shadow     `mapstructure:"shadow" json:"shadow"`
+	Diff       Diff       `mapstructure:"diff" json:"diff"`
 	// Plan lists the steps promote walks through: "shadow", "canary N"
 	// (N percent) and "migrated", in increasing order. Empty means
 	// DefaultPlan.
@@ -188,6 +216,47 @@ type Noise struct {
 	Warmup int     `mapstructure:"warmup" json:"warmup"`
 }
 
+// Automation is a route's gated automatic promotion and rollback.
+type Automation struct {
+	Enabled bool `mapstructure:"enabled" json:"enabled"`
+	// Hold is how long every gate must hold before the next promotion.
+	Hold time.Duration `mapstructure:"hold" json:"hold"`
+	// Window is how far back figures are taken for gates and triggers.
+	Window   time.Duration `mapstructure:"window" json:"window"`
+	Gates    Gates         `mapstructure:"gates" json:"gates"`
+	Rollback Triggers      `mapstructure:"rollback" json:"rollback"`
+}
+
+// Gates must all hold (for Hold) before a promotion. A zero threshold is
+// not checked, except the minimums, which default to 100.
+type Gates struct {
+	MinCompared uint64        `mapstructure:"min_compared" json:"min_compared"`
+	MinRequests uint64        `mapstructure:"min_requests" json:"min_requests"`
+	MatchRate   float64       `mapstructure:"match_rate" json:"match_rate"`
+	ErrorRate   *float64      `mapstructure:"error_rate" json:"error_rate"`
+	P99Ratio    float64       `mapstructure:"p99_ratio" json:"p99_ratio"`
+	P99Max      time.Duration `mapstructure:"p99_max" json:"p99_max"`
+}
+
+// Triggers roll the route back at once when one fires (with enough
+// samples). A zero threshold is not checked.
+type Triggers struct {
+	MatchRate   float64       `mapstructure:"match_rate" json:"match_rate"`
+	ErrorRate   float64       `mapstructure:"error_rate" json:"error_rate"`
+	P99Ratio    float64       `mapstructure:"p99_ratio" json:"p99_ratio"`
+	P99Max      time.Duration `mapstructure:"p99_max" json:"p99_max"`
+	BreakerOpen *bool         `mapstructure:"breaker_open" json:"breaker_open"`
+	// MinSamples is how many requests (or comparisons, for match_rate) a
+	// trigger needs in the window before it may fire; default 20.
+	MinSamples uint64 `mapstructure:"min_samples" json:"min_samples"`
+}
+
+// AutomationLoop paces the automation controller.
+type AutomationLoop struct {
+	// Interval is how often every automated route is evaluated.
+	Interval time.Duration `mapstructure:"interval" json:"interval"`
+}
+
 // Shadowing sizes the shared mirroring machinery.
 type Shadowing struct {
 	Workers int `mapstructure:"workers" json:"workers"`
@@ -227,6 +296,17 @@ const (
 	DefaultMaxReportBytes    = 64 << 20
 	DefaultReportQueue       = 1024
 	DefaultMaxExcerpt        = 4096
+	DefaultAutomationEvery   = 10 * time.Second
+	DefaultHold              = 5 * time.Minute
+	DefaultWindow            = 5 * time.Minute
+	DefaultGateMinimum       = 100
+	DefaultTriggerMinimum    = 20
+	DefaultBreakerFailures   = 5
+	DefaultBreakerRatio      = 0.5
+	DefaultBreakerMinimum    = 20
+	DefaultBreakerWindow     = 10 * time.Second
+	DefaultBreakerOpenFor    = 10 * time.Second
+	DefaultBreakerProbes     = 1
 	DefaultSticky            = "ip"
 )
 
@@ -244,6 +324,7 @@ var DefaultShadowMethods = []string{"GET", "HEAD"}
 func (c *Config) applyDefaults() {
 	for name, s := range c.Services {
 		s.Upstream.applyDefaults()
+		s.Breaker.applyDefaults()
 		c.Services[name] = s
 	}
 	c.Legacy.applyDefaults()
@@ -252,6 +333,24 @@ func (c *Config) applyDefaults() {
 	}
 	c.Shadowing.applyDefaults()
 	c.Reports.applyDefaults()
+	setIfZero(&c.Automation.Interval, DefaultAutomationEvery)
+}
+
+func (b *Breaker) applyDefaults() {
+	setIfZero(&b.ConsecutiveFailures, DefaultBreakerFailures)
+	setIfZero(&b.FailureRatio, DefaultBreakerRatio)
+	setIfZero(&b.MinRequests, DefaultBreakerMinimum)
+	setIfZero(&b.Window, DefaultBreakerWindow)
+	setIfZero(&b.OpenFor, DefaultBreakerOpenFor)
+	setIfZero(&b.HalfOpenRequests, DefaultBreakerProbes)
+}
+
+func (a *Automation) applyDefaults() {
+	setIfZero(&a.Hold, DefaultHold)
+	setIfZero(&a.Window, DefaultWindow)
+	setIfZero(&a.Gates.MinCompared, DefaultGateMinimum)
+	setIfZero(&a.Gates.MinRequests, DefaultGateMinimum)
+	setIfZero(&a.Rollback.MinSamples, DefaultTriggerMinimum)
 }
 
 func (s *Shadowing) applyDefaults() {
@@ -319,4 +418,5 @@ func (r *Route) applyDefaults() {
 	if len(r.Plan) == 0 {
 		r.Plan = append([]string(nil), DefaultPlan...)
 	}
+	r.Automation.applyDefaults()
 }

@@ -193,6 +193,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("reports.max_bytes", DefaultMaxReportBytes)
 	v.SetDefault("reports.queue", DefaultReportQueue)
 	v.SetDefault("reports.max_excerpt", DefaultMaxExcerpt)
+	v.SetDefault("automation.interval", DefaultAutomationEvery)
 	v.SetDefault("admin.listen", DefaultAdminListen)
 	v.SetDefault("admin.token_env", DefaultTokenEnv)
 	v.SetDefault("log.level", "info")

@@ -45,7 +45,8 @@ func TestLoadExampleConfig(t *testing.T) {
 			DialTimeout: 5 * time.Second, MaxIdleConns: 256, HostHeader: HostUpstream}},
 		{"services", cfg.Services, map[string]Service{"orders": {Upstream: Upstream{URL: "http://127.0.0.1:8082",
 			Timeout: 5 * time.Second, DialTimeout: DefaultDialTimeout, MaxIdleConns: DefaultMaxIdleConns,
-			HostHeader: HostUpstream}}}},
+			HostHeader: HostUpstream}, Breaker: Breaker{ConsecutiveFailures: 5, FailureRatio: 0.5, MinRequests: 20,
+			Window: 10 * time.Second, OpenFor: 10 * time.Second, HalfOpenRequests: 1}}}},
 		{"len(routes)", len(cfg.Routes), 3},
 	}
 	for _, tc := range top {

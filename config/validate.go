@@ -87,6 +87,7 @@ func (c *Config) validate(file string) error {
 			v.add(field, "service name must be lower case letters, digits, '-' or '_' (at most 64)")
 		}
 		v.upstream(field, s.Upstream)
+		v.breaker(field+".breaker", s.Breaker)
 	}
 	seen := map[string]int{}
 	for i := range c.Routes {
@@ -124,6 +125,9 @@ func (c *Config) validateShadowing(v *validator) {
 	}
 	if sh.Timeout <= 0 {
 		v.add("shadowing.timeout", "must be positive, got %s", sh.Timeout)
+	}
+	if c.Automation.Interval <= 0 {
+		v.add("automation.interval", "must be positive, got %s", c.Automation.Interval)
 	}
 	if rp.MaxResults < 1 {
 		v.add("reports.max_results", "must be at least 1, got %d", rp.MaxResults)
@@ -240,6 +244,7 @@ func (c *Config) validateRoute(v *validator, i int, seen map[string]int) {
 	c.validateShadow(v, f+".shadow", r)
 	validateDiff(v, f+".diff", r.Diff)
 	validatePlan(v, f+".plan", r.Plan)
+	c.validateGuard(v, f, r)
 }
 
 func validateMatch(v *validator, f string, m *Match) {

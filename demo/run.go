@@ -16,26 +16,34 @@ import (
 //go:embed config.yaml.tmpl
 var configTemplate string
 
-// Backends are the demo's monolith and orders service, listening on
-// loopback.
+// Backends are the demo's monolith and its extracted orders and catalog
+// services, listening on loopback.
 type Backends struct {
-	LegacyURL string
-	OrdersURL string
-	// Faults steers the orders service at run time.
-	Faults  *Faults
-	servers []*http.Server
-	done    chan error
+	LegacyURL  string
+	OrdersURL  string
+	CatalogURL string
+	// Faults and CatalogFaults steer the services at run time (also over
+	// HTTP: POST /_demo/faults on each service).
+	Faults        *Faults
+	CatalogFaults *Faults
+	servers       []*http.Server
+	done          chan error
 }
 
 // StartBackends starts the monolith and the orders service on free
 // loopback ports. Stop them with Close.
 func StartBackends() (*Backends, error) {
-	b := &Backends{Faults: &Faults{}, done: make(chan error, 2)}
+	b := &Backends{Faults: &Faults{}, CatalogFaults: &Faults{}, done: make(chan error, 3)}
+	b.CatalogFaults.SetBug(false) // the catalog starts healthy
 	var err error
 	if b.LegacyURL, err = b.start(NewMonolith()); err != nil {
 		return nil, err
 	}
-	if b.OrdersURL, err = b.start(NewOrdersWithFaults(b.Faults)); err != nil {
+	if b.OrdersURL, err = b.start(withFaultsEndpoint(NewOrdersWithFaults(b.Faults), b.Faults)); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if b.CatalogURL, err = b.start(withFaultsEndpoint(NewCatalogWithFaults(b.CatalogFaults), b.CatalogFaults)); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -74,7 +82,8 @@ func (b *Backends) Config(listen, adminListen string) ([]byte, error) {
 		return nil, fmt.Errorf("parsing demo config template: %w", err)
 	}
 	var out bytes.Buffer
-	err = t.Execute(&out, map[string]string{"Listen": listen, "AdminListen": adminListen, "LegacyURL": b.LegacyURL, "OrdersURL": b.OrdersURL})
+	err = t.Execute(&out, map[string]string{"Listen": listen, "AdminListen": adminListen,
+		"LegacyURL": b.LegacyURL, "OrdersURL": b.OrdersURL, "CatalogURL": b.CatalogURL})
 	if err != nil {
 		return nil, fmt.Errorf("rendering demo config: %w", err)
 	}

@@ -12,7 +12,8 @@ import (
 // trafficPaths are the requests the demo's background traffic sends.
 var trafficPaths = []string{
 	"/api/orders/1001", "/api/orders/1002", "/api/orders/1003", "/api/orders/1004", "/api/orders/1005",
-	"/api/orders", "/api/orders?user=1", "/api/products", "/api/products/3", "/api/users/2",
+	"/api/orders", "/api/orders?user=1", "/api/products", "/api/users/2",
+	"/api/products/1", "/api/products/2", "/api/products/3", "/api/products/4", "/api/products/5", "/api/products/6",
 }
 
 // Traffic sends gentle background traffic (one request every interval,

@@ -40,6 +40,7 @@ type Registry struct {
 	lastReload     prometheus.Gauge
 	adminChanges   *prometheus.CounterVec
 	shadow         shadowCollectors
+	guard          guardCollectors
 
 	mu     sync.RWMutex
 	routes map[string]*Route
@@ -52,7 +53,9 @@ func New() *Registry {
 	r.initRouteCollectors()
 	r.initControlCollectors()
 	r.shadow = newShadowCollectors()
+	r.guard = newGuardCollectors()
 	r.reg.MustRegister(
+		r.guard.fallbacks, r.guard.refused, r.guard.breaker,
 		r.shadow.shadows, r.shadow.comparisons, r.shadow.reportDrops,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -151,6 +154,8 @@ func (r *Registry) ForgetRoute(name string) {
 	r.adminChanges.DeletePartialMatch(match)
 	r.shadow.shadows.DeletePartialMatch(match)
 	r.shadow.comparisons.DeletePartialMatch(match)
+	r.guard.fallbacks.DeletePartialMatch(match)
+	r.guard.refused.DeletePartialMatch(match)
 }
 
 // SetRouteState publishes a route's migration stage and service percentage:

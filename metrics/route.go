@@ -44,6 +44,9 @@ type Route struct {
 	observers [len(sides)]atomic.Pointer[observerSlot]
 	sides     [len(sides)]sideStats
 	tl        atomic.Pointer[timeline]
+	fallbacks atomic.Uint64
+	compared  atomic.Uint64
+	matched   atomic.Uint64
 }
 
 // newRoute returns an empty handle; series are resolved lazily.

@@ -66,6 +66,7 @@ type logWriter struct {
 	status   int
 	bytes    int64
 	decision routing.Decision
+	fallback string // why the monolith answered instead of the service
 }
 
 var logWriters = sync.Pool{New: func() any { return new(logWriter) }}
@@ -110,6 +111,12 @@ func (lw *logWriter) Unwrap() http.ResponseWriter { return lw.ResponseWriter }
 
 // RecordDecision keeps the routing decision for the log line.
 func (lw *logWriter) RecordDecision(d routing.Decision) { lw.decision = d }
+
+// NoteFallback records that the monolith answered for the service.
+func (lw *logWriter) NoteFallback(reason string) {
+	lw.fallback = reason
+	lw.decision.Side = routing.SideLegacy
+}
 
 // withAccessLog logs one line per request (when access is true) and turns
 // a panic below into a 500 for the client instead of a dropped connection.
@@ -157,7 +164,11 @@ func observe(reg *metrics.Registry, lw *logWriter, took time.Duration) {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	reg.Route(route).Observe(stage, side, status, took)
+	m := reg.Route(route)
+	m.Observe(stage, side, status, took)
+	if lw.fallback != "" {
+		m.Fallback(lw.fallback)
+	}
 }
 
 func logRequest(log zerolog.Logger, r *http.Request, lw *logWriter, took time.Duration) {
@@ -175,6 +186,9 @@ func logRequest(log zerolog.Logger, r *http.Request, lw *logWriter, took time.Du
 		Str("route", d.Route)
 	if d.Route != "" {
 		ev = ev.Str("stage", d.Stage.String())
+	}
+	if lw.fallback != "" {
+		ev = ev.Str("fallback", lw.fallback)
 	}
 	ev.Str("served_by", servedBy).
 		Str("method", r.Method).

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/diff"
+	"github.com/stranglerfig/strangler/guard"
 	"github.com/stranglerfig/strangler/legacy"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/routing"
@@ -37,6 +38,7 @@ type Proxy struct {
 
 	mu        sync.Mutex // serializes Apply
 	upstreams map[string]*upstream.Upstream
+	breakers  map[string]*guard.Breaker // by service and settings, kept across reloads
 	cfg       atomic.Pointer[config.Config]
 	started   *config.Config // the config the process started with
 }
@@ -61,6 +63,7 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 		shadow:    opts.Shadow,
 		inventory: legacy.NewInventory(legacy.DefaultMaxEndpoints),
 		upstreams: map[string]*upstream.Upstream{},
+		breakers:  map[string]*guard.Breaker{},
 	}
 	table, err := p.build(cfg)
 	if err != nil {
@@ -159,7 +162,7 @@ func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[strin
 	}
 	svcProxyRoute := svcRoute
 	svcProxyRoute.OnError = p.errorCounter(r.Name, r.Service)
-	spec.Service = services[r.Service].Proxy(svcProxyRoute, trusted, p.log)
+	spec.Service = p.guarded(r, svc, spec.Legacy, services[r.Service].Proxy(svcProxyRoute, trusted, p.log))
 	if p.shadow == nil {
 		return spec, nil
 	}
@@ -171,6 +174,72 @@ func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[strin
 	}
 	spec.Mirror, spec.MirrorCanary, spec.MirrorMigrated = policy, r.Shadow.Canary, r.Shadow.Migrated
 	return spec, nil
+}
+
+// guarded wraps a route's service handler with its service's circuit
+// breaker and the route's fallback to the monolith.
+func (p *Proxy) guarded(r config.Route, svc config.Service, legacyH, serviceH http.Handler) http.Handler {
+	var b *guard.Breaker
+	if svc.Breaker.On() {
+		b = p.breaker(r.Service, svc)
+	}
+	if b == nil && !r.Fallback {
+		return serviceH
+	}
+	o := guard.Options{Route: r.Name, Service: serviceH, Legacy: legacyH, Breaker: b,
+		Fallback: r.Fallback, Statuses: r.FallbackStatuses}
+	if p.metrics != nil {
+		m := p.metrics
+		o.OnRefused = func() { m.Route(r.Name).Refused() }
+	}
+	return guard.Handler(o)
+}
+
+// breaker returns the service's breaker, kept across reloads while the
+// service's URL and breaker settings stay the same.
+func (p *Proxy) breaker(name string, svc config.Service) *guard.Breaker {
+	key := breakerKey(name, svc)
+	if b, ok := p.breakers[key]; ok {
+		return b
+	}
+	c := svc.Breaker
+	b := guard.NewBreaker(name, guard.BreakerConfig{ConsecutiveFailures: c.ConsecutiveFailures,
+		FailureRatio: c.FailureRatio, MinRequests: c.MinRequests, Window: c.Window, OpenFor: c.OpenFor,
+		HalfOpenRequests: c.HalfOpenRequests}, p.breakerChanged)
+	p.breakers[key] = b
+	if p.metrics != nil {
+		p.metrics.BreakerState(name, guard.StateClosed)
+	}
+	return b
+}
+
+// breakerKey identifies a breaker by service, URL and settings.
+func breakerKey(name string, svc config.Service) string {
+	c := svc.Breaker
+	return fmt.Sprintf("%s|%s|%d|%g|%d|%s|%s|%d", name, svc.URL, c.ConsecutiveFailures, c.FailureRatio,
+		c.MinRequests, c.Window, c.OpenFor, c.HalfOpenRequests)
+}
+
+func (p *Proxy) breakerChanged(service, from, to string) {
+	p.log.Warn().Str("service", service).Str("from", from).Str("to", to).Msg("circuit breaker changed state")
+	if p.metrics != nil {
+		p.metrics.BreakerState(service, to)
+	}
+}
+
+// BreakerState returns the state of a service's breaker ("" if none).
+func (p *Proxy) BreakerState(service string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cfg := p.cfg.Load()
+	svc, ok := cfg.Services[service]
+	if !ok || !svc.Breaker.On() {
+		return ""
+	}
+	if b, ok := p.breakers[breakerKey(service, svc)]; ok {
+		return b.State()
+	}
+	return ""
 }
 
 // policyConfig translates a route's shadow and diff keys.
@@ -239,6 +308,15 @@ func (p *Proxy) closeUnused(cfg *config.Config) {
 		if !keep[key] {
 			up.Close()
 			delete(p.upstreams, key)
+		}
+	}
+	keepBreakers := map[string]bool{}
+	for name, s := range cfg.Services {
+		keepBreakers[breakerKey(name, s)] = true
+	}
+	for key := range p.breakers {
+		if !keepBreakers[key] {
+			delete(p.breakers, key)
 		}
 	}
 }

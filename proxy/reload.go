@@ -106,5 +106,6 @@ func restartNeeded(started, now *config.Config) []string {
 	check("log", started.Log != now.Log)
 	check("shadowing", started.Shadowing != now.Shadowing)
 	check("reports", started.Reports != now.Reports)
+	check("automation.interval", started.Automation != now.Automation)
 	return out
 }

@@ -24,6 +24,8 @@ type Event struct {
 	To     config.Position `json:"to"`
 	Source string          `json:"source"`
 	Reason string          `json:"reason,omitempty"`
+	// Figures are the numbers that drove an automatic decision.
+	Figures map[string]float64 `json:"figures,omitempty"`
 }
 
 // DefaultAuditSize bounds the audit trail kept in memory and on disk.

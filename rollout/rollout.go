@@ -88,6 +88,9 @@ func New(opts Options) (*Controller, error) {
 	if st.Versions == nil {
 		st.Versions = map[string]uint64{}
 	}
+	if st.Paused == nil {
+		st.Paused = map[string]Pause{}
+	}
 	opts.Audit.restore(st.Events)
 	return &Controller{store: opts.Store, applier: opts.Applier, audit: opts.Audit,
 		log: opts.Log, observer: opts.Observer, state: st}, nil
@@ -189,6 +192,8 @@ type Change struct {
 	Reason    string
 	Source    string  // default SourceAdmin
 	IfVersion *uint64 // refuse with ErrConflict unless the route is at this version
+	// Figures, for automatic decisions, are recorded in the audit trail.
+	Figures map[string]float64
 }
 
 // SetStage moves a route to pos.
@@ -274,7 +279,8 @@ func (c *Controller) change(ch Change, action string, to func(*config.Route, con
 	if err := validateRoute(eff, ch.Route); err != nil {
 		return RouteView{}, err
 	}
-	ev := Event{Route: ch.Route, Action: action, From: cur.Position(), To: pos, Source: sourceOr(ch.Source), Reason: ch.Reason}
+	ev := Event{Route: ch.Route, Action: action, From: cur.Position(), To: pos, Source: sourceOr(ch.Source),
+		Reason: ch.Reason, Figures: ch.Figures}
 	if err := c.commit(c.file, eff, next, []Event{ev}); err != nil {
 		return RouteView{}, err
 	}
@@ -375,7 +381,11 @@ func positionOf(r *config.Route) config.Position {
 }
 
 func cloneState(s State) State {
-	out := State{Overrides: make(map[string]Override, len(s.Overrides)), Versions: make(map[string]uint64, len(s.Versions))}
+	out := State{Overrides: make(map[string]Override, len(s.Overrides)), Versions: make(map[string]uint64, len(s.Versions)),
+		Paused: make(map[string]Pause, len(s.Paused))}
+	for k, v := range s.Paused {
+		out.Paused[k] = v
+	}
 	for k, v := range s.Overrides {
 		out.Overrides[k] = v
 	}

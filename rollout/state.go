@@ -30,6 +30,14 @@ type State struct {
 	Overrides map[string]Override `json:"overrides"`
 	Versions  map[string]uint64   `json:"versions"`
 	Events    []Event             `json:"events"`
+	// Paused routes are skipped by automation until resumed.
+	Paused map[string]Pause `json:"paused,omitempty"`
+}
+
+// Pause records why automation was paused for a route.
+type Pause struct {
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason,omitempty"`
 }
 
 // Store loads and saves State.

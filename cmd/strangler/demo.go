@@ -64,6 +64,7 @@ strangler demo is running
   admin     %[5]s   (routes: %[5]s/admin/routes, metrics: %[5]s/metrics)
   monolith  %[2]s   (direct, for comparison)
   orders    %[3]s   (direct, for comparison)
+  catalog   %[6]s   (direct, for comparison)
   config    %[4]s   (edit it: the proxy reloads it live)
 
 Try:
@@ -76,6 +77,10 @@ See the differences (background traffic fills them in within seconds):
   strangler report                                      # match rates, top differing fields, learned noise
   strangler diffs order-details                         # recent comparisons; strangler diff ID shows one
   open %[5]s/admin/report?format=html
+Watch automation: product-details walks shadow -> canary 25 -> 50 -> migrated by itself
+(strangler route product-details says why it waits). Then break the catalog:
+  curl -X POST %[6]s/_demo/faults -d '{"bug": true}'     # prices 10%% off: rolled back within 5 s
+  curl -X POST %[6]s/_demo/faults -d '{"bug": false}'    # healthy again: it walks forward again
 Steer it:
   strangler routes                                      # every route: stage, percent, figures
   strangler stage order-details canary 25 --reason "ramp"
@@ -83,5 +88,5 @@ Steer it:
   strangler events                                      # the audit trail
 Stop with Ctrl-C.
 
-`, base, b.LegacyURL, b.OrdersURL, path, "http://"+adminAddr)
+`, base, b.LegacyURL, b.OrdersURL, path, "http://"+adminAddr, b.CatalogURL)
 }

@@ -69,6 +69,7 @@ type app struct {
 	token    string
 	reports  *report.Store
 	shadow   *shadow.Dispatcher
+	auto     *rollout.Automator
 }
 
 // runServe loads the config, serves until ctx is done, then drains.
@@ -119,6 +120,7 @@ func newApp(cfg *config.Config, o serveOptions) (*app, error) {
 	a.reloader = &proxy.Reloader{Proxy: a.proxy, Path: o.path, Source: o.source, Apply: a.control.LoadFile,
 		Done: func(_ string, err error) { a.metrics.ConfigReload(err == nil) }}
 	a.ready = &readiness{control: a.control}
+	a.auto = rollout.NewAutomator(a.control, a.metrics, a.proxy, a.log)
 	return a, nil
 }
 
@@ -150,6 +152,7 @@ func (a *app) run(ctx context.Context, o serveOptions) error {
 		storeWG.Wait()
 	}()
 	wg.Go(func() { a.reloader.Run(stop) })
+	wg.Go(func() { a.auto.Run(stop, a.cfg.Automation.Interval) })
 	wg.Go(func() { a.drainOn(ctx, stop, cancelStop) })
 
 	a.log.Info().Str("listen", dataLn.Addr().String()).Str("admin", adminLn.Addr().String()).
@@ -200,6 +203,7 @@ func (a *app) adminHandler(path string) http.Handler {
 		Reload:    func() error { return a.reloader.Reload("admin") },
 		Metrics:   a.metrics.Handler(),
 		Inventory: a.proxy.Inventory(), ConfigPath: path, Token: a.token, Log: a.log,
-		Reports: a.reports, Shadow: a.shadow,
+		Reports: a.reports, Shadow: a.shadow, Timeline: a.metrics.Timeline,
+		Automation: a.auto, Breakers: a.proxy,
 	})
 }

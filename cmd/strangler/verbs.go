@@ -20,7 +20,9 @@ import (
 // route is a route as the admin API returns it.
 type route struct {
 	rollout.RouteView
-	Figures metrics.Figures `json:"figures"`
+	Figures    metrics.Figures  `json:"figures"`
+	Breaker    string           `json:"breaker"`
+	Automation *rollout.Explain `json:"automation"`
 }
 
 // verbFlags are shared by the commands that talk to a running proxy.
@@ -72,7 +74,8 @@ func newVerbCmds() []*cobra.Command {
 		newMoveCmd("promote", "Move a route to the next step of its plan"),
 		newMoveCmd("rollback", "Send all of a route's traffic to the monolith now"),
 		newMoveCmd("reset", "Drop a route's runtime override: the file's stage applies again"),
-		newEventsCmd(), newReportCmd(), newDiffsCmd(), newDiffCmd()}
+		newEventsCmd(), newReportCmd(), newDiffsCmd(), newDiffCmd(),
+		newPauseCmd("pause", true), newPauseCmd("resume", false)}
 }
 
 func newRoutesCmd() *cobra.Command {
@@ -179,6 +182,35 @@ func newMoveCmd(action, short string) *cobra.Command {
 	return cmd
 }
 
+// newPauseCmd builds pause and resume, which stop and restart a route's
+// automatic promotion and rollback.
+func newPauseCmd(action string, paused bool) *cobra.Command {
+	var f verbFlags
+	short := "Stop automatic promotion and rollback of a route"
+	if !paused {
+		short = "Let automation move a route again"
+	}
+	cmd := &cobra.Command{
+		Use:   action + " NAME",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.checkOutput(); err != nil {
+				return err
+			}
+			body := map[string]any{"paused": paused, "reason": f.reason}
+			var r route
+			path := "/admin/routes/" + url.PathEscape(args[0]) + "/automation"
+			if err := f.client().do(cmd.Context(), "POST", path, body, &r); err != nil {
+				return err
+			}
+			return printRoute(cmd.OutOrStdout(), f.output, r)
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
 func newEventsCmd() *cobra.Command {
 	var f verbFlags
 	var routeName string
@@ -259,7 +291,42 @@ func printRoute(w io.Writer, output string, r route) error {
 	}{{"legacy", r.Figures.Legacy}, {"service", r.Figures.Service}} {
 		fmt.Fprintf(tw, "%s\t%d requests, %d errors, p50 %s, p99 %s\n", s.name, s.f.Requests, s.f.Errors, ms(s.f.P50ms), ms(s.f.P99ms))
 	}
+	if r.Breaker != "" {
+		fmt.Fprintf(tw, "breaker\t%s\n", r.Breaker)
+	}
+	printAutomation(tw, r.Automation)
 	return tw.Flush()
+}
+
+// printAutomation explains an automated route: each gate and trigger
+// with its value, and why it waits.
+func printAutomation(w io.Writer, ex *rollout.Explain) {
+	if ex == nil {
+		fmt.Fprintf(w, "automation\toff\n")
+		return
+	}
+	state := "on"
+	if ex.Paused {
+		state = "paused: " + orDash(ex.PausedReason)
+	}
+	fmt.Fprintf(w, "automation\t%s (evaluated %s)\n", state, ex.EvaluatedAt.Local().Format(time.TimeOnly))
+	for _, c := range ex.Gates {
+		fmt.Fprintf(w, "  gate\t%s %s\n", mark(c.Holds), c.Detail)
+	}
+	for _, c := range ex.Triggers {
+		fmt.Fprintf(w, "  trigger\t%s %s\n", mark(c.Holds), c.Detail)
+	}
+	if ex.NextPromotionIn != "" {
+		fmt.Fprintf(w, "  next promotion\tin %s\n", ex.NextPromotionIn)
+	}
+	fmt.Fprintf(w, "  status\t%s\n", ex.Waiting)
+}
+
+func mark(ok bool) string {
+	if ok {
+		return "ok  "
+	}
+	return "FAIL"
 }
 
 func printEvents(w io.Writer, events []rollout.Event) error {

@@ -1,0 +1,188 @@
+package guard
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strconv"
+)
+
+// DefaultMaxBody bounds the request body kept to replay to the monolith.
+const DefaultMaxBody = 1 << 20
+
+// Fallback reasons (the "reason" label and the access log's "fallback").
+const (
+	ReasonBreakerOpen = "breaker_open"
+	reasonStatus      = "status_" // + the service's status
+)
+
+// Noter is implemented by response writers that want to know when a
+// request fell back (the access log's and the mirror's writers).
+type Noter interface {
+	NoteFallback(reason string)
+}
+
+// Options guard one route's service side.
+type Options struct {
+	Route   string
+	Service http.Handler // the service's proxy
+	Legacy  http.Handler // the monolith's proxy for this route
+	// Breaker, if set, is the service's circuit breaker.
+	Breaker *Breaker
+	// Fallback answers from the monolith on failure, for idempotent
+	// requests whose answer has not started.
+	Fallback bool
+	// Statuses fall back besides 502, 503 and 504 (which also count as
+	// failures for the breaker).
+	Statuses []int
+	// MaxBody bounds the body kept for a replay; 0 means DefaultMaxBody.
+	MaxBody int64
+	// OnFallback, if set, hears each fallback.
+	OnFallback func(reason string)
+	// OnRefused, if set, hears each request refused with 503 because the
+	// breaker is open and the request cannot fall back.
+	OnRefused func()
+}
+
+// guarded is the handler Handler returns.
+type guarded struct {
+	Options
+	failing map[int]bool
+}
+
+// Handler returns o.Service guarded by the breaker and the fallback.
+func Handler(o Options) http.Handler {
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	g := &guarded{Options: o, failing: map[int]bool{502: true, 503: true, 504: true}}
+	for _, s := range o.Statuses {
+		g.failing[s] = true
+	}
+	return g
+}
+
+// idempotent reports whether r may be sent to the monolith after the
+// service failed: GET, HEAD, OPTIONS, or a request with an Idempotency-Key,
+// and never an upgrade.
+func idempotent(r *http.Request) bool {
+	if r.Header.Get("Upgrade") != "" {
+		return false
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	return r.Header.Get("Idempotency-Key") != ""
+}
+
+func (g *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	canFallback := g.Fallback && idempotent(r)
+	var body []byte
+	if canFallback {
+		var ok bool
+		if body, ok = g.keepBody(r); !ok {
+			canFallback = false // too large to replay: the service alone answers
+		}
+	}
+	var done func(Outcome)
+	if g.Breaker != nil {
+		var ok bool
+		if done, ok = g.Breaker.Allow(); !ok {
+			g.open(w, r, body, canFallback)
+			return
+		}
+	}
+	if !canFallback {
+		sw := &statusWriter{ResponseWriter: w}
+		g.Service.ServeHTTP(sw, r)
+		g.report(done, sw.status)
+		return
+	}
+	hw := &holdWriter{w: w, h: http.Header{}, failing: g.failing}
+	g.Service.ServeHTTP(hw, r)
+	if !hw.failed {
+		hw.commitIfPending()
+		g.report(done, hw.status)
+		return
+	}
+	g.report(done, hw.status)
+	g.fallback(w, r, body, reasonStatus+strconv.Itoa(hw.status))
+}
+
+// report tells the breaker how the service did.
+func (g *guarded) report(done func(Outcome), status int) {
+	if done == nil {
+		return
+	}
+	switch {
+	case status == statusClientClosed:
+		done(Excluded)
+	case g.failing[status]:
+		done(Failure)
+	default:
+		done(Success)
+	}
+}
+
+// statusClientClosed is what the upstream proxy writes when the client
+// went away (upstream.StatusClientClosed).
+const statusClientClosed = 499
+
+// open answers while the breaker is open: from the monolith when allowed,
+// otherwise a fast 503.
+func (g *guarded) open(w http.ResponseWriter, r *http.Request, body []byte, canFallback bool) {
+	if canFallback {
+		g.fallback(w, r, body, ReasonBreakerOpen)
+		return
+	}
+	if g.OnRefused != nil {
+		g.OnRefused()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = io.WriteString(w, `{"error":"service unavailable: its circuit breaker is open","service":"`+g.Breaker.Service()+`"}`+"\n")
+}
+
+// fallback serves r from the monolith, replaying the kept body.
+func (g *guarded) fallback(w http.ResponseWriter, r *http.Request, body []byte, reason string) {
+	note(w, reason)
+	if g.OnFallback != nil {
+		g.OnFallback(reason)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if len(body) == 0 {
+		r.Body = http.NoBody
+	}
+	r.ContentLength = int64(len(body))
+	g.Legacy.ServeHTTP(w, r)
+}
+
+func note(w http.ResponseWriter, reason string) {
+	if n, ok := w.(Noter); ok {
+		n.NoteFallback(reason)
+	}
+}
+
+// keepBody reads r's body (up to MaxBody) so it can be sent twice, and
+// puts an equivalent body back on r. It reports false when the body is
+// larger than MaxBody (r still gets every byte).
+func (g *guarded) keepBody(r *http.Request) ([]byte, bool) {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return nil, true
+	}
+	if r.ContentLength > g.MaxBody {
+		return nil, false
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, g.MaxBody+1))
+	if err != nil || int64(len(data)) > g.MaxBody {
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(data), r.Body), r.Body}
+		return nil, false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	return data, true
+}

@@ -1,0 +1,73 @@
+package metrics
+
+import "time"
+
+// SideCounts are one side's cumulative counts: requests, errors (status >=
+// 500) and the latency histogram (per-bucket, not cumulative).
+type SideCounts struct {
+	Requests uint64
+	Errors   uint64
+	Buckets  [numBuckets]uint64
+}
+
+// Snapshot is a route's cumulative counts at one moment. The difference of
+// two snapshots (Sub) gives the figures of the time between them.
+type Snapshot struct {
+	At        time.Time
+	Legacy    SideCounts
+	Service   SideCounts
+	Compared  uint64
+	Matched   uint64 // equal or noise-only comparisons
+	Fallbacks uint64
+}
+
+// Snapshot returns the route's cumulative counts now.
+func (m *Route) Snapshot() Snapshot {
+	return Snapshot{
+		At: time.Now(), Legacy: m.sides[0].counts(), Service: m.sides[1].counts(),
+		Compared: m.compared.Load(), Matched: m.matched.Load(), Fallbacks: m.fallbacks.Load(),
+	}
+}
+
+// Snapshot returns a route's cumulative counts now.
+func (r *Registry) Snapshot(route string) Snapshot { return r.Route(route).Snapshot() }
+
+func (s *sideStats) counts() SideCounts {
+	c := SideCounts{Requests: s.requests.Load(), Errors: s.errors.Load()}
+	for i := range s.buckets {
+		c.Buckets[i] = s.buckets[i].Load()
+	}
+	return c
+}
+
+// Sub returns the counts between older and s.
+func (s Snapshot) Sub(older Snapshot) Snapshot {
+	return Snapshot{
+		At: s.At, Legacy: s.Legacy.sub(older.Legacy), Service: s.Service.sub(older.Service),
+		Compared: s.Compared - older.Compared, Matched: s.Matched - older.Matched,
+		Fallbacks: s.Fallbacks - older.Fallbacks,
+	}
+}
+
+func (c SideCounts) sub(o SideCounts) SideCounts {
+	out := SideCounts{Requests: c.Requests - o.Requests, Errors: c.Errors - o.Errors}
+	for i := range c.Buckets {
+		out.Buckets[i] = c.Buckets[i] - o.Buckets[i]
+	}
+	return out
+}
+
+// Quantile estimates the q-quantile latency of the counts (0 without
+// requests), interpolated within the histogram's buckets.
+func (c SideCounts) Quantile(q float64) time.Duration {
+	secs := quantile(q, durationBuckets[:], c.Buckets[:])
+	return time.Duration(secs * float64(time.Second))
+}
+
+// ErrorRate returns errors / requests (0 without requests).
+func (c SideCounts) ErrorRate() float64 {
+	if c.Requests == 0 {
+		return 0
+	}
+	return float64(c.Errors) / float64(c.Requests)
+}
