@@ -31,8 +31,19 @@ type Control interface {
 	Promote(rollout.Change) (rollout.RouteView, error)
 	Rollback(rollout.Change) (rollout.RouteView, error)
 	Reset(rollout.Change) (rollout.RouteView, error)
+	SetPaused(rollout.Change, bool) (rollout.RouteView, error)
 	Effective() *config.Config
 	Audit() *rollout.Audit
+}
+
+// Explainer says where an automated route stands and why it waits.
+type Explainer interface {
+	Explain(route string) (rollout.Explain, bool)
+}
+
+// Breakers gives a service's circuit breaker state ("" without one).
+type Breakers interface {
+	BreakerState(service string) string
 }
 
 // Figures gives a route's live request figures.
@@ -55,6 +66,12 @@ type Deps struct {
 	// Reports and Shadow, if set, serve diffs and reports.
 	Reports Reports
 	Shadow  ShadowInfo
+	// Timeline, if set, serves the last hour of figures per route.
+	Timeline func() metrics.Timeline
+	// Automation, if set, explains automated routes.
+	Automation Explainer
+	// Breakers, if set, gives each service's circuit breaker state.
+	Breakers Breakers
 	// ConfigPath names the route file in /admin/config.
 	ConfigPath string
 	// Token, when not empty, is required as a bearer token.
@@ -91,6 +108,7 @@ func New(d Deps) http.Handler {
 	r.Path("/admin/routes/{name}/promote").Methods(http.MethodPost).Handler(s.mutation(s.promote))
 	r.Path("/admin/routes/{name}/rollback").Methods(http.MethodPost).Handler(s.mutation(s.rollback))
 	r.Path("/admin/routes/{name}/reset").Methods(http.MethodPost).Handler(s.mutation(s.reset))
+	r.Path("/admin/routes/{name}/automation").Methods(http.MethodPost).Handler(s.mutation(s.automation))
 	r.Path("/admin/events").Methods(http.MethodGet).Handler(s.wrap(s.events, true))
 	r.Path("/admin/config").Methods(http.MethodGet).Handler(s.wrap(s.config, true))
 	r.Path("/admin/reload").Methods(http.MethodPost).Handler(s.mutation(s.reload))
@@ -98,6 +116,12 @@ func New(d Deps) http.Handler {
 	r.Path("/admin/diffs").Methods(http.MethodGet).Handler(s.wrap(s.diffs, true))
 	r.Path("/admin/diffs/{id}").Methods(http.MethodGet).Handler(s.wrap(s.diff, true))
 	r.Path("/admin/report").Methods(http.MethodGet).Handler(s.wrap(s.report, true))
+	r.Path("/admin/timeline").Methods(http.MethodGet).Handler(s.wrap(s.timeline, true))
+	// The dashboard page and its assets carry no data: they load without a
+	// token and call the API above with the token the user enters.
+	r.Path("/admin/").Methods(http.MethodGet).Handler(s.wrap(s.dashboard, false))
+	r.Path("/admin").Methods(http.MethodGet).Handler(http.RedirectHandler("/admin/", http.StatusMovedPermanently))
+	r.PathPrefix("/admin/ui/").Methods(http.MethodGet).Handler(s.wrap(s.assets, false))
 	return r
 }
 
@@ -148,14 +172,26 @@ func (s *server) metrics(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// routeJSON is a route with its live figures.
+// routeJSON is a route with its live figures, its service's breaker and,
+// when automated, the explanation of its plan.
 type routeJSON struct {
 	rollout.RouteView
-	Figures metrics.Figures `json:"figures"`
+	Figures    metrics.Figures  `json:"figures"`
+	Breaker    string           `json:"breaker,omitempty"`
+	Automation *rollout.Explain `json:"automation,omitempty"`
 }
 
 func (s *server) withFigures(v rollout.RouteView) routeJSON {
-	return routeJSON{RouteView: v, Figures: s.Figures.Figures(v.Name)}
+	out := routeJSON{RouteView: v, Figures: s.Figures.Figures(v.Name)}
+	if s.Breakers != nil && v.Service != "" {
+		out.Breaker = s.Breakers.BreakerState(v.Service)
+	}
+	if s.Automation != nil {
+		if ex, ok := s.Automation.Explain(v.Name); ok {
+			out.Automation = &ex
+		}
+	}
+	return out
 }
 
 func (s *server) listRoutes(w http.ResponseWriter, _ *http.Request) error {
@@ -253,6 +289,31 @@ func (s *server) respond(w http.ResponseWriter, r *http.Request, action string, 
 	return nil
 }
 
+// automationBody pauses or resumes a route's automation.
+type automationBody struct {
+	Paused *bool  `json:"paused"`
+	Reason string `json:"reason"`
+}
+
+func (s *server) automation(w http.ResponseWriter, r *http.Request) error {
+	var b automationBody
+	if err := decodeBody(r, &b, false); err != nil {
+		return err
+	}
+	if b.Paused == nil {
+		return &Error{Status: http.StatusBadRequest, Field: "paused", Msg: "required: true to pause, false to resume"}
+	}
+	if len(b.Reason) > 1000 {
+		return &Error{Status: http.StatusBadRequest, Field: "reason", Msg: "at most 1000 characters"}
+	}
+	ch := rollout.Change{Route: mux.Vars(r)["name"], Reason: b.Reason, Source: rollout.SourceAdmin}
+	action := "resume"
+	if *b.Paused {
+		action = "pause"
+	}
+	return s.respond(w, r, action, func() (rollout.RouteView, error) { return s.Control.SetPaused(ch, *b.Paused) })
+}
+
 func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 	limit := 100
 	if l := r.URL.Query().Get("limit"); l != "" {
@@ -282,6 +343,14 @@ func (s *server) reload(w http.ResponseWriter, _ *http.Request) error {
 		return nil
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "reloaded", "at": time.Now().UTC()})
+	return nil
+}
+
+func (s *server) timeline(w http.ResponseWriter, _ *http.Request) error {
+	if s.Timeline == nil {
+		return &Error{Status: http.StatusNotFound, Msg: "no timeline"}
+	}
+	writeJSON(w, http.StatusOK, s.Timeline())
 	return nil
 }
 

@@ -40,7 +40,7 @@ type Automator struct {
 
 // autoState is what the automator remembers about one route.
 type autoState struct {
-	pos       config.Position   // position the history belongs to
+	pos       config.Position    // position the history belongs to
 	history   []metrics.Snapshot // oldest first, within the window
 	holdSince time.Time          // when every gate began to hold
 	explain   Explain

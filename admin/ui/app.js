@@ -1,0 +1,1285 @@
+// strangler migration dashboard: plain ES2020, no framework, no build step.
+//
+// It polls the admin API every 2 s with the token the user entered (kept
+// in sessionStorage, sent only as "Authorization: Bearer"), and renders
+// every figure with createElement/textContent: no data ever goes through
+// innerHTML. Charts are inline SVG built here.
+'use strict';
+
+(() => {
+  const TOKEN_KEY = 'strangler.adminToken';
+  const ROUTE_KEY = 'strangler.route';
+  const POLL_MS = 2000;
+  const TIMEOUT_MS = 8000;
+  const NOW_BUCKETS = 4; // "now" is the last minute of 15 s buckets
+  const REDACTED = '[redacted]';
+  const STAGES = [
+    { stage: 'legacy', title: 'Legacy', hint: 'the monolith serves everything' },
+    { stage: 'shadow', title: 'Shadow', hint: 'the monolith answers; the service gets a copy to compare' },
+    { stage: 'canary', title: 'Canary', hint: 'a share of users get the service' },
+    { stage: 'migrated', title: 'Migrated', hint: 'the service serves everything' },
+  ];
+  const SIDE_LABEL = { legacy: 'monolith', service: 'service' };
+
+  const $ = (id) => document.getElementById(id);
+  // The HTML parser puts <svg> in the SVG namespace: take its URI from the
+  // page rather than spelling it here.
+  const SVGNS = $('svg-ns').namespaceURI;
+
+  // ---------------------------------------------------------------- DOM helpers
+
+  function setAttrs(node, attrs) {
+    if (!attrs) return node;
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v === true ? '' : String(v));
+    }
+    return node;
+  }
+
+  function add(node, kids) {
+    for (const k of kids.flat(Infinity)) {
+      if (k === null || k === undefined || k === false) continue;
+      node.append(k instanceof Node ? k : String(k)); // strings become text nodes
+    }
+    return node;
+  }
+
+  function el(tag, attrs, ...kids) {
+    return add(setAttrs(document.createElement(tag), attrs), kids);
+  }
+
+  function sv(tag, attrs, ...kids) {
+    return add(setAttrs(document.createElementNS(SVGNS, tag), attrs), kids);
+  }
+
+  function setText(node, text) {
+    text = String(text);
+    if (node.textContent !== text) node.textContent = text;
+  }
+
+  // syncChildren updates parent's children to one per item, keyed, reusing
+  // (and so keeping the focus of) the elements already there.
+  function syncChildren(parent, items, keyOf, build, update) {
+    const old = new Map();
+    for (const c of Array.from(parent.children)) old.set(c.dataset.key, c);
+    let prev = null;
+    for (const item of items) {
+      const key = String(keyOf(item));
+      let node = old.get(key);
+      if (node) old.delete(key);
+      else {
+        node = build(item);
+        node.dataset.key = key;
+      }
+      update(node, item);
+      const want = prev ? prev.nextSibling : parent.firstChild;
+      if (node !== want) parent.insertBefore(node, want);
+      prev = node;
+    }
+    for (const n of old.values()) n.remove();
+  }
+
+  // ---------------------------------------------------------------- formatting
+
+  function fmtNum(v) {
+    if (!Number.isFinite(v)) return '—';
+    return Number.isInteger(v) ? String(v) : String(Number(v.toFixed(2)));
+  }
+
+  function fmtPct(fraction, digits = 1) {
+    if (fraction === null || fraction === undefined || !Number.isFinite(fraction)) return '—';
+    return (fraction * 100).toFixed(digits) + '%';
+  }
+
+  function fmtRate(v) {
+    if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+    if (v === 0) return '0';
+    if (v < 0.1) return v.toFixed(2);
+    if (v < 10) return v.toFixed(1);
+    return String(Math.round(v));
+  }
+
+  function fmtMs(v) {
+    if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+    if (v >= 1000) return (v / 1000).toFixed(2) + ' s';
+    if (v >= 100) return Math.round(v) + ' ms';
+    if (v >= 1) return v.toFixed(1) + ' ms';
+    return v.toFixed(2) + ' ms';
+  }
+
+  function fmtTime(t) {
+    const d = t instanceof Date ? t : new Date(t);
+    if (Number.isNaN(d.getTime())) return '—';
+    return d.toLocaleTimeString(undefined, { hour12: false });
+  }
+
+  function fmtDateTime(t) {
+    const d = new Date(t);
+    if (Number.isNaN(d.getTime())) return '—';
+    const today = new Date();
+    if (d.toDateString() === today.toDateString()) return fmtTime(d);
+    return d.toLocaleDateString() + ' ' + fmtTime(d);
+  }
+
+  function stageText(pos) {
+    if (!pos || !pos.stage) return '—';
+    return pos.stage === 'canary' ? `canary ${fmtNum(pos.percent)}%` : pos.stage;
+  }
+
+  function badge(text, cls, title) {
+    return el('span', { class: 'badge ' + (cls || ''), title: title || null }, text);
+  }
+
+  function redactedBadge() {
+    return badge('redacted', 'redacted', 'value redacted: never stored or shown');
+  }
+
+  // valueView shows a JSON-encoded difference value: absent, redacted or
+  // the value as code.
+  function valueView(encoded) {
+    if (encoded === '' || encoded === undefined || encoded === null) return el('em', { class: 'absent' }, 'absent');
+    if (encoded === JSON.stringify(REDACTED) || encoded === REDACTED) return redactedBadge();
+    return el('code', { class: 'val' }, encoded);
+  }
+
+  // ---------------------------------------------------------------- API
+
+  class ApiError extends Error {
+    constructor(status, message, field) {
+      super(message);
+      this.status = status; // 0: unreachable
+      this.field = field || '';
+    }
+  }
+
+  function token() {
+    try {
+      return sessionStorage.getItem(TOKEN_KEY) || '';
+    } catch (_) {
+      return '';
+    }
+  }
+
+  // api calls the admin API relative to this page (/admin/), with the token
+  // as a bearer header, never in the URL.
+  async function api(path, opts = {}) {
+    const headers = { Accept: 'application/json' };
+    const tok = token();
+    if (tok) headers.Authorization = 'Bearer ' + tok;
+    const init = { method: opts.method || 'GET', headers, cache: 'no-store', credentials: 'same-origin', redirect: 'error' };
+    if (opts.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(opts.body);
+    }
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
+    init.signal = ctl.signal;
+    let resp;
+    try {
+      resp = await fetch(path, init);
+    } catch (_) {
+      throw new ApiError(0, 'proxy unreachable');
+    } finally {
+      clearTimeout(timer);
+    }
+    let data = null;
+    try {
+      data = await resp.json();
+    } catch (_) {
+      data = null;
+    }
+    if (!resp.ok) {
+      const msg = data && typeof data.error === 'string' ? data.error : resp.statusText || 'request failed';
+      throw new ApiError(resp.status, msg, data && data.field);
+    }
+    return data;
+  }
+
+  // ---------------------------------------------------------------- state
+
+  const state = {
+    routes: [],
+    routeByName: new Map(),
+    timeline: null,
+    timelineOff: false,
+    reportByRoute: new Map(),
+    reportsOff: false,
+    events: [],
+    diffs: [],
+    diffsFor: '',
+    selected: sessionGet(ROUTE_KEY),
+    stageFormFor: '',
+    windowBuckets: 60,
+    resultId: 0,
+    conn: '',
+    busy: false,
+    loaded: false,
+  };
+
+  function sessionGet(k) {
+    try {
+      return sessionStorage.getItem(k) || '';
+    } catch (_) {
+      return '';
+    }
+  }
+
+  function sessionSet(k, v) {
+    try {
+      if (v) sessionStorage.setItem(k, v);
+      else sessionStorage.removeItem(k);
+    } catch (_) {
+      /* storage refused: the value lives for this page only */
+    }
+  }
+
+  // ---------------------------------------------------------------- status
+
+  function setConn(kind, text) {
+    const c = $('conn');
+    c.className = 'conn ' + kind;
+    // Only changes are announced (the region is aria-live).
+    if (state.conn !== kind + text) {
+      state.conn = kind + text;
+      c.textContent = text;
+    }
+    document.body.classList.toggle('stale', kind !== 'ok');
+  }
+
+  let noticeTimer = 0;
+
+  function notice(kind, text) {
+    const n = $('notice');
+    n.className = 'notice ' + kind;
+    $('notice-text').textContent = (kind === 'error' ? 'Error: ' : '') + text;
+    n.hidden = false;
+    clearTimeout(noticeTimer);
+    if (kind !== 'error') noticeTimer = setTimeout(() => { n.hidden = true; }, 15000);
+  }
+
+  function tokenState() {
+    setText($('token-state'), token()
+      ? 'A token is set for this tab (session storage only, never in the URL).'
+      : 'No token set: kept in this tab only, never in the URL.');
+  }
+
+  // ---------------------------------------------------------------- refresh
+
+  let seq = 0;
+
+  async function refresh() {
+    const my = ++seq;
+    const sel = state.selected;
+    const calls = {
+      routes: api('routes'),
+      timeline: api('timeline'),
+      report: api('report?format=json'),
+      events: api('events?limit=50'),
+    };
+    if (sel) calls.diffs = api('diffs?route=' + encodeURIComponent(sel) + '&limit=25');
+    const keys = Object.keys(calls);
+    const settled = await Promise.allSettled(Object.values(calls));
+    if (my !== seq) return; // a newer refresh is on its way
+    const got = {};
+    let unreachable = false;
+    let refused = false;
+    const problems = [];
+    settled.forEach((s, i) => {
+      const k = keys[i];
+      if (s.status === 'fulfilled') {
+        got[k] = s.value;
+        return;
+      }
+      const e = s.reason;
+      if (e.status === 0) unreachable = true;
+      else if (e.status === 401) refused = true;
+      else if (e.status === 404 && k !== 'routes') got[k] = null; // not enabled, or route unknown
+      else problems.push(`${k}: ${e.message}`);
+    });
+    if (unreachable) {
+      setConn('down', 'proxy unreachable, retrying…');
+      return;
+    }
+    if (refused) {
+      setConn('auth', token()
+        ? 'Not live: the admin API refused the token. Enter the right token above.'
+        : 'Not live: the admin API needs a token. Enter it above.');
+      return;
+    }
+    if (!('routes' in got)) {
+      setConn('down', 'Not live: ' + problems.join('; '));
+      return;
+    }
+    setConn('ok', problems.length ? 'Live, with problems: ' + problems.join('; ') : 'Live');
+    setText($('updated'), 'Updated ' + fmtTime(new Date()));
+    apply(got, sel);
+    renderAll();
+    if (state.selected !== sel) refresh(); // the selection moved: fetch its diffs
+  }
+
+  function apply(got, sel) {
+    state.loaded = true;
+    state.routes = (got.routes && got.routes.routes) || [];
+    state.routeByName = new Map(state.routes.map((r) => [r.name, r]));
+    if ('timeline' in got) {
+      state.timeline = got.timeline;
+      state.timelineOff = got.timeline === null;
+    }
+    if ('report' in got) {
+      state.reportsOff = got.report === null;
+      state.reportByRoute = new Map(((got.report && got.report.routes) || []).map((r) => [r.route, r]));
+    }
+    if (got.events) state.events = got.events.events || [];
+    if ('diffs' in got) {
+      state.diffs = (got.diffs && got.diffs.diffs) || [];
+      state.diffsFor = sel;
+    }
+    if (!state.routeByName.has(state.selected)) {
+      const first = state.routes.find((r) => r.service) || state.routes[0];
+      selectRoute(first ? first.name : '', { quiet: true });
+    }
+  }
+
+  let pollTimer = 0;
+
+  function schedule() {
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(async () => {
+      try {
+        await refresh();
+      } finally {
+        schedule();
+      }
+    }, POLL_MS);
+  }
+
+  // ---------------------------------------------------------------- figures
+
+  function bucketSeconds() {
+    return (state.timeline && state.timeline.bucket_seconds) || 15;
+  }
+
+  function bucketTime(i) {
+    const start = state.timeline ? Date.parse(state.timeline.start) : NaN;
+    return new Date(start + i * bucketSeconds() * 1000);
+  }
+
+  // nowSeconds is how long the last NOW_BUCKETS buckets have run.
+  function nowSeconds(len) {
+    const bs = bucketSeconds();
+    const from = bucketTime(len - NOW_BUCKETS).getTime();
+    const secs = (Date.now() - from) / 1000;
+    const lo = (NOW_BUCKETS - 1) * bs;
+    const hi = NOW_BUCKETS * bs;
+    return Number.isFinite(secs) ? Math.min(hi, Math.max(lo, secs)) : hi;
+  }
+
+  function sum(a, from = 0) {
+    let s = 0;
+    for (let i = Math.max(0, from); i < a.length; i++) s += a[i];
+    return s;
+  }
+
+  function routeRate(name, side) {
+    const s = state.timeline && state.timeline.routes && state.timeline.routes[name];
+    if (!s) return state.timelineOff ? null : 0;
+    const a = s[side].requests;
+    return sum(a, a.length - NOW_BUCKETS) / nowSeconds(a.length);
+  }
+
+  function progress() {
+    const out = { nowSvc: 0, nowAll: 0, hourSvc: 0, hourAll: 0 };
+    const routes = (state.timeline && state.timeline.routes) || {};
+    for (const s of Object.values(routes)) {
+      const l = s.legacy.requests;
+      const v = s.service.requests;
+      const from = l.length - NOW_BUCKETS;
+      out.nowSvc += sum(v, from);
+      out.nowAll += sum(v, from) + sum(l, from);
+      out.hourSvc += sum(v);
+      out.hourAll += sum(v) + sum(l);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- render: overview
+
+  function bar(fraction, label) {
+    const w = Math.max(0, Math.min(1, fraction || 0)) * 100;
+    return sv('svg', { viewBox: '0 0 100 8', preserveAspectRatio: 'none', role: 'img', 'aria-label': label, class: 'bar-svg' },
+      sv('rect', { class: 'bar-bg', x: 0, y: 0, width: 100, height: 8 }),
+      sv('rect', { class: 'bar-fg', x: 0, y: 0, width: w.toFixed(2), height: 8 }));
+  }
+
+  function renderProgress() {
+    if (state.timelineOff) {
+      setText($('prog-now'), '—');
+      setText($('prog-now-hint'), 'no timeline on this proxy');
+      return;
+    }
+    const p = progress();
+    const now = p.nowAll ? p.nowSvc / p.nowAll : null;
+    const hour = p.hourAll ? p.hourSvc / p.hourAll : null;
+    setText($('prog-now'), fmtPct(now));
+    $('prog-now-bar').replaceChildren(bar(now, `${fmtPct(now)} of requests served by new services in the last minute`));
+    setText($('prog-now-hint'), p.nowAll
+      ? `${p.nowSvc} of ${p.nowAll} requests in the last minute`
+      : 'no requests in the last minute');
+    setText($('prog-hour'), fmtPct(hour));
+    $('prog-hour-bar').replaceChildren(bar(hour, `${fmtPct(hour)} of requests served by new services in the last hour`));
+    setText($('prog-hour-hint'), p.hourAll
+      ? `${p.hourSvc} of ${p.hourAll} requests in the last hour`
+      : 'no requests in the last hour');
+    const total = state.routes.length;
+    const by = (st) => state.routes.filter((r) => r.stage === st).length;
+    const migrated = by('migrated');
+    setText($('prog-routes'), total ? `${migrated} of ${total}` : '—');
+    $('prog-routes-bar').replaceChildren(bar(total ? migrated / total : 0, `${migrated} of ${total} routes migrated`));
+    setText($('prog-routes-hint'), `${by('canary')} in canary, ${by('shadow')} in shadow, ${by('legacy')} on the monolith`);
+  }
+
+  function initFlow() {
+    const ol = $('flow');
+    STAGES.forEach((s, i) => {
+      ol.append(el('li', { class: 'flow-stage', 'data-stage': s.stage },
+        el('div', { class: 'flow-head' },
+          el('span', { class: 'flow-step', 'aria-hidden': 'true' }, String(i + 1)),
+          el('h4', null, s.title),
+          el('span', { class: 'flow-count' }, '')),
+        el('p', { class: 'hint' }, s.hint),
+        el('ul', { class: 'chips', 'aria-label': `Routes in ${s.stage}` })));
+    });
+  }
+
+  function renderFlow() {
+    for (const li of $('flow').children) {
+      const st = li.dataset.stage;
+      const routes = state.routes.filter((r) => r.stage === st);
+      setText(li.querySelector('.flow-count'), `${routes.length} route${routes.length === 1 ? '' : 's'}`);
+      syncChildren(li.querySelector('ul'), routes, (r) => r.name,
+        (r) => el('li', null, el('button', {
+          type: 'button', class: 'chip', 'data-route': r.name,
+          onclick: () => selectRoute(r.name, { focus: true }),
+        }, el('span', { class: 'chip-name' }), el('span', { class: 'chip-pct' }))),
+        (li2, r) => {
+          const b = li2.firstChild;
+          setText(b.querySelector('.chip-name'), r.name);
+          setText(b.querySelector('.chip-pct'), r.stage === 'canary' ? ` ${fmtNum(r.percent)}%` : '');
+          b.classList.toggle('selected', r.name === state.selected);
+          b.setAttribute('aria-pressed', String(r.name === state.selected));
+          b.title = `${r.name}: ${stageText(r)}${r.service ? ' → ' + r.service : ''}`;
+        });
+    }
+  }
+
+  const ROUTE_COLS = ['stage', 'service', 'rate-l', 'rate-s', 'err-l', 'err-s', 'match', 'p99-l', 'p99-s'];
+
+  function buildRouteRow(r) {
+    const tr = el('tr', { 'data-route': r.name },
+      el('th', { scope: 'row', class: 'name' }));
+    for (const c of ROUTE_COLS) tr.append(el('td', { class: c + (c === 'stage' || c === 'service' ? '' : ' num') }));
+    tr.querySelector('.stage').append(el('span', { class: 'stage-name' }), el('span', { class: 'stage-badges' }));
+    tr.append(el('td', { class: 'act' },
+      el('button', { type: 'button', class: 'details-btn', onclick: () => selectRoute(r.name, { focus: true }) }, 'Details'),
+      ' ',
+      el('button', { type: 'button', class: 'diffs-btn', onclick: () => selectRoute(r.name, { focus: true, to: 'diffs' }) }, 'Diffs')));
+    return tr;
+  }
+
+  function errRate(f) {
+    if (!f || !f.requests) return { text: '—', title: 'no requests' };
+    return { text: fmtPct(f.errors / f.requests), title: `${f.errors} of ${f.requests} requests failed (status ≥ 500)` };
+  }
+
+  function updateRouteRow(tr, r) {
+    const cell = (c) => tr.querySelector('.' + c);
+    setText(tr.querySelector('.name'), r.name);
+    setText(tr.querySelector('.stage-name'), stageText(r));
+    const badges = tr.querySelector('.stage-badges');
+    const wantOverride = r.override ? `file says ${stageText(r.file)}; changed by ${r.override.source}` : '';
+    if ((badges.dataset.v || '') !== wantOverride) {
+      badges.dataset.v = wantOverride;
+      badges.replaceChildren(wantOverride ? badge('override', 'override', wantOverride) : '');
+    }
+    setText(cell('service'), r.service || '—');
+    for (const [side, c] of [['legacy', 'rate-l'], ['service', 'rate-s']]) setText(cell(c), fmtRate(routeRate(r.name, side)));
+    const f = r.figures || {};
+    for (const [side, c] of [['legacy', 'err-l'], ['service', 'err-s']]) {
+      const e = errRate(f[side]);
+      setText(cell(c), e.text);
+      cell(c).title = e.title;
+    }
+    const rep = state.reportByRoute.get(r.name);
+    if (rep && rep.compared) {
+      setText(cell('match'), `${fmtPct(rep.match_rate)} of ${rep.compared}`);
+      cell('match').title = `${rep.equal + rep.noise_only} of ${rep.compared} comparisons matched (${rep.noise_only} only by noise)`;
+    } else {
+      setText(cell('match'), '—');
+      cell('match').title = 'no comparisons';
+    }
+    for (const [side, c, repKey] of [['legacy', 'p99-l', 'legacy_latency'], ['service', 'p99-s', 'service_latency']]) {
+      const fs = f[side];
+      if (fs && fs.requests) {
+        setText(cell(c), fmtMs(fs.p99_ms));
+        cell(c).title = `p99 of ${fs.requests} requests served`;
+      } else if (rep && rep[repKey] && rep[repKey].samples) {
+        setText(cell(c), fmtMs(rep[repKey].p99_ms) + ' (mirrored)');
+        cell(c).title = `p99 of ${rep[repKey].samples} compared responses`;
+      } else {
+        setText(cell(c), '—');
+        cell(c).title = 'no requests';
+      }
+    }
+    tr.classList.toggle('selected', r.name === state.selected);
+    const btn = tr.querySelector('.details-btn');
+    btn.setAttribute('aria-label', `Details of ${r.name}`);
+    tr.querySelector('.diffs-btn').setAttribute('aria-label', `Diffs of ${r.name}`);
+  }
+
+  function renderRoutes() {
+    syncChildren($('routes-body'), state.routes, (r) => r.name, buildRouteRow, updateRouteRow);
+    $('routes-empty').hidden = state.routes.length > 0;
+    if (!state.routes.length) setText($('routes-empty'), state.loaded ? 'No routes configured.' : 'No routes loaded yet.');
+  }
+
+  // ---------------------------------------------------------------- render: route
+
+  function renderRouteSelect() {
+    const sel = $('route-select');
+    syncChildren(sel, state.routes, (r) => r.name,
+      (r) => el('option', { value: r.name }),
+      (o, r) => setText(o, r.name));
+    if (sel.value !== state.selected) sel.value = state.selected;
+  }
+
+  function rollbackTarget(r) {
+    if (r.stage === 'canary' || r.stage === 'migrated') return { stage: 'shadow', percent: 0 };
+    if (r.stage === 'shadow') return { stage: 'legacy', percent: 0 };
+    return null;
+  }
+
+  function samePos(a, b) {
+    return a && b && a.stage === b.stage && (a.stage !== 'canary' || Number(a.percent) === Number(b.percent));
+  }
+
+  function renderSteer() {
+    const r = state.routeByName.get(state.selected);
+    setText($('route-name'), r ? r.name : '—');
+    const facts = $('route-facts');
+    const controls = ['btn-promote', 'btn-rollback', 'btn-reset', 'btn-stage', 'reason', 'stage-select', 'percent'];
+    if (!r) {
+      facts.replaceChildren();
+      $('route-plan').replaceChildren();
+      for (const id of controls) $(id).disabled = true;
+      return;
+    }
+    const rows = [
+      ['Stage', el('span', { id: 'route-stage', class: 'stage-now' }, stageText(r))],
+      ['Route file says', stageText(r.file)],
+      ['Override', r.override
+        ? `${stageText(r.override)} by ${r.override.source} at ${fmtDateTime(r.override.at)}${r.override.reason ? ': ' + r.override.reason : ''}`
+        : 'none'],
+      ['Service', r.service || 'none (monolith only)'],
+      ['Match', [matchText(r.match)]],
+      ['Sticky', r.sticky || '—'],
+      ['Version', String(r.version)],
+    ];
+    const sig = JSON.stringify(rows.map(([k, v]) => [k, typeof v === 'string' ? v : v.textContent || String(v)]));
+    if (facts.dataset.sig !== sig) {
+      facts.dataset.sig = sig;
+      facts.replaceChildren(...rows.flatMap(([k, v]) => [el('dt', null, k), el('dd', null, v)]));
+    }
+    const plan = r.plan || [];
+    syncChildren($('route-plan'), plan.map((p, i) => ({ p, i })), (x) => x.i + ':' + stageText(x.p),
+      () => el('li'),
+      (li, x) => {
+        const current = samePos(x.p, r);
+        setText(li, stageText(x.p) + (current ? ' (now)' : ''));
+        li.classList.toggle('current', current);
+        if (current) li.setAttribute('aria-current', 'step');
+        else li.removeAttribute('aria-current');
+      });
+    for (const id of controls) $(id).disabled = state.busy;
+    const promote = $('btn-promote');
+    setText(promote, r.next ? `Promote to ${stageText(r.next)}` : 'Promote (last step)');
+    promote.disabled = state.busy || !r.next;
+    const back = rollbackTarget(r);
+    const rb = $('btn-rollback');
+    setText(rb, back ? `Roll back to ${back.stage}` : 'Roll back (on the monolith)');
+    rb.disabled = state.busy || !back;
+    $('btn-reset').disabled = state.busy || !r.override;
+    if (state.stageFormFor !== r.name + '@' + r.version) {
+      state.stageFormFor = r.name + '@' + r.version;
+      $('stage-select').value = r.stage;
+      $('percent').value = r.stage === 'canary' ? fmtNum(r.percent) : '';
+    }
+    $('percent').disabled = state.busy || $('stage-select').value !== 'canary';
+  }
+
+  function matchText(m) {
+    if (!m) return '—';
+    const parts = [];
+    if (m.methods && m.methods.length) parts.push(m.methods.join(','));
+    if (m.host) parts.push('host ' + m.host);
+    if (m.path) parts.push(m.path);
+    if (m.prefix) parts.push(m.prefix + '…');
+    return parts.join(' ') || 'everything';
+  }
+
+  // ---------------------------------------------------------------- charts
+
+  const SERIES_STYLE = {
+    legacy: { label: 'monolith', marker: 'square' },
+    service: { label: 'service', marker: 'circle' },
+    match: { label: 'match rate', marker: 'triangle' },
+  };
+
+  function marker(kind, x, y, title) {
+    let m;
+    if (kind === 'square') m = sv('rect', { class: 'marker', x: (x - 3.2).toFixed(1), y: (y - 3.2).toFixed(1), width: 6.4, height: 6.4 });
+    else if (kind === 'triangle') m = sv('path', { class: 'marker', d: `M${x.toFixed(1)} ${(y - 4.6).toFixed(1)}L${(x + 4.2).toFixed(1)} ${(y + 3).toFixed(1)}L${(x - 4.2).toFixed(1)} ${(y + 3).toFixed(1)}Z` });
+    else m = sv('circle', { class: 'marker', cx: x.toFixed(1), cy: y.toFixed(1), r: 3.4 });
+    if (title) m.append(sv('title', null, title));
+    return m;
+  }
+
+  function niceMax(v) {
+    if (!(v > 0)) return 1;
+    const p = Math.pow(10, Math.floor(Math.log10(v)));
+    for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
+    return 10 * p;
+  }
+
+  // renderChart draws a line chart into fig: an SVG with a title and a
+  // description, a legend in text and a data table.
+  function renderChart(fig, spec) {
+    const oldDetails = fig.querySelector('details');
+    const open = oldDetails ? oldDetails.open : false;
+    const n = spec.times.length;
+    const W = Math.round(Math.max(260, Math.min(900, fig.clientWidth || 420)));
+    const H = 200;
+    const padL = 52;
+    const padR = 78;
+    const padT = 14;
+    const padB = 30;
+    const pw = W - padL - padR;
+    const ph = H - padT - padB;
+    let max = 0;
+    for (const s of spec.series) for (const v of s.values) if (v !== null && v > max) max = v;
+    const yMax = spec.yMax || niceMax(max);
+    const X = (i) => padL + (n <= 1 ? pw : (i * pw) / (n - 1));
+    const Y = (v) => padT + ph - (Math.min(v, yMax) / yMax) * ph;
+    const tid = fig.id + '-title';
+    const did = fig.id + '-desc';
+    const latest = spec.series.map((s) => {
+      for (let i = n - 1; i >= 0; i--) if (s.values[i] !== null) return { s, i, v: s.values[i] };
+      return { s, i: -1, v: null };
+    });
+    const hasData = latest.some((l) => l.v !== null && (l.v !== 0 || spec.zeroIsData));
+    const desc = hasData
+      ? `${spec.what} per ${bucketSeconds()} s over the last ${spec.minutes} minutes. Latest: ` +
+        latest.map((l) => `${SERIES_STYLE[l.s.key].label} ${l.v === null ? 'no data' : spec.fmt(l.v)}`).join(', ') + '.'
+      : `${spec.what}: no data in the last ${spec.minutes} minutes.`;
+    const svg = sv('svg', {
+      class: 'chart-svg', width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img',
+      'aria-labelledby': `${tid} ${did}`, 'data-ymax': yMax,
+    }, sv('title', { id: tid }, spec.title), sv('desc', { id: did }, desc));
+    for (const f of [0, 0.5, 1]) {
+      const y = Y(yMax * f);
+      svg.append(sv('line', { class: f === 0 ? 'axis' : 'grid', x1: padL, x2: padL + pw, y1: y.toFixed(1), y2: y.toFixed(1) }),
+        sv('text', { class: 'tick', x: padL - 6, y: (y + 4).toFixed(1), 'text-anchor': 'end' }, spec.fmt(yMax * f)));
+    }
+    svg.append(sv('line', { class: 'axis', x1: padL, x2: padL, y1: padT, y2: padT + ph }));
+    const ticks = [[0, `−${spec.minutes} min`], [Math.round((n - 1) / 2), `−${spec.minutes / 2} min`], [n - 1, 'now']];
+    for (const [i, label] of ticks) {
+      svg.append(sv('line', { class: 'grid', x1: X(i).toFixed(1), x2: X(i).toFixed(1), y1: padT + ph, y2: padT + ph + 4 }),
+        sv('text', { class: 'tick', x: X(i).toFixed(1), y: H - 8, 'text-anchor': i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle' }, label));
+    }
+    const step = Math.max(1, Math.ceil(n / 20));
+    const labels = [];
+    for (const s of spec.series) {
+      const st = SERIES_STYLE[s.key];
+      const g = sv('g', { class: `series s-${s.key}`, 'data-series': s.key });
+      let seg = [];
+      const flush = () => {
+        if (seg.length) g.append(sv('polyline', { class: 'line', points: seg.join(' ') }));
+        seg = [];
+      };
+      s.values.forEach((v, i) => {
+        if (v === null) {
+          flush();
+          return;
+        }
+        seg.push(`${X(i).toFixed(1)},${Y(v).toFixed(1)}`);
+      });
+      flush();
+      s.values.forEach((v, i) => {
+        if (v === null) return;
+        const alone = (i === 0 || s.values[i - 1] === null) && (i === n - 1 || s.values[i + 1] === null);
+        if ((n - 1 - i) % step === 0 || alone) {
+          g.append(marker(st.marker, X(i), Y(v), `${fmtTime(spec.times[i])} · ${st.label}: ${spec.fmt(v)}`));
+        }
+      });
+      svg.append(g);
+      const l = latest.find((x) => x.s === s);
+      if (l.v !== null) labels.push({ key: s.key, text: st.label, x: X(l.i), y: Y(l.v) });
+    }
+    // Name each line at its last point, nudging labels apart.
+    labels.sort((a, b) => a.y - b.y);
+    for (let i = 1; i < labels.length; i++) if (labels[i].y - labels[i - 1].y < 13) labels[i].y = labels[i - 1].y + 13;
+    for (const l of labels) {
+      svg.append(sv('text', { class: `end-label s-${l.key}`, x: (Math.max(l.x, padL + pw) + 8).toFixed(1), y: (Math.min(l.y, padT + ph) + 4).toFixed(1) }, l.text));
+    }
+    const legend = el('div', { class: 'legend' }, ...spec.series.map((s) => {
+      const st = SERIES_STYLE[s.key];
+      return el('span', { class: 'legend-item' },
+        sv('svg', { width: 34, height: 12, viewBox: '0 0 34 12', 'aria-hidden': 'true', class: `series s-${s.key}` },
+          sv('line', { class: 'line', x1: 1, x2: 33, y1: 6, y2: 6 }), marker(st.marker, 17, 6)),
+        st.label);
+    }));
+    const rows = [];
+    for (let i = n - 1; i >= 0 && rows.length < 40; i--) {
+      const vals = spec.series.map((s) => s.values[i]);
+      if (vals.every((v) => v === null || (v === 0 && !spec.zeroIsData))) continue;
+      rows.push(el('tr', null, el('th', { scope: 'row' }, fmtTime(spec.times[i])),
+        ...vals.map((v) => el('td', { class: 'num' }, v === null ? '—' : spec.fmt(v)))));
+    }
+    const table = el('table', { class: 'data small' },
+      el('caption', null, `${spec.title}, newest first (buckets with data only)`),
+      el('thead', null, el('tr', null, el('th', { scope: 'col' }, 'Bucket'),
+        ...spec.series.map((s) => el('th', { scope: 'col' }, SERIES_STYLE[s.key].label + (spec.unit ? ` (${spec.unit})` : ''))))),
+      el('tbody', null, rows.length ? rows : el('tr', null, el('td', { colspan: spec.series.length + 1 }, 'No data in this window.'))));
+    const details = el('details', null, el('summary', null, 'Data table'), table);
+    details.open = open;
+    fig.replaceChildren(
+      el('figcaption', null, el('strong', null, spec.title), ' ', el('span', { class: 'hint' }, spec.sub || '')),
+      svg, legend, details);
+  }
+
+  function renderCharts() {
+    const name = state.selected;
+    const s = state.timeline && state.timeline.routes && state.timeline.routes[name];
+    const len = s ? s.compared.length : 240;
+    const n = Math.min(state.windowBuckets, len);
+    const off = len - n;
+    const times = Array.from({ length: n }, (_, i) => bucketTime(off + i));
+    const pick = (a, f) => Array.from({ length: n }, (_, i) => f(a, off + i));
+    const zero = Array.from({ length: n }, () => null);
+    const bs = bucketSeconds();
+    const minutes = Math.round((n * bs) / 60);
+    const note = state.timelineOff ? 'no timeline on this proxy' : s ? '' : 'no traffic on this route in the last hour';
+    renderChart($('chart-match'), {
+      title: `Match rate · ${name || '—'}`, what: 'Share of compared responses that matched', sub: note || 'equal or noise only',
+      unit: '%', yMax: 100, minutes, times, zeroIsData: true, fmt: (v) => `${Math.round(v)}%`,
+      series: [{ key: 'match', values: s ? pick(s, (x, i) => (x.compared[i] ? (100 * x.matched[i]) / x.compared[i] : null)) : zero }],
+    });
+    renderChart($('chart-traffic'), {
+      title: `Traffic split · ${name || '—'}`, what: 'Requests per second served by each side', sub: note || 'requests/s served',
+      unit: 'req/s', minutes, times, fmt: fmtRate,
+      series: ['legacy', 'service'].map((side) => ({ key: side, values: s ? pick(s, (x, i) => x[side].requests[i] / bs) : zero })),
+    });
+    renderChart($('chart-latency'), {
+      title: `p99 latency · ${name || '—'}`, what: 'p99 latency of the answers served by each side', sub: note || 'served answers',
+      unit: 'ms', minutes, times, zeroIsData: true, fmt: fmtMs,
+      series: ['legacy', 'service'].map((side) => ({
+        key: side, values: s ? pick(s, (x, i) => (x[side].requests[i] ? x[side].p99_ms[i] : null)) : zero,
+      })),
+    });
+  }
+
+  // ---------------------------------------------------------------- render: diffs
+
+  function renderDiffs() {
+    const name = state.selected;
+    setText($('diffs-route'), name ? `for ${name}` : '');
+    $('diffs-off').hidden = !state.reportsOff;
+    const rep = state.reportByRoute.get(name);
+    const summary = $('diff-summary');
+    const sumRows = rep ? [
+      ['Compared', rep.compared], ['Equal', rep.equal], ['Different', rep.different], ['Noise only', rep.noise_only],
+      ['Comparison errors', rep.diff_errors], ['Match rate', rep.compared ? fmtPct(rep.match_rate) : '—'],
+      ['Mirrored', rep.shadow ? rep.shadow.sent : 0],
+      ['Dropped', rep.shadow && rep.shadow.dropped ? sum(Object.values(rep.shadow.dropped)) : 0],
+    ] : [];
+    const sig = JSON.stringify(sumRows);
+    if (summary.dataset.sig !== sig) {
+      summary.dataset.sig = sig;
+      summary.replaceChildren(...sumRows.flatMap(([k, v]) => [el('dt', null, k), el('dd', null, String(v))]));
+    }
+    const top = (rep && rep.top_paths) || [];
+    syncChildren($('top-body'), top, (p) => p.kind + ' ' + p.path,
+      (p) => el('tr', { 'data-path': p.path },
+        el('th', { scope: 'row' }, el('code', { class: 'path' })),
+        el('td', { class: 'kind' }), el('td', { class: 'num count' }), el('td', { class: 'noise' }), el('td', { class: 'example' })),
+      (tr, p) => {
+        setText(tr.querySelector('.path'), p.path);
+        setText(tr.querySelector('.kind'), p.kind);
+        setText(tr.querySelector('.count'), String(p.count));
+        const nz = tr.querySelector('.noise');
+        if (nz.dataset.v !== String(p.noise)) {
+          nz.dataset.v = String(p.noise);
+          nz.replaceChildren(p.noise ? badge('noise', 'noise', 'learned noise: does not count as a mismatch') : 'no');
+        }
+        const ex = tr.querySelector('.example');
+        const exSig = JSON.stringify(p.example);
+        if (ex.dataset.v !== exSig) {
+          ex.dataset.v = exSig;
+          const e = p.example || {};
+          ex.replaceChildren(valueView(e.legacy), ' → ', valueView(e.service),
+            e.result_id ? el('button', {
+              type: 'button', class: 'link', 'aria-label': `Show result ${e.result_id}, the example of ${p.path}`,
+              onclick: () => showResult(e.result_id),
+            }, `#${e.result_id}`) : '');
+        }
+      });
+    $('top-empty').hidden = top.length > 0 || !rep;
+    const noise = (rep && rep.noise) || [];
+    setText($('noise-list'), noise.length
+      ? 'Learned noise (differs between two calls of the monolith itself): ' + noise.map((x) => `${x.path} (${x.count}×)`).join(', ')
+      : '');
+    const diffs = state.diffsFor === name ? state.diffs : [];
+    syncChildren($('recent-body'), diffs, (d) => d.id,
+      (d) => el('tr', { 'data-id': d.id },
+        el('th', { scope: 'row', class: 'num' }, String(d.id)),
+        el('td', { class: 'time' }), el('td', { class: 'req' }), el('td', { class: 'verdict' }),
+        el('td', { class: 'num ndiff' }), el('td', { class: 'status' }),
+        el('td', { class: 'act' }, el('button', {
+          type: 'button', class: 'show-result', 'aria-label': `Show result ${d.id}`,
+          onclick: () => showResult(d.id),
+        }, 'Show'))),
+      (tr, d) => {
+        setText(tr.querySelector('.time'), fmtTime(d.time));
+        setText(tr.querySelector('.req'), `${d.method} ${d.path}`);
+        const v = tr.querySelector('.verdict');
+        if (v.dataset.v !== d.verdict) {
+          v.dataset.v = d.verdict;
+          v.replaceChildren(verdictBadge(d.verdict));
+        }
+        setText(tr.querySelector('.ndiff'), String(d.differences));
+        setText(tr.querySelector('.status'), `${d.legacy_status || '—'} / ${d.service_status || '—'}`);
+        tr.classList.toggle('selected', d.id === state.resultId);
+        tr.querySelector('.show-result').setAttribute('aria-pressed', String(d.id === state.resultId));
+      });
+    $('recent-empty').hidden = diffs.length > 0 || state.reportsOff;
+  }
+
+  function verdictBadge(v) {
+    const text = { equal: '= equal', different: '≠ different', 'noise-only': '≈ noise only', error: '! error' }[v] || v;
+    return badge(text, 'verdict v-' + v);
+  }
+
+  // ---------------------------------------------------------------- result view
+
+  // parseJSON parses text keeping key order and numbers as written. It
+  // throws on anything that is not one JSON value.
+  function parseJSON(s) {
+    let i = 0;
+    const NUM = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+    const fail = () => { throw new SyntaxError('not JSON at ' + i); };
+    const ws = () => { while (i < s.length && (s[i] === ' ' || s[i] === '\n' || s[i] === '\r' || s[i] === '\t')) i++; };
+    const str = () => {
+      let j = i + 1;
+      while (j < s.length && s[j] !== '"') j += s[j] === '\\' ? 2 : 1;
+      if (j >= s.length) fail();
+      const raw = s.slice(i, j + 1);
+      i = j + 1;
+      return JSON.parse(raw);
+    };
+    const val = (depth) => {
+      if (depth > 400) fail();
+      ws();
+      const c = s[i];
+      if (c === '{' || c === '[') {
+        const obj = c === '{';
+        const close = obj ? '}' : ']';
+        const e = [];
+        i++;
+        ws();
+        if (s[i] === close) {
+          i++;
+          return { t: obj ? 'o' : 'a', e };
+        }
+        for (;;) {
+          ws();
+          if (obj) {
+            if (s[i] !== '"') fail();
+            const k = str();
+            ws();
+            if (s[i] !== ':') fail();
+            i++;
+            e.push([k, val(depth + 1)]);
+          } else {
+            e.push([e.length, val(depth + 1)]);
+          }
+          ws();
+          if (s[i] === ',') {
+            i++;
+            continue;
+          }
+          if (s[i] === close) {
+            i++;
+            return { t: obj ? 'o' : 'a', e };
+          }
+          fail();
+        }
+      }
+      if (c === '"') return { t: 's', v: str() };
+      for (const lit of ['true', 'false', 'null']) {
+        if (s.startsWith(lit, i)) {
+          i += lit.length;
+          return { t: 'l', v: lit };
+        }
+      }
+      NUM.lastIndex = i;
+      const m = NUM.exec(s);
+      if (!m) fail();
+      i += m[0].length;
+      return { t: 'n', v: m[0] };
+    };
+    const root = val(0);
+    ws();
+    if (i !== s.length) fail();
+    return root;
+  }
+
+  const ptrEsc = (k) => String(k).replace(/~/g, '~0').replace(/\//g, '~1');
+
+  // emitJSON appends node, pretty-printed, to parent; a member whose JSON
+  // Pointer is in marks is wrapped, key and value, in a <mark>.
+  function emitJSON(parent, node, path, depth, marks, key) {
+    const d = marks.get(path);
+    let out = parent;
+    if (d) {
+      out = el('mark', {
+        class: 'diff kind-' + d.kind + (d.noise ? ' noise' : ''), 'data-path': path,
+        title: `${path || '(whole body)'}: ${d.kind}${d.noise ? ' (learned noise)' : ''}`,
+      });
+      parent.append(out);
+    }
+    if (key !== null && typeof key === 'string') out.append(el('span', { class: 'j-key' }, JSON.stringify(key)), ': ');
+    const pad = '  '.repeat(depth);
+    if (node.t === 'o' || node.t === 'a') {
+      const [open, close] = node.t === 'o' ? ['{', '}'] : ['[', ']'];
+      if (!node.e.length) {
+        out.append(open + close);
+        return;
+      }
+      out.append(open + '\n');
+      node.e.forEach(([k, v], idx) => {
+        out.append(pad + '  ');
+        emitJSON(out, v, path + '/' + ptrEsc(k), depth + 1, marks, node.t === 'o' ? k : null);
+        out.append(idx < node.e.length - 1 ? ',\n' : '\n');
+      });
+      out.append(pad + close);
+      return;
+    }
+    if (node.t === 's') {
+      out.append(node.v === REDACTED ? redactedBadge() : el('span', { class: 'j-str' }, JSON.stringify(node.v)));
+    } else {
+      out.append(el('span', { class: node.t === 'n' ? 'j-num' : 'j-lit' }, node.v));
+    }
+    if (d) out.append(el('span', { class: 'sr-only' }, ` (differs: ${d.kind})`));
+  }
+
+  function renderBody(pre, side, marks) {
+    const body = side.body || '';
+    if (!body) {
+      pre.replaceChildren(el('em', { class: 'absent' }, side.error ? `no answer: ${side.error}` : '(empty body)'));
+      return;
+    }
+    let root = null;
+    if (!side.truncated) {
+      try {
+        root = parseJSON(body);
+      } catch (_) {
+        root = null;
+      }
+    }
+    if (!root) {
+      pre.replaceChildren(body === REDACTED ? redactedBadge() : body);
+      return;
+    }
+    const frag = document.createDocumentFragment();
+    emitJSON(frag, root, '', 0, marks, null);
+    pre.replaceChildren(frag);
+  }
+
+  function renderHeaders(dl, header, diffs) {
+    const marked = new Map();
+    for (const d of diffs) if (d.path.startsWith('header:')) marked.set(d.path.slice(7).toLowerCase(), d);
+    const names = Object.keys(header || {}).sort();
+    dl.replaceChildren(...names.flatMap((n) => {
+      const d = marked.get(n.toLowerCase());
+      const dt = el('dt', null, d ? el('mark', { class: 'diff' + (d.noise ? ' noise' : ''), 'data-path': d.path }, n) : n);
+      const dd = el('dd', null, ...header[n].map((v, i) => [i ? ', ' : '', v === REDACTED ? redactedBadge() : v]));
+      return [dt, dd];
+    }));
+    if (!names.length) dl.append(el('dd', null, 'none'));
+  }
+
+  function sideMeta(rec, side) {
+    const s = rec[side];
+    const parts = [`status ${s.status || '—'}`, fmtMs(s.duration_ns / 1e6)];
+    if (rec.primary === side) parts.push('answered the user');
+    else parts.push('compared only');
+    if (s.truncated) parts.push('body truncated at the capture cap');
+    if (s.error) parts.push('error: ' + s.error);
+    return parts.join(' · ');
+  }
+
+  async function showResult(id) {
+    state.resultId = id;
+    renderDiffs();
+    let rec;
+    try {
+      rec = await api('diffs/' + encodeURIComponent(String(id)));
+    } catch (e) {
+      if (e.status === 401) notice('error', 'the admin API refused the token. Enter the right token above.');
+      else if (e.status === 404) notice('error', `Result #${id} is no longer stored (evicted to bound memory).`);
+      else if (e.status === 0) notice('error', 'proxy unreachable: could not load the result.');
+      else notice('error', `Could not load result #${id}: ${e.message}`);
+      return;
+    }
+    if (state.resultId !== id) return;
+    renderResult(rec);
+    const sec = $('result');
+    sec.hidden = false;
+    $('result-h').focus({ preventScroll: true });
+    sec.scrollIntoView({ block: 'start', behavior: 'smooth' });
+  }
+
+  function renderResult(rec) {
+    const res = rec.result || {};
+    const diffs = res.differences || [];
+    setText($('result-h'), `Result #${rec.id} · ${rec.method} ${rec.path}`);
+    const facts = [
+      ['Time', fmtDateTime(rec.time)], ['Route', rec.route], ['Verdict', verdictBadge(res.verdict)],
+      ['Answered the user', SIDE_LABEL[rec.primary] || rec.primary || '—'],
+      ['Body', res.body_kind || '—'], ['Request id', rec.request_id || '—'],
+      ['Status', `${rec.legacy.status || '—'} monolith / ${rec.service.status || '—'} service`],
+    ];
+    $('result-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', null, k), el('dd', null, v)]));
+    const notes = [];
+    if (res.error) notes.push('Comparison error: ' + res.error);
+    if (res.omitted) notes.push(`${res.omitted} more differences not listed.`);
+    setText($('result-note'), notes.join(' '));
+    const legacyMarks = new Map();
+    const serviceMarks = new Map();
+    for (const d of diffs) {
+      if (d.path !== '' && !d.path.startsWith('/')) continue;
+      if (d.kind !== 'extra') legacyMarks.set(d.path, d);
+      if (d.kind !== 'missing') serviceMarks.set(d.path, d);
+    }
+    $('result-diffs-body').replaceChildren(...(diffs.length ? diffs.map((d) => el('tr', { 'data-path': d.path },
+      el('th', { scope: 'row' }, el('button', {
+        type: 'button', class: 'link path', title: 'Show in both bodies',
+        onclick: () => flash(d.path),
+      }, el('code', null, d.path || '(whole body)'))),
+      el('td', null, d.kind),
+      el('td', null, valueView(d.legacy)),
+      el('td', null, valueView(d.service)),
+      el('td', null, d.noise ? badge('noise', 'noise', 'learned noise: does not count as a mismatch') : ''))) :
+      [el('tr', null, el('td', { colspan: 5 }, 'No differences: the answers matched.'))]));
+    renderBody($('legacy-body'), rec.legacy, legacyMarks);
+    renderBody($('service-body'), rec.service, serviceMarks);
+    setText($('legacy-body-meta'), sideMeta(rec, 'legacy'));
+    setText($('service-body-meta'), sideMeta(rec, 'service'));
+    renderHeaders($('legacy-headers'), rec.legacy.header, diffs);
+    renderHeaders($('service-headers'), rec.service.header, diffs);
+    renderDiffs();
+  }
+
+  function flash(path) {
+    const marks = Array.from(document.querySelectorAll('#result mark.diff')).filter((m) => m.dataset.path === path);
+    for (const m of marks) {
+      m.classList.remove('flash');
+      void m.getBoundingClientRect(); // restart the animation
+      m.classList.add('flash');
+    }
+    if (marks[0]) marks[0].scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  }
+
+  // ---------------------------------------------------------------- audit log
+
+  function renderAudit() {
+    syncChildren($('audit-body'), state.events, (e) => e.id,
+      () => el('tr', null, el('td', { class: 'time' }), el('th', { scope: 'row', class: 'route' }), el('td', { class: 'action' }),
+        el('td', { class: 'move' }), el('td', { class: 'source' }), el('td', { class: 'reason' })),
+      (tr, e) => {
+        tr.dataset.route = e.route;
+        setText(tr.querySelector('.time'), fmtDateTime(e.time));
+        setText(tr.querySelector('.route'), e.route);
+        setText(tr.querySelector('.action'), e.action);
+        setText(tr.querySelector('.move'), `${stageText(e.from)} → ${stageText(e.to)}`);
+        setText(tr.querySelector('.source'), e.source || '—');
+        setText(tr.querySelector('.reason'), e.reason || '—');
+      });
+    $('audit-empty').hidden = state.events.length > 0;
+  }
+
+  function renderAll() {
+    renderProgress();
+    renderFlow();
+    renderRoutes();
+    renderRouteSelect();
+    renderSteer();
+    renderCharts();
+    renderDiffs();
+    renderAudit();
+  }
+
+  // ---------------------------------------------------------------- actions
+
+  function selectRoute(name, opts = {}) {
+    const changed = name !== state.selected;
+    state.selected = name;
+    sessionSet(ROUTE_KEY, name);
+    if (changed) {
+      state.diffs = [];
+      state.diffsFor = '';
+      state.resultId = 0;
+      $('result').hidden = true;
+    }
+    if (opts.quiet) return;
+    renderAll();
+    if (opts.focus) {
+      const target = opts.to === 'diffs' ? $('diffs-h') : $('route-h');
+      if (opts.to === 'diffs') $('diffs-h').setAttribute('tabindex', '-1');
+      target.focus({ preventScroll: true });
+      target.scrollIntoView({ block: 'start', behavior: 'smooth' });
+    }
+    if (changed) refresh();
+  }
+
+  let resolveConfirm = null;
+
+  function confirmChange(text, reason) {
+    const dlg = $('confirm');
+    setText($('confirm-text'), text);
+    setText($('confirm-reason'), reason || '(none given)');
+    dlg.returnValue = '';
+    dlg.showModal();
+    $('confirm-cancel').focus();
+    return new Promise((resolve) => { resolveConfirm = resolve; });
+  }
+
+  function setBusy(b) {
+    state.busy = b;
+    renderSteer();
+  }
+
+  async function change(action, body, summary) {
+    const r = state.routeByName.get(state.selected);
+    if (!r || state.busy) return;
+    const reason = $('reason').value.trim();
+    const payload = Object.assign({}, body, { if_version: r.version });
+    if (reason) payload.reason = reason;
+    const ok = await confirmChange(summary(r), reason);
+    if (!ok) {
+      notice('info', 'Cancelled: nothing was changed.');
+      return;
+    }
+    setBusy(true);
+    try {
+      const v = await api(`routes/${encodeURIComponent(r.name)}/${action}`, { method: 'POST', body: payload });
+      notice('ok', `${v.name}: ${stageText(r)} → ${stageText(v)} (${action}).`);
+      $('reason').value = '';
+      // Show the answer at once, then refresh every figure.
+      state.routes = state.routes.map((x) => (x.name === v.name ? v : x));
+      state.routeByName.set(v.name, v);
+      state.busy = false;
+      renderAll();
+      await refresh();
+    } catch (e) {
+      if (e.status === 401) notice('error', 'Nothing was changed: the admin API refused the token. Enter the right token above.');
+      else if (e.status === 0) notice('error', 'Nothing was changed: proxy unreachable.');
+      else if (e.status === 409 && e.field === 'if_version') {
+        notice('error', 'Nothing was changed: the route changed meanwhile. Check its new state and try again.');
+        refresh();
+      } else notice('error', `Nothing was changed (${e.status}): ${e.message}${e.field ? ` [${e.field}]` : ''}`);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function initEvents() {
+    $('token-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const input = $('token');
+      const v = input.value.trim();
+      if (!v) {
+        notice('error', 'Enter a token first.');
+        input.focus();
+        return;
+      }
+      sessionSet(TOKEN_KEY, v);
+      input.value = '';
+      tokenState();
+      notice('info', 'Token set for this tab.');
+      refresh();
+    });
+    $('token-forget').addEventListener('click', () => {
+      sessionSet(TOKEN_KEY, '');
+      $('token').value = '';
+      tokenState();
+      notice('info', 'Token forgotten.');
+      refresh();
+    });
+    $('notice-close').addEventListener('click', () => { $('notice').hidden = true; });
+    $('route-select').addEventListener('change', (ev) => selectRoute(ev.target.value));
+    $('window-select').addEventListener('change', (ev) => {
+      state.windowBuckets = Number(ev.target.value) || 60;
+      renderCharts();
+    });
+    $('stage-select').addEventListener('change', () => {
+      $('percent').disabled = state.busy || $('stage-select').value !== 'canary';
+    });
+    $('btn-promote').addEventListener('click', () => change('promote', {},
+      (r) => `Promote ${r.name} from ${stageText(r)} to ${stageText(r.next)}?`));
+    $('btn-rollback').addEventListener('click', () => change('rollback', {},
+      (r) => `Roll back ${r.name} from ${stageText(r)} to ${stageText(rollbackTarget(r))}? The monolith serves all of its traffic at once.`));
+    $('btn-reset').addEventListener('click', () => change('reset', {},
+      (r) => `Reset ${r.name}: drop the override (${stageText(r)}) so the route file's ${stageText(r.file)} applies again?`));
+    $('btn-stage').addEventListener('click', () => {
+      const stage = $('stage-select').value;
+      const body = { stage };
+      if (stage === 'canary') {
+        const p = $('percent').value.trim();
+        const n = Number(p);
+        if (p === '' || !Number.isFinite(n) || n < 0 || n > 100) {
+          notice('error', 'Percent must be a number from 0 to 100 for stage canary.');
+          $('percent').focus();
+          return;
+        }
+        body.percent = n;
+      }
+      change('stage', body, (r) => `Set ${r.name} from ${stageText(r)} to ${stageText({ stage, percent: body.percent })}?`);
+    });
+    const dlg = $('confirm');
+    $('confirm-ok').addEventListener('click', () => dlg.close('confirm'));
+    $('confirm-cancel').addEventListener('click', () => dlg.close('cancel'));
+    dlg.addEventListener('close', () => {
+      const r = resolveConfirm;
+      resolveConfirm = null;
+      if (r) r(dlg.returnValue === 'confirm');
+    });
+    let resizeTimer = 0;
+    window.addEventListener('resize', () => {
+      clearTimeout(resizeTimer);
+      resizeTimer = setTimeout(renderCharts, 150);
+    });
+  }
+
+  function init() {
+    tokenState();
+    initFlow();
+    initEvents();
+    state.windowBuckets = Number($('window-select').value) || 60;
+    renderAll();
+    refresh().finally(schedule);
+  }
+
+  init();
+})();
