@@ -13,6 +13,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -73,6 +74,15 @@ func (u *Upstream) Transport() http.RoundTripper { return u.transport }
 // Close releases idle connections. Requests in flight are not affected.
 func (u *Upstream) Close() { u.transport.CloseIdleConnections() }
 
+// copyBuffers recycles the 32 KiB buffers ReverseProxy copies bodies
+// with; without a pool it allocates one per request.
+var copyBuffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+type bufferPool struct{ pool sync.Pool }
+
+func (p *bufferPool) Get() []byte  { return *p.pool.Get().(*[]byte) }
+func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
+
 // Route describes how one route's requests are rewritten for this
 // upstream.
 type Route struct {
@@ -100,6 +110,7 @@ func (u *Upstream) Proxy(rt Route, trusted *Trusted, log zerolog.Logger) http.Ha
 			rewrite(pr, u.opts.URL, rt, trusted)
 		},
 		ErrorHandler: errorHandler(u.opts.Name, rt, log),
+		BufferPool:   copyBuffers,
 		ErrorLog:     stdlog.New(log.With().Str("upstream", u.opts.Name).Logger(), "", 0),
 	}
 	return p
