@@ -25,9 +25,10 @@ unit:
 build:
 	$(GO) build -o bin/strangler ./cmd/strangler
 
-## bench: micro-benchmarks (route lookup, full handler vs bare ReverseProxy)
+## bench: micro-benchmarks, then strangler beside nginx, HAProxy, Caddy and a
+## bare httputil.ReverseProxy (installs them with apt; about 8 minutes)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./routing ./proxy
+	bash bench/run.sh
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s

@@ -74,6 +74,8 @@ type Deps struct {
 	Breakers Breakers
 	// ConfigPath names the route file in /admin/config.
 	ConfigPath string
+	// Pprof serves Go's profiler under /debug/pprof/.
+	Pprof bool
 	// Token, when not empty, is required as a bearer token.
 	Token string
 	Log   zerolog.Logger
@@ -122,6 +124,12 @@ func New(d Deps) http.Handler {
 	r.Path("/admin/").Methods(http.MethodGet).Handler(s.wrap(s.dashboard, false))
 	r.Path("/admin").Methods(http.MethodGet).Handler(http.RedirectHandler("/admin/", http.StatusMovedPermanently))
 	r.PathPrefix("/admin/ui/").Methods(http.MethodGet).Handler(s.wrap(s.assets, false))
+	if d.Pprof {
+		r.PathPrefix("/debug/pprof/").Handler(s.wrap(func(w http.ResponseWriter, r *http.Request) error {
+			pprofHandler(w, r)
+			return nil
+		}, true))
+	}
 	return r
 }
 

@@ -70,6 +70,8 @@ type Admin struct {
 	Listen string `mapstructure:"listen" json:"listen"`
 	// TokenEnv names the environment variable holding the bearer token.
 	TokenEnv string `mapstructure:"token_env" json:"token_env"`
+	// Pprof serves Go's profiler under /debug/pprof/ (token-protected).
+	Pprof bool `mapstructure:"pprof" json:"pprof"`
 }
 
 // Log configures the process logger and the access log.

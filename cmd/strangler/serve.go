@@ -202,7 +202,7 @@ func (a *app) adminHandler(path string) http.Handler {
 		Control: a.control, Figures: a.metrics, Ready: a.ready.check,
 		Reload:    func() error { return a.reloader.Reload("admin") },
 		Metrics:   a.metrics.Handler(),
-		Inventory: a.proxy.Inventory(), ConfigPath: path, Token: a.token, Log: a.log,
+		Inventory: a.proxy.Inventory(), ConfigPath: path, Token: a.token, Log: a.log, Pprof: a.cfg.Admin.Pprof,
 		Reports: a.reports, Shadow: a.shadow, Timeline: a.metrics.Timeline,
 		Automation: a.auto, Breakers: a.proxy,
 	})

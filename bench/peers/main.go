@@ -1,0 +1,89 @@
+// Command peers benchmarks strangler side by side with the proxies users
+// would otherwise put in front of a monolith (nginx, HAProxy, Caddy, a bare
+// httputil.ReverseProxy), on loopback: throughput with wrk in interleaved
+// rounds (medians, CPU per request from /proc), then latency at a fixed
+// request rate with vegeta, with shadowing off and on (fast, slow and dead
+// candidates). It writes a Markdown table and an SVG chart to -out, stops
+// every process it started, and is bounded in time.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// options are the command's flags.
+type options struct {
+	rounds   int
+	duration time.Duration
+	warmup   time.Duration
+	conns    int
+	rate     int
+	latDur   time.Duration
+	out      string
+	bin      string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.rounds, "rounds", 3, "interleaved rounds over all targets")
+	flag.DurationVar(&o.duration, "duration", 6*time.Second, "wrk duration per target and round")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "wrk warm-up per target and round")
+	flag.IntVar(&o.conns, "conns", 32, "wrk connections")
+	flag.IntVar(&o.rate, "rate", 1000, "fixed request rate for the latency phase (requests/s)")
+	flag.DurationVar(&o.latDur, "latency-duration", 8*time.Second, "duration of each fixed-rate run")
+	flag.StringVar(&o.out, "out", "results", "folder for the Markdown table and the SVG chart")
+	flag.StringVar(&o.bin, "bin", "", "folder with the built strangler, backend and bareproxy binaries")
+	flag.Parse()
+	if err := run(o); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(o options) error {
+	started := time.Now()
+	work, err := os.MkdirTemp("", "strangler-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	procs := &processes{}
+	defer procs.stopAll()
+
+	backend, err := procs.startBackend(o.bin, 0)
+	if err != nil {
+		return err
+	}
+	targets, err := startTargets(procs, o.bin, work, backend)
+	if err != nil {
+		return err
+	}
+	log.Printf("throughput: %d targets x %d rounds x %s", len(targets), o.rounds, o.duration+o.warmup)
+	results, err := throughput(targets, o)
+	if err != nil {
+		return err
+	}
+	latency, err := latencyPhase(procs, o, work, backend)
+	if err != nil {
+		return err
+	}
+	rep := report{When: started, Machine: machine(), Throughput: results, Latency: latency, Opts: o}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	stamp := started.UTC().Format("20060102-150405")
+	md := rep.markdown()
+	if err := os.WriteFile(filepath.Join(o.out, "bench-"+stamp+".md"), []byte(md), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(o.out, "bench-"+stamp+".svg"), []byte(rep.svg()), 0o644); err != nil {
+		return err
+	}
+	fmt.Print(md)
+	log.Printf("done in %s; results in %s", time.Since(started).Round(time.Second), o.out)
+	return nil
+}

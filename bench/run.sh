@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# make bench: micro-benchmarks, then strangler side by side with nginx,
+# HAProxy, Caddy and a bare httputil.ReverseProxy on loopback.
+# Installs what it needs (apt), is bounded in time (~8 minutes), and stops
+# every process it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+
+need=()
+for cmd in nginx haproxy caddy wrk; do
+  command -v "$cmd" >/dev/null || need+=("$cmd")
+done
+if ((${#need[@]})); then
+  echo "installing: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+
+out=${BENCH_OUT:-results}
+mkdir -p "$out"
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+go build -o "$bin/strangler" ./cmd/strangler
+go build -o "$bin/backend" ./bench/backend
+go build -o "$bin/bareproxy" ./bench/bareproxy
+
+echo "== micro-benchmarks (go test -bench) =="
+go test -run '^$' -bench . -benchmem -count "${BENCH_COUNT:-3}" -timeout 10m \
+  ./routing ./proxy ./diff ./report ./metrics | tee "$out/micro-$(date -u +%Y%m%d-%H%M%S).txt"
+
+echo "== peers =="
+go run ./bench/peers -bin "$bin" -out "$out" "$@"
