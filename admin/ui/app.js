@@ -20,6 +20,8 @@
     { stage: 'migrated', title: 'Migrated', hint: 'the service serves everything' },
   ];
   const SIDE_LABEL = { legacy: 'monolith', service: 'service' };
+  const motion = window.matchMedia('(prefers-reduced-motion: reduce)');
+  const scrollToNode = (node, block) => node.scrollIntoView({ block, behavior: motion.matches ? 'auto' : 'smooth' });
 
   const $ = (id) => document.getElementById(id);
   // The HTML parser puts <svg> in the SVG namespace: take its URI from the
@@ -106,6 +108,7 @@
     if (v >= 1000) return (v / 1000).toFixed(2) + ' s';
     if (v >= 100) return Math.round(v) + ' ms';
     if (v >= 1) return v.toFixed(1) + ' ms';
+    if (v === 0) return '0 ms';
     return v.toFixed(2) + ' ms';
   }
 
@@ -184,6 +187,8 @@
     } finally {
       clearTimeout(timer);
     }
+    const date = Date.parse(resp.headers.get('Date') || '');
+    if (Number.isFinite(date)) state.skew = date + 500 - Date.now(); // the header is cut to the second
     let data = null;
     try {
       data = await resp.json();
@@ -214,6 +219,7 @@
     windowBuckets: 60,
     resultId: 0,
     conn: '',
+    skew: 0, // the proxy's clock minus ours, in ms
     busy: false,
     loaded: false,
   };
@@ -250,11 +256,18 @@
 
   let noticeTimer = 0;
 
+  // notice shows a message and announces it: errors through the alert
+  // region, the rest through the status region (both always present, so
+  // screen readers hear every change).
   function notice(kind, text) {
     const n = $('notice');
     n.className = 'notice ' + kind;
-    $('notice-text').textContent = (kind === 'error' ? 'Error: ' : '') + text;
+    const msg = (kind === 'error' ? 'Error: ' : '') + text;
+    $('notice-text').textContent = msg;
     n.hidden = false;
+    const live = $(kind === 'error' ? 'live-alert' : 'live-status');
+    live.textContent = '';
+    setTimeout(() => { live.textContent = msg; }, 50);
     clearTimeout(noticeTimer);
     if (kind !== 'error') noticeTimer = setTimeout(() => { n.hidden = true; }, 15000);
   }
@@ -278,7 +291,7 @@
       report: api('report?format=json'),
       events: api('events?limit=50'),
     };
-    if (sel) calls.diffs = api('diffs?route=' + encodeURIComponent(sel) + '&limit=25');
+    if (sel) calls.diffs = api('diffs?route=' + encodeURIComponent(sel) + '&limit=15');
     const keys = Object.keys(calls);
     const settled = await Promise.allSettled(Object.values(calls));
     if (my !== seq) return; // a newer refresh is on its way
@@ -367,10 +380,25 @@
   }
 
   // nowSeconds is how long the last NOW_BUCKETS buckets have run.
+  // serverNow is the proxy's clock, from the Date header of its last
+  // answer (to the second): the buckets are cut by that clock.
+  function serverNow() {
+    return Date.now() + state.skew;
+  }
+
+  // bucketSpan is how many seconds bucket i of len has run: all of it but
+  // for the last one, which is still filling.
+  function bucketSpan(i, len) {
+    const bs = bucketSeconds();
+    if (i < len - 1) return bs;
+    const secs = (serverNow() - bucketTime(i).getTime()) / 1000;
+    return Number.isFinite(secs) ? Math.min(bs, Math.max(3, secs)) : bs;
+  }
+
   function nowSeconds(len) {
     const bs = bucketSeconds();
     const from = bucketTime(len - NOW_BUCKETS).getTime();
-    const secs = (Date.now() - from) / 1000;
+    const secs = (serverNow() - from) / 1000;
     const lo = (NOW_BUCKETS - 1) * bs;
     const hi = NOW_BUCKETS * bs;
     return Number.isFinite(secs) ? Math.min(hi, Math.max(lo, secs)) : hi;
@@ -437,7 +465,7 @@
     const migrated = by('migrated');
     setText($('prog-routes'), total ? `${migrated} of ${total}` : '—');
     $('prog-routes-bar').replaceChildren(bar(total ? migrated / total : 0, `${migrated} of ${total} routes migrated`));
-    setText($('prog-routes-hint'), `${by('canary')} in canary, ${by('shadow')} in shadow, ${by('legacy')} on the monolith`);
+    setText($('prog-routes-hint'), !state.loaded ? '' : `${by('canary')} in canary, ${by('shadow')} in shadow, ${by('legacy')} on the monolith`);
   }
 
   function initFlow() {
@@ -648,15 +676,13 @@
   function niceMax(v) {
     if (!(v > 0)) return 1;
     const p = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
+    for (const m of [1, 2, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
     return 10 * p;
   }
 
   // renderChart draws a line chart into fig: an SVG with a title and a
   // description, a legend in text and a data table.
   function renderChart(fig, spec) {
-    const oldDetails = fig.querySelector('details');
-    const open = oldDetails ? oldDetails.open : false;
     const n = spec.times.length;
     const W = Math.round(Math.max(260, Math.min(900, fig.clientWidth || 420)));
     const H = 200;
@@ -727,18 +753,21 @@
       if (l.v !== null) labels.push({ key: s.key, text: st.label, x: X(l.i), y: Y(l.v) });
     }
     // Name each line at its last point, nudging labels apart.
-    labels.sort((a, b) => a.y - b.y);
-    for (let i = 1; i < labels.length; i++) if (labels[i].y - labels[i - 1].y < 13) labels[i].y = labels[i - 1].y + 13;
+    // From the bottom up, so that labels of lines at zero stay readable.
+    labels.sort((a, b) => b.y - a.y);
+    labels.forEach((l, i) => {
+      if (i > 0 && labels[i - 1].y - l.y < 13) l.y = labels[i - 1].y - 13;
+    });
     for (const l of labels) {
-      svg.append(sv('text', { class: `end-label s-${l.key}`, x: (Math.max(l.x, padL + pw) + 8).toFixed(1), y: (Math.min(l.y, padT + ph) + 4).toFixed(1) }, l.text));
+      svg.append(sv('text', { class: `end-label s-${l.key}`, x: (Math.max(l.x, padL + pw) + 8).toFixed(1), y: (l.y + 4).toFixed(1) }, l.text));
     }
-    const legend = el('div', { class: 'legend' }, ...spec.series.map((s) => {
+    const legend = spec.series.map((s) => {
       const st = SERIES_STYLE[s.key];
       return el('span', { class: 'legend-item' },
         sv('svg', { width: 34, height: 12, viewBox: '0 0 34 12', 'aria-hidden': 'true', class: `series s-${s.key}` },
           sv('line', { class: 'line', x1: 1, x2: 33, y1: 6, y2: 6 }), marker(st.marker, 17, 6)),
         st.label);
-    }));
+    });
     const rows = [];
     for (let i = n - 1; i >= 0 && rows.length < 40; i--) {
       const vals = spec.series.map((s) => s.values[i]);
@@ -751,11 +780,18 @@
       el('thead', null, el('tr', null, el('th', { scope: 'col' }, 'Bucket'),
         ...spec.series.map((s) => el('th', { scope: 'col' }, SERIES_STYLE[s.key].label + (spec.unit ? ` (${spec.unit})` : ''))))),
       el('tbody', null, rows.length ? rows : el('tr', null, el('td', { colspan: spec.series.length + 1 }, 'No data in this window.'))));
-    const details = el('details', null, el('summary', null, 'Data table'), table);
-    details.open = open;
-    fig.replaceChildren(
-      el('figcaption', null, el('strong', null, spec.title), ' ', el('span', { class: 'hint' }, spec.sub || '')),
-      svg, legend, details);
+    // The parts are built once and then refilled, so that the focus (on
+    // the Data table toggle, say) survives the refresh every 2 s.
+    if (!fig.firstChild) {
+      fig.append(el('figcaption', null, el('strong', { class: 'chart-title' }), ' ', el('span', { class: 'hint chart-sub' })),
+        el('div', { class: 'chart-plot' }), el('div', { class: 'legend' }),
+        el('details', null, el('summary', null, 'Data table'), el('div', { class: 'chart-table' })));
+    }
+    setText(fig.querySelector('.chart-title'), spec.title);
+    setText(fig.querySelector('.chart-sub'), spec.sub || '');
+    fig.querySelector('.chart-plot').replaceChildren(svg);
+    fig.querySelector('.legend').replaceChildren(...legend);
+    fig.querySelector('.chart-table').replaceChildren(table);
   }
 
   function renderCharts() {
@@ -778,7 +814,7 @@
     renderChart($('chart-traffic'), {
       title: `Traffic split · ${name || '—'}`, what: 'Requests per second served by each side', sub: note || 'requests/s served',
       unit: 'req/s', minutes, times, fmt: fmtRate,
-      series: ['legacy', 'service'].map((side) => ({ key: side, values: s ? pick(s, (x, i) => x[side].requests[i] / bs) : zero })),
+      series: ['legacy', 'service'].map((side) => ({ key: side, values: s ? pick(s, (x, i) => x[side].requests[i] / bucketSpan(i, len)) : zero })),
     });
     renderChart($('chart-latency'), {
       title: `p99 latency · ${name || '—'}`, what: 'p99 latency of the answers served by each side', sub: note || 'served answers',
@@ -1047,7 +1083,7 @@
     const sec = $('result');
     sec.hidden = false;
     $('result-h').focus({ preventScroll: true });
-    sec.scrollIntoView({ block: 'start', behavior: 'smooth' });
+    scrollToNode(sec, 'start');
   }
 
   function renderResult(rec) {
@@ -1098,7 +1134,7 @@
       void m.getBoundingClientRect(); // restart the animation
       m.classList.add('flash');
     }
-    if (marks[0]) marks[0].scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+    if (marks[0]) scrollToNode(marks[0], 'nearest');
   }
 
   // ---------------------------------------------------------------- audit log
@@ -1148,7 +1184,7 @@
       const target = opts.to === 'diffs' ? $('diffs-h') : $('route-h');
       if (opts.to === 'diffs') $('diffs-h').setAttribute('tabindex', '-1');
       target.focus({ preventScroll: true });
-      target.scrollIntoView({ block: 'start', behavior: 'smooth' });
+      scrollToNode(target, 'start');
     }
     if (changed) refresh();
   }
