@@ -87,11 +87,30 @@ func (g *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var done func(Outcome)
 	if g.Breaker != nil {
-		var ok bool
-		if done, ok = g.Breaker.Allow(); !ok {
+		allowed, ok := g.Breaker.Allow()
+		if !ok {
 			g.open(w, r, body, canFallback)
 			return
 		}
+		reported := false
+		done = func(o Outcome) {
+			if !reported {
+				reported = true
+				allowed(o)
+			}
+		}
+		defer func() {
+			// Not reported: the service's handler panicked (the reverse
+			// proxy aborts when the service dies mid-answer). A request
+			// never reported would hold a half-open probe slot forever.
+			if !reported {
+				if r.Context().Err() != nil {
+					done(Excluded)
+				} else {
+					done(Failure)
+				}
+			}
+		}()
 	}
 	if !canFallback {
 		sw := &statusWriter{ResponseWriter: w}

@@ -41,6 +41,7 @@ type Automator struct {
 // autoState is what the automator remembers about one route.
 type autoState struct {
 	pos       config.Position    // position the history belongs to
+	version   uint64             // route version the history belongs to
 	history   []metrics.Snapshot // oldest first, within the window
 	holdSince time.Time          // when every gate began to hold
 	explain   Explain
@@ -137,11 +138,14 @@ func (a *Automator) evaluate(cfg *config.Config, r *config.Route) {
 }
 
 // state returns the route's state, starting afresh when its position
-// changed (by a person, the file, or the automator itself).
+// changed (by a person, the file, or the automator itself), or when the
+// route was changed at all since: a person who moved it away and back
+// between two ticks restarts the hold too.
 func (a *Automator) state(r *config.Route) *autoState {
+	v := a.control.version(r.Name)
 	st, ok := a.routes[r.Name]
-	if !ok || st.pos != r.Position() {
-		st = &autoState{pos: r.Position()}
+	if !ok || st.pos != r.Position() || st.version != v {
+		st = &autoState{pos: r.Position(), version: v}
 		a.routes[r.Name] = st
 	}
 	return st
@@ -222,6 +226,13 @@ func summary(cs []Check) string {
 		parts = append(parts, c.Detail)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// version returns the route's version (bumped by every recorded change).
+func (c *Controller) version(route string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state.Versions[route]
 }
 
 // paused reports whether automation is paused for route.
