@@ -126,10 +126,9 @@ func withAccessLog(next http.Handler, log zerolog.Logger, access bool, reg *metr
 		lw := logWriters.Get().(*logWriter)
 		*lw = logWriter{ResponseWriter: w}
 		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
+			v := recover()
+			aborted := v == http.ErrAbortHandler // the upstream broke off mid-answer
+			if v != nil && !aborted {
 				log.Error().Str("request_id", r.Header.Get(RequestIDHeader)).Str("route", lw.decision.Route).
 					Interface("panic", v).Msg("handler panicked")
 				if lw.status == 0 {
@@ -141,7 +140,10 @@ func withAccessLog(next http.Handler, log zerolog.Logger, access bool, reg *metr
 				observe(reg, lw, took)
 			}
 			if access {
-				logRequest(log, r, lw, took)
+				logRequest(log, r, lw, took, aborted)
+			}
+			if aborted {
+				panic(v) // net/http closes the connection: the client sees the break
 			}
 			*lw = logWriter{}
 			logWriters.Put(lw)
@@ -171,7 +173,7 @@ func observe(reg *metrics.Registry, lw *logWriter, took time.Duration) {
 	}
 }
 
-func logRequest(log zerolog.Logger, r *http.Request, lw *logWriter, took time.Duration) {
+func logRequest(log zerolog.Logger, r *http.Request, lw *logWriter, took time.Duration, aborted bool) {
 	d := lw.decision
 	servedBy := "legacy"
 	if d.Side == routing.SideService {
@@ -189,6 +191,9 @@ func logRequest(log zerolog.Logger, r *http.Request, lw *logWriter, took time.Du
 	}
 	if lw.fallback != "" {
 		ev = ev.Str("fallback", lw.fallback)
+	}
+	if aborted {
+		ev = ev.Bool("aborted", true)
 	}
 	ev.Str("served_by", servedBy).
 		Str("method", r.Method).

@@ -2,10 +2,13 @@ package proxy
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stranglerfig/strangler/config"
 )
@@ -174,4 +177,41 @@ func TestApplyRejectsBrokenConfig(t *testing.T) {
 	if p.Config() != good {
 		t.Error("Config() changed after a rejected Apply")
 	}
+}
+
+// TestAbortedAnswerIsLogged: an upstream that breaks off mid-body leaves
+// the client with an error and still gets an access-log line.
+func TestAbortedAnswerIsLogged(t *testing.T) {
+	dies := httptestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(strings.Repeat("x", 100)))
+		w.(http.Flusher).Flush()
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	})
+	url, _, logs := startProxy(t, baseConfig(dies, dies))
+	resp, err := http.Get(url + "/x")
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Fatal("the client read a whole answer from an upstream that broke off")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), `"aborted":true`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no access-log line for the aborted request:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func httptestServer(t *testing.T, h http.HandlerFunc) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
