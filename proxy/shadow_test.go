@@ -325,6 +325,9 @@ func TestShadowBadCandidate(t *testing.T) {
 			if c.Dropped[shadow.ReasonQueueFull] == 0 && tc.desc != "refuses" {
 				t.Error("no copy dropped for a full queue: the queue did not bound the work")
 			}
+			if tc.desc == "refuses" && c.Skipped[shadow.ReasonTargetDown] == 0 {
+				t.Errorf("a dead candidate was still copied to (skipped %v): its shadow breaker should open", c.Skipped)
+			}
 			rig.settle(t)
 			client.CloseIdleConnections()
 			rig.stop()

@@ -13,6 +13,7 @@ package shadow
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -24,6 +25,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stranglerfig/strangler/diff"
+	"github.com/stranglerfig/strangler/guard"
 	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/routing"
 	"github.com/stranglerfig/strangler/upstream"
@@ -71,6 +73,7 @@ type Dispatcher struct {
 	mu       sync.Mutex
 	learners map[string]*Learner
 	stats    map[string]*routeStats
+	breakers map[string]*guard.Breaker // per copy target: stop copying to a dead one
 }
 
 // New returns a Dispatcher; call Start to run its workers.
@@ -86,7 +89,7 @@ func New(opts Options) *Dispatcher {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Dispatcher{opts: opts, jobs: make(chan *job, opts.Queue), ctx: ctx, cancel: cancel,
-		learners: map[string]*Learner{}, stats: map[string]*routeStats{}}
+		learners: map[string]*Learner{}, stats: map[string]*routeStats{}, breakers: map[string]*guard.Breaker{}}
 }
 
 // Start runs the workers.
@@ -125,6 +128,29 @@ drain:
 			return
 		}
 	}
+}
+
+// errTargetDown: the copy target's breaker is open; the copy was not sent.
+var errTargetDown = errors.New("copy target is down (its shadow breaker is open)")
+
+// targetBreaker settings: after 5 transport failures in a row (or half of
+// 20 in 10 s), stop copying to that target for 5 s, then probe.
+var targetBreaker = guard.BreakerConfig{ConsecutiveFailures: 5, FailureRatio: 0.5, MinRequests: 20,
+	Window: 10 * time.Second, OpenFor: 5 * time.Second, HalfOpenRequests: 1}
+
+// breaker returns the copy target's breaker. A target that keeps failing
+// (refused, timing out) is skipped early instead of costing a capture, a
+// queue slot and a failed dial per request.
+func (d *Dispatcher) breaker(u *upstream.Upstream) *guard.Breaker {
+	key := u.Name() + "|" + u.URL().String()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b, ok := d.breakers[key]
+	if !ok {
+		b = guard.NewBreaker(key, targetBreaker, nil)
+		d.breakers[key] = b
+	}
+	return b
 }
 
 // Wait returns when no copy is queued or in flight, or with ctx's error.
@@ -227,6 +253,10 @@ func (d *Dispatcher) run(j *job) {
 func (d *Dispatcher) process(j *job) {
 	p, route := j.p, j.p.cfg.Route
 	other, err := d.send(j, j.to)
+	if errors.Is(err, errTargetDown) {
+		d.dropped(route, ReasonTargetDown)
+		return
+	}
 	if err != nil {
 		d.count(route, resultFailed, upstream.ErrorKind(err))
 		d.store(j, other, diff.Result{}, upstream.ErrorKind(err))
@@ -273,10 +303,16 @@ func (d *Dispatcher) send(j *job, side routing.Side) (diff.Response, error) {
 	in, u := *j.req, *j.req.URL
 	in.URL = &u
 	req := t.Upstream.ShadowRequest(ctx, &in, j.reqBody.Bytes(), t.Route, t.Trusted)
+	done, ok := d.breaker(t.Upstream).Allow()
+	if !ok {
+		return diff.Response{}, errTargetDown
+	}
 	resp, err := t.Upstream.Transport().RoundTrip(req)
 	if err != nil {
+		done(guard.Failure)
 		return diff.Response{Duration: time.Since(start)}, err
 	}
+	done(guard.Success)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, p.cfg.MaxResponse+1))
 	out := diff.Response{Status: resp.StatusCode, Header: resp.Header, Body: body, Duration: time.Since(start)}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stranglerfig/strangler/diff"
+	"github.com/stranglerfig/strangler/guard"
 	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/routing"
 	"github.com/stranglerfig/strangler/upstream"
@@ -30,6 +31,7 @@ const (
 	ReasonStopping         = "stopping"
 	ReasonWriteToMonolith  = "write_to_monolith"
 	ReasonFallback         = "fallback"
+	ReasonTargetDown       = "target_down"
 )
 
 // Target is one side a copy can go to: an upstream, rewritten for the
@@ -76,6 +78,7 @@ type Policy struct {
 	learner     *Learner
 	noiseSample uint32
 	d           *Dispatcher
+	down        [2]*guard.Breaker // the targets' shadow breakers, by routing.Side
 }
 
 // NewPolicy compiles cfg for d.
@@ -84,6 +87,11 @@ func (d *Dispatcher) NewPolicy(cfg PolicyConfig) (*Policy, error) {
 		sample: routing.Threshold(cfg.Sample), noiseSample: routing.Threshold(cfg.NoiseSample)}
 	for _, m := range cfg.Methods {
 		p.methods[m] = true
+	}
+	for side, t := range [2]Target{cfg.Legacy, cfg.Service} {
+		if t.Upstream != nil {
+			p.down[side] = d.breaker(t.Upstream)
+		}
 	}
 	var err error
 	if p.bareRules, err = diff.NewRules(cfg.Rules); err != nil {
@@ -134,8 +142,16 @@ func (p *Policy) skipReason(r *http.Request, to routing.Side) string {
 		return ReasonBodyTooLarge
 	case p.sample < routing.Buckets && rand.Uint32N(routing.Buckets) >= p.sample:
 		return ReasonSampledOut
+	case p.targetDown(to):
+		return ReasonTargetDown
 	}
 	return ""
+}
+
+// targetDown reports whether the copy target's shadow breaker is open.
+func (p *Policy) targetDown(to routing.Side) bool {
+	b := p.down[to]
+	return b != nil && b.State() == guard.StateOpen
 }
 
 // ServeMirrored serves r through primary while capturing what the

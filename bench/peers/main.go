@@ -26,6 +26,7 @@ type options struct {
 	latDur   time.Duration
 	out      string
 	bin      string
+	only     string
 }
 
 func main() {
@@ -38,6 +39,7 @@ func main() {
 	flag.DurationVar(&o.latDur, "latency-duration", 8*time.Second, "duration of each fixed-rate run")
 	flag.StringVar(&o.out, "out", "results", "folder for the Markdown table and the SVG chart")
 	flag.StringVar(&o.bin, "bin", "", "folder with the built strangler, backend and bareproxy binaries")
+	flag.StringVar(&o.only, "only", "", "run only this phase: throughput or latency")
 	flag.Parse()
 	if err := run(o); err != nil {
 		log.Fatal(err)
@@ -58,18 +60,22 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	targets, err := startTargets(procs, o.bin, work, backend)
-	if err != nil {
-		return err
+	var results []result
+	if o.only != "latency" {
+		targets, err := startTargets(procs, o.bin, work, backend)
+		if err != nil {
+			return err
+		}
+		log.Printf("throughput: %d targets x %d rounds x %s", len(targets), o.rounds, o.duration+o.warmup)
+		if results, err = throughput(targets, o); err != nil {
+			return err
+		}
 	}
-	log.Printf("throughput: %d targets x %d rounds x %s", len(targets), o.rounds, o.duration+o.warmup)
-	results, err := throughput(targets, o)
-	if err != nil {
-		return err
-	}
-	latency, err := latencyPhase(procs, o, work, backend)
-	if err != nil {
-		return err
+	var latency []latencyResult
+	if o.only != "throughput" {
+		if latency, err = latencyPhase(procs, o, work, backend); err != nil {
+			return err
+		}
 	}
 	rep := report{When: started, Machine: machine(), Throughput: results, Latency: latency, Opts: o}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
