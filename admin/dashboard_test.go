@@ -30,7 +30,9 @@ func TestDashboardPage(t *testing.T) {
 		checkPageHeaders(t, "/admin/", r.Header)
 		page := string(r.Body)
 		for _, want := range []string{`<script src="ui/app.js" defer></script>`, `href="ui/style.css"`,
-			`type="password"`, `<main`, `<dialog`, `aria-live`} {
+			`type="password"`, `<main`, `<dialog`, `aria-live`,
+			// circuit breakers and automation
+			`>Breaker</th>`, `id="auto"`, `id="btn-pause"`, `id="btn-resume"`} {
 			if !strings.Contains(page, want) {
 				t.Errorf("the page lacks %q", want)
 			}

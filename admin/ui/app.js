@@ -11,6 +11,7 @@
   const ROUTE_KEY = 'strangler.route';
   const POLL_MS = 2000;
   const TIMEOUT_MS = 8000;
+  const CONFIG_MS = 30000; // the config (automation settings) is read again this often
   const NOW_BUCKETS = 4; // "now" is the last minute of 15 s buckets
   const REDACTED = '[redacted]';
   const STAGES = [
@@ -112,6 +113,47 @@
     return v.toFixed(2) + ' ms';
   }
 
+  // parseGoDuration reads a Go duration ("1h2m3.5s", "250ms") in ms; NaN
+  // when it is not one.
+  function parseGoDuration(s) {
+    if (typeof s !== 'string' || !s) return NaN;
+    if (s === '0') return 0;
+    const unit = { h: 3600e3, m: 60e3, s: 1e3, ms: 1, us: 1e-3, 'µs': 1e-3, ns: 1e-6 };
+    const re = /(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)/y;
+    let ms = 0;
+    let i = s[0] === '-' ? 1 : 0;
+    while (i < s.length) {
+      re.lastIndex = i;
+      const m = re.exec(s);
+      if (!m) return NaN;
+      ms += Number(m[1]) * unit[m[2]];
+      i = re.lastIndex;
+    }
+    return s[0] === '-' ? -ms : ms;
+  }
+
+  // fmtDuration writes ms for people: "1 h 5 min", "4 min 20 s", "12 s".
+  function fmtDuration(ms) {
+    if (!Number.isFinite(ms)) return '—';
+    // No-break spaces keep each number with its unit.
+    if (ms < 1000) return ms <= 0 ? '0\u00a0s' : `${Math.round(ms)}\u00a0ms`;
+    let s = Math.round(ms / 1000);
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    s %= 60;
+    const parts = [];
+    if (h) parts.push(`${h}\u00a0h`);
+    if (m) parts.push(`${m}\u00a0min`);
+    if (s && !h) parts.push(`${s}\u00a0s`);
+    return parts.join(' ') || '0\u00a0s';
+  }
+
+  // goDuration rewrites a Go duration string for people.
+  const goDuration = (s) => {
+    const ms = parseGoDuration(s);
+    return Number.isFinite(ms) ? fmtDuration(ms) : String(s || '—');
+  };
+
   function fmtTime(t) {
     const d = t instanceof Date ? t : new Date(t);
     if (Number.isNaN(d.getTime())) return '—';
@@ -133,6 +175,19 @@
 
   function badge(text, cls, title) {
     return el('span', { class: 'badge ' + (cls || ''), title: title || null }, text);
+  }
+
+  const BREAKER_TEXT = {
+    closed: 'closed: requests flow to the service',
+    'half-open': 'half-open: a few probe requests test the service',
+    open: 'open: the service gets no traffic for now; the monolith answers what can fall back, the rest gets a fast 503',
+  };
+
+  // breakerBadge shows a circuit breaker's state in words (an icon is
+  // added by the stylesheet; "open" stands out).
+  function breakerBadge(r) {
+    const st = r.breaker;
+    return badge(st, 'breaker b-' + st, `circuit breaker of ${r.service}: ${BREAKER_TEXT[st] || st}`);
   }
 
   function redactedBadge() {
@@ -222,6 +277,14 @@
     skew: 0, // the proxy's clock minus ours, in ms
     busy: false,
     loaded: false,
+    autoConf: new Map(), // route name -> its automation settings, from /admin/config
+    autoInterval: '',
+    configAt: 0,
+    configSig: '',
+    // A pause or resume the automator has not evaluated yet: route name ->
+    // {paused, reason, last, newer}. The route is paused at once; only its
+    // explanation waits for the next evaluation.
+    pauseWant: new Map(),
   };
 
   function sessionGet(k) {
@@ -292,6 +355,8 @@
       events: api('events?limit=50'),
     };
     if (sel) calls.diffs = api('diffs?route=' + encodeURIComponent(sel) + '&limit=15');
+    const vsig = versionSig();
+    if (!state.configAt || Date.now() - state.configAt > CONFIG_MS || vsig !== state.configSig) calls.config = api('config');
     const keys = Object.keys(calls);
     const settled = await Promise.allSettled(Object.values(calls));
     if (my !== seq) return; // a newer refresh is on its way
@@ -327,15 +392,29 @@
     }
     setConn('ok', problems.length ? 'Live, with problems: ' + problems.join('; ') : 'Live');
     setText($('updated'), 'Updated ' + fmtTime(new Date()));
-    apply(got, sel);
+    apply(got, sel, vsig);
     renderAll();
     if (state.selected !== sel) refresh(); // the selection moved: fetch its diffs
   }
 
-  function apply(got, sel) {
+  // versionSig changes whenever a route is changed, added or removed.
+  function versionSig() {
+    return state.routes.map((r) => r.name + '@' + r.version).join(',');
+  }
+
+  function apply(got, sel, vsig) {
     state.loaded = true;
     state.routes = (got.routes && got.routes.routes) || [];
     state.routeByName = new Map(state.routes.map((r) => [r.name, r]));
+    if (got.config) {
+      const cfg = got.config.config || {};
+      state.configAt = Date.now();
+      state.configSig = vsig;
+      state.autoInterval = (cfg.automation && cfg.automation.interval) || '';
+      state.autoConf = new Map((cfg.routes || []).filter((r) => r.automation && r.automation.enabled)
+        .map((r) => [r.name, r.automation]));
+    }
+    settlePauses();
     if ('timeline' in got) {
       state.timeline = got.timeline;
       state.timelineOff = got.timeline === null;
@@ -502,12 +581,12 @@
     }
   }
 
-  const ROUTE_COLS = ['stage', 'service', 'rate-l', 'rate-s', 'err-l', 'err-s', 'match', 'p99-l', 'p99-s'];
+  const ROUTE_COLS = ['stage', 'service', 'breaker', 'rate-l', 'rate-s', 'err-l', 'err-s', 'match', 'p99-l', 'p99-s'];
 
   function buildRouteRow(r) {
     const tr = el('tr', { 'data-route': r.name },
       el('th', { scope: 'row', class: 'name' }));
-    for (const c of ROUTE_COLS) tr.append(el('td', { class: c + (c === 'stage' || c === 'service' ? '' : ' num') }));
+    for (const c of ROUTE_COLS) tr.append(el('td', { class: c + (['stage', 'service', 'breaker'].includes(c) ? '' : ' num') }));
     tr.querySelector('.stage').append(el('span', { class: 'stage-name' }), el('span', { class: 'stage-badges' }));
     tr.append(el('td', { class: 'act' },
       el('button', { type: 'button', class: 'details-btn', onclick: () => selectRoute(r.name, { focus: true }) }, 'Details'),
@@ -527,11 +606,21 @@
     setText(tr.querySelector('.stage-name'), stageText(r));
     const badges = tr.querySelector('.stage-badges');
     const wantOverride = r.override ? `file says ${stageText(r.file)}; changed by ${r.override.source}` : '';
-    if ((badges.dataset.v || '') !== wantOverride) {
-      badges.dataset.v = wantOverride;
-      badges.replaceChildren(wantOverride ? badge('override', 'override', wantOverride) : '');
+    const auto = autoBadge(r);
+    const bsig = JSON.stringify([wantOverride, auto && auto.textContent, auto && auto.title]);
+    if ((badges.dataset.v || '') !== bsig) {
+      badges.dataset.v = bsig;
+      badges.replaceChildren(wantOverride ? badge('override', 'override', wantOverride) : '', auto || '');
     }
     setText(cell('service'), r.service || '—');
+    const br = cell('breaker');
+    const bwant = r.breaker || (r.service ? 'none' : 'no service');
+    if (br.dataset.v !== bwant) {
+      br.dataset.v = bwant;
+      br.replaceChildren(r.breaker ? breakerBadge(r) : '—');
+      br.title = r.breaker ? '' : r.service ? 'no circuit breaker on this service' : 'no service';
+    }
+    tr.classList.toggle('breaker-open', r.breaker === 'open');
     for (const [side, c] of [['legacy', 'rate-l'], ['service', 'rate-s']]) setText(cell(c), fmtRate(routeRate(r.name, side)));
     const f = r.figures || {};
     for (const [side, c] of [['legacy', 'err-l'], ['service', 'err-s']]) {
@@ -592,15 +681,169 @@
     return a && b && a.stage === b.stage && (a.stage !== 'canary' || Number(a.percent) === Number(b.percent));
   }
 
+  // ---------------------------------------------------------------- automation
+
+  // autoOf is the route's automation explanation, with a pause or resume
+  // the automator has not evaluated yet already applied.
+  function autoOf(r) {
+    const a = r.automation;
+    const want = state.pauseWant.get(r.name);
+    if (!a || !want || a.paused === want.paused) return a || null;
+    return Object.assign({}, a, {
+      paused: want.paused, paused_reason: want.paused ? want.reason : '', pending: true,
+      gates: [], triggers: [], next_promotion_in: '', holding_since: null,
+      waiting: want.paused ? 'automation is paused for this route'
+        : 'resumed: the gates and triggers are evaluated again at the next evaluation',
+    });
+  }
+
+  // settlePauses forgets a pending pause or resume once the automator's
+  // explanation agrees, or after two newer evaluations (someone else
+  // changed it meanwhile).
+  function settlePauses() {
+    for (const [name, want] of state.pauseWant) {
+      const r = state.routeByName.get(name);
+      const a = r && r.automation;
+      if (!a || a.paused === want.paused) {
+        state.pauseWant.delete(name);
+        continue;
+      }
+      if (a.evaluated_at !== want.last) {
+        want.last = a.evaluated_at;
+        if (++want.newer >= 2) state.pauseWant.delete(name);
+      }
+    }
+  }
+
+  function isAutomated(r) {
+    return !!(r && (r.automation || state.autoConf.has(r.name)));
+  }
+
+  // autoBadge marks an automated route ("auto", or "auto paused").
+  function autoBadge(r) {
+    if (!isAutomated(r)) return null;
+    const a = autoOf(r);
+    if (a && a.paused) {
+      return badge('auto paused', 'auto paused',
+        `automation paused${a.paused_reason ? ': ' + a.paused_reason : ''}: no automatic promotion or rollback`);
+    }
+    return badge('auto', 'auto', `automated: ${a ? a.waiting : 'not evaluated yet'}`);
+  }
+
+  function checkRows(kind, checks, empty) {
+    if (!checks.length) return [el('tr', { class: 'none' }, el('td', { colspan: 3 }, empty))];
+    return checks.map((c) => {
+      const ok = !!c.holds;
+      const prefix = c.name + ': ';
+      const detail = c.detail && c.detail.startsWith(prefix) ? c.detail.slice(prefix.length) : c.detail || '';
+      return el('tr', { class: ok ? 'ok' : 'fail', 'data-check': c.name, 'data-kind': kind },
+        el('th', { scope: 'row' }, el('code', null, c.name)),
+        el('td', { class: 'result' }, el('span', { class: 'check ' + (ok ? 'ok' : 'fail') },
+          el('span', { 'aria-hidden': 'true' }, ok ? '✓ ' : '✗ '), ok ? 'ok' : 'FAIL')),
+        el('td', { class: 'detail' }, detail));
+    });
+  }
+
+  function groupRow(title, hint) {
+    return el('tr', { class: 'group' }, el('th', { scope: 'rowgroup', colspan: 3 }, title, hint ? el('span', { class: 'hint' }, ' · ' + hint) : ''));
+  }
+
+  // renderAuto fills the automation block of the steering panel.
+  function renderAuto(r) {
+    const sec = $('auto');
+    const on = isAutomated(r);
+    const a = on ? autoOf(r) : null;
+    const paused = !!(a && a.paused);
+    sec.hidden = !on;
+    $('btn-pause').hidden = !on || paused;
+    $('btn-resume').hidden = !on || !paused;
+    state.autoDue = null;
+    if (!on) return;
+    const conf = state.autoConf.get(r.name) || null;
+    const hold = conf && conf.hold ? goDuration(conf.hold) : '';
+    const st = $('auto-state');
+    const want = paused ? 'paused' : 'on';
+    if (st.dataset.v !== want) {
+      st.dataset.v = want;
+      st.replaceChildren(paused ? badge('paused', 'auto paused', 'no automatic promotion or rollback until resumed')
+        : badge('on', 'auto on', 'promotes when the gates hold, rolls back when a trigger fails'));
+    }
+    let waiting = a ? a.waiting : `not evaluated yet: the first evaluation comes within ${goDuration(state.autoInterval) || 'one interval'}`;
+    if (paused && a.paused_reason) waiting += ` (reason: ${a.paused_reason})`;
+    setText($('auto-waiting'), waiting);
+    const wait = $('auto-waiting');
+    wait.classList.toggle('failing', !!(a && !paused && /^(waiting|rolled back|promotion failed)/.test(a.waiting)));
+    const next = a && a.next ? stageText(a.next) : '';
+    let nextText = '';
+    if (!a) nextText = '';
+    else if (paused) nextText = 'No automatic promotion or rollback while paused.';
+    else if (a.next_promotion_in) {
+      state.autoDue = { at: Date.parse(a.evaluated_at) + parseGoDuration(a.next_promotion_in), next, since: a.holding_since };
+    } else if (r.stage === 'legacy') nextText = 'No automatic promotion from legacy.';
+    else if (!a.next) nextText = 'No automatic promotion: this is the last step of the plan.';
+    else nextText = `Next promotion, to ${next}: once every gate has held ${hold ? 'for ' + hold : 'for the hold time'} in a row.`;
+    if (state.autoDue) tickCountdown();
+    else setText($('auto-next'), nextText);
+    const serves = r.stage === 'canary' || r.stage === 'migrated';
+    const gates = (a && a.gates) || [];
+    const triggers = (a && a.triggers) || [];
+    const sig = JSON.stringify([!!a, paused, r.stage, hold, gates, triggers, a && a.pending]);
+    const tg = $('auto-gates');
+    if (tg.dataset.sig !== sig) {
+      tg.dataset.sig = sig;
+      let none = 'none at this step';
+      if (paused) none = 'not evaluated while paused';
+      else if (!a || a.pending) none = 'not evaluated yet';
+      tg.replaceChildren(groupRow('Promotion gates', hold ? `all must hold for ${hold}` : 'all must hold for the hold time'),
+        ...checkRows('gate', gates, none));
+      let noneT = serves ? 'none configured' : 'none at this stage: triggers act only while the service serves users';
+      if (paused) noneT = 'not evaluated while paused';
+      else if (!a || a.pending) noneT = 'not evaluated yet';
+      $('auto-triggers').replaceChildren(groupRow('Rollback triggers', 'a failing one rolls the route back'),
+        ...checkRows('trigger', triggers, noneT));
+    }
+    const w = (a && a.window) || null;
+    const cap = !a ? '' : [
+      `Evaluated at ${fmtTime(a.evaluated_at)}${state.autoInterval ? `, every ${goDuration(state.autoInterval)}` : ''}.`,
+      w ? `Over the last ${fmtDuration(w.seconds * 1000)}${conf && conf.window ? ` (window ${goDuration(conf.window)})` : ''}: ` +
+        `${w.compared} compared, ${w.service_requests} service requests, ${w.fallbacks} fallbacks.` : '',
+    ].join(' ');
+    setText($('auto-caption'), cap);
+    // Nothing is evaluated while paused: the table would be empty.
+    $('auto-checks-wrap').hidden = paused || !a;
+  }
+
+  // tickCountdown counts down to the next promotion (every second).
+  function tickCountdown() {
+    const d = state.autoDue;
+    if (!d) return;
+    const left = d.at - serverNow();
+    const since = d.since ? ` Every gate has held since ${fmtTime(d.since)}.` : '';
+    setText($('auto-next'), !Number.isFinite(left)
+      ? `Next promotion, to ${d.next}: soon.${since}`
+      : left > 0
+        ? `Next promotion, to ${d.next}: in ${fmtDuration(left)} (at ${fmtTime(new Date(d.at - state.skew))}).${since}`
+        : `Next promotion, to ${d.next}: due at the next evaluation.${since}`);
+  }
+
+  // textOf flattens a fact's value for change detection.
+  function textOf(v) {
+    if (v === null || v === undefined) return '';
+    if (Array.isArray(v)) return v.map(textOf).join('');
+    if (v instanceof Node) return (v.className ? `[${v.className}]` : '') + v.textContent;
+    return String(v);
+  }
+
   function renderSteer() {
     const r = state.routeByName.get(state.selected);
     setText($('route-name'), r ? r.name : '—');
     const facts = $('route-facts');
-    const controls = ['btn-promote', 'btn-rollback', 'btn-reset', 'btn-stage', 'reason', 'stage-select', 'percent'];
+    const controls = ['btn-promote', 'btn-rollback', 'btn-reset', 'btn-stage', 'reason', 'stage-select', 'percent', 'btn-pause', 'btn-resume'];
     if (!r) {
       facts.replaceChildren();
       $('route-plan').replaceChildren();
       for (const id of controls) $(id).disabled = true;
+      for (const id of ['auto', 'btn-pause', 'btn-resume']) $(id).hidden = true;
       return;
     }
     const rows = [
@@ -610,11 +853,16 @@
         ? `${stageText(r.override)} by ${r.override.source} at ${fmtDateTime(r.override.at)}${r.override.reason ? ': ' + r.override.reason : ''}`
         : 'none'],
       ['Service', r.service || 'none (monolith only)'],
+      ['Breaker', !r.service ? '—' : r.breaker
+        ? el('span', { id: 'route-breaker' }, breakerBadge(r), ' ', BREAKER_TEXT[r.breaker] ? BREAKER_TEXT[r.breaker].replace(/^[^:]*: /, '') : '')
+        : 'none on this service'],
+      // An automated route has its own block below.
+      isAutomated(r) ? null : ['Automation', 'off: steered by hand or by the route file'],
       ['Match', [matchText(r.match)]],
       ['Sticky', r.sticky || '—'],
       ['Version', String(r.version)],
-    ];
-    const sig = JSON.stringify(rows.map(([k, v]) => [k, typeof v === 'string' ? v : v.textContent || String(v)]));
+    ].filter(Boolean);
+    const sig = JSON.stringify(rows.map(([k, v]) => [k, textOf(v)]));
     if (facts.dataset.sig !== sig) {
       facts.dataset.sig = sig;
       facts.replaceChildren(...rows.flatMap(([k, v]) => [el('dt', null, k), el('dd', null, v)]));
@@ -644,6 +892,7 @@
       $('percent').value = r.stage === 'canary' ? fmtNum(r.percent) : '';
     }
     $('percent').disabled = state.busy || $('stage-select').value !== 'canary';
+    renderAuto(r);
   }
 
   function matchText(m) {
@@ -1142,7 +1391,8 @@
   function renderAudit() {
     syncChildren($('audit-body'), state.events, (e) => e.id,
       () => el('tr', null, el('td', { class: 'time' }), el('th', { scope: 'row', class: 'route' }), el('td', { class: 'action' }),
-        el('td', { class: 'move' }), el('td', { class: 'source' }), el('td', { class: 'reason' })),
+        el('td', { class: 'move' }), el('td', { class: 'source' }),
+        el('td', { class: 'reason' }, el('span', { class: 'reason-text' }), el('span', { class: 'figures' }))),
       (tr, e) => {
         tr.dataset.route = e.route;
         setText(tr.querySelector('.time'), fmtDateTime(e.time));
@@ -1150,9 +1400,35 @@
         setText(tr.querySelector('.action'), e.action);
         setText(tr.querySelector('.move'), `${stageText(e.from)} → ${stageText(e.to)}`);
         setText(tr.querySelector('.source'), e.source || '—');
-        setText(tr.querySelector('.reason'), e.reason || '—');
+        setText(tr.querySelector('.reason-text'), e.reason || '—');
+        const fig = tr.querySelector('.figures');
+        const fsig = JSON.stringify(e.figures || null);
+        if (fig.dataset.v !== fsig) {
+          fig.dataset.v = fsig;
+          fig.replaceChildren(figuresView(e.figures));
+        }
       });
     $('audit-empty').hidden = state.events.length > 0;
+  }
+
+  const FIGURE_ORDER = ['window_seconds', 'compared', 'match_rate', 'service_requests', 'service_error_rate',
+    'service_p99_ms', 'legacy_requests', 'legacy_p99_ms', 'fallbacks'];
+
+  function fmtFigure(k, v) {
+    if (k.endsWith('_rate')) return fmtPct(v, 2);
+    if (k.endsWith('_ms')) return fmtMs(v);
+    if (k.endsWith('_seconds')) return fmtDuration(v * 1000);
+    return fmtNum(v);
+  }
+
+  // figuresView shows the figures behind an automatic decision, folded.
+  function figuresView(figures) {
+    const keys = Object.keys(figures || {});
+    if (!keys.length) return '';
+    const rank = (k) => (FIGURE_ORDER.includes(k) ? FIGURE_ORDER.indexOf(k) : FIGURE_ORDER.length);
+    keys.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+    return el('details', { class: 'figs' }, el('summary', null, `Figures (${keys.length})`),
+      el('dl', null, ...keys.flatMap((k) => [el('dt', null, k.replace(/_(seconds|ms)$/, '').replace(/_/g, ' ')), el('dd', null, fmtFigure(k, figures[k]))])));
   }
 
   function renderAll() {
@@ -1240,6 +1516,46 @@
     }
   }
 
+  // setPaused pauses or resumes the selected route's automation, after
+  // the same confirmation as every other change.
+  async function setPaused(paused) {
+    const r = state.routeByName.get(state.selected);
+    if (!r || state.busy) return;
+    const reason = $('reason').value.trim();
+    const text = paused
+      ? `Pause automation of ${r.name}? It stays at ${stageText(r)}: no automatic promotion or rollback until it is resumed.`
+      : `Resume automation of ${r.name} at ${stageText(r)}? Its gates and triggers are evaluated again, over a fresh window.`;
+    const ok = await confirmChange(text, reason);
+    if (!ok) {
+      notice('info', 'Cancelled: nothing was changed.');
+      return;
+    }
+    setBusy(true);
+    try {
+      const body = { paused };
+      if (reason) body.reason = reason;
+      const v = await api(`routes/${encodeURIComponent(r.name)}/automation`, { method: 'POST', body });
+      notice('ok', `${v.name}: automation ${paused ? 'paused' : 'resumed'}.`);
+      $('reason').value = '';
+      const a = v.automation;
+      if (a && a.paused !== paused) state.pauseWant.set(v.name, { paused, reason, last: a.evaluated_at, newer: 0 });
+      state.routes = state.routes.map((x) => (x.name === v.name ? v : x));
+      state.routeByName.set(v.name, v);
+      state.busy = false;
+      renderAll();
+      // The button just pressed is hidden now: keep the focus nearby.
+      const other = $(paused ? 'btn-resume' : 'btn-pause');
+      if (!other.hidden) other.focus();
+      await refresh();
+    } catch (e) {
+      if (e.status === 401) notice('error', 'Nothing was changed: the admin API refused the token. Enter the right token above.');
+      else if (e.status === 0) notice('error', 'Nothing was changed: proxy unreachable.');
+      else notice('error', `Nothing was changed (${e.status}): ${e.message}${e.field ? ` [${e.field}]` : ''}`);
+    } finally {
+      setBusy(false);
+    }
+  }
+
   function initEvents() {
     $('token-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -1278,6 +1594,8 @@
       (r) => `Roll back ${r.name} from ${stageText(r)} to ${stageText(rollbackTarget(r))}? The monolith serves all of its traffic at once.`));
     $('btn-reset').addEventListener('click', () => change('reset', {},
       (r) => `Reset ${r.name}: drop the override (${stageText(r)}) so the route file's ${stageText(r.file)} applies again?`));
+    $('btn-pause').addEventListener('click', () => setPaused(true));
+    $('btn-resume').addEventListener('click', () => setPaused(false));
     $('btn-stage').addEventListener('click', () => {
       const stage = $('stage-select').value;
       const body = { stage };
@@ -1315,6 +1633,7 @@
     state.windowBuckets = Number($('window-select').value) || 60;
     renderAll();
     refresh().finally(schedule);
+    setInterval(tickCountdown, 1000);
   }
 
   init();
