@@ -1,0 +1,54 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stranglerfig/strangler/config"
+)
+
+func TestStranglerConfigLoads(t *testing.T) {
+	for _, stage := range []string{"legacy", "migrated", "shadow"} {
+		data := stranglerConfig("127.0.0.1:1", "127.0.0.1:2", "http://127.0.0.1:3", "http://127.0.0.1:4", stage)
+		cfg, err := config.Parse([]byte(data), "bench.yaml", config.Source{})
+		if err != nil {
+			t.Fatalf("%s: the benchmark config is invalid: %v", stage, err)
+		}
+		if n := len(cfg.Routes); n != 100 || cfg.Routes[99].Match.Path != "/small" || cfg.Routes[99].Stage != stage {
+			t.Errorf("%s: %d routes, last %+v; want 100 with /small last", stage, n, cfg.Routes[99])
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	r := median("x", []sample{{rps: 3, p99: 3 * time.Millisecond}, {rps: 1, p99: time.Millisecond}, {rps: 2, p99: 2 * time.Millisecond}})
+	if r.rps != 2 || r.p99 != 2*time.Millisecond {
+		t.Errorf("median = %+v; want the middle values", r)
+	}
+}
+
+func TestWrkOutputParsing(t *testing.T) {
+	out := `Running 6s test @ http://127.0.0.1:1/small
+  Latency Distribution
+     50%  1.25ms
+     75%    2.10ms
+     99%  520.00us
+  131016 requests in 6.00s, 40.11MB read
+Requests/sec:  21836.12
+`
+	m := rpsRe.FindStringSubmatch(out)
+	if m == nil || m[1] != "21836.12" {
+		t.Fatalf("req/s not found: %v", m)
+	}
+	lat := latRe.FindAllStringSubmatch(out, -1)
+	if len(lat) != 2 || lat[0][2]+lat[0][3] != "1.25ms" || lat[1][2]+lat[1][3] != "520.00us" {
+		t.Errorf("latencies = %v; want 50%% and 99%% lines", lat)
+	}
+	if unit("us") != time.Microsecond || unit("s") != time.Second {
+		t.Error("unit conversion")
+	}
+	if !strings.Contains(out, "Requests/sec") {
+		t.Fatal("fixture broken")
+	}
+}
