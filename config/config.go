@@ -61,6 +61,14 @@ type Server struct {
 	// DrainDelay is how long /readyz answers 503 before the listener stops
 	// accepting, so load balancers take the instance out first.
 	DrainDelay time.Duration `mapstructure:"drain_delay" json:"drain_delay"`
+	// GCPercent sets the garbage collector's target (Go's GOGC) unless the
+	// GOGC environment variable is set. strangler's live heap is bounded by
+	// its own caps, so a higher target trades a larger heap for less GC work
+	// on the request path.
+	GCPercent int `mapstructure:"gc_percent" json:"gc_percent"`
+	// MemoryLimit is a soft limit for the Go runtime (GOMEMLIMIT wins);
+	// 0 means 80% of the container's memory limit when there is one.
+	MemoryLimit ByteSize `mapstructure:"memory_limit" json:"memory_limit"`
 	// ShutdownTimeout bounds how long in-flight requests may drain on stop.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" json:"shutdown_timeout"`
 }
@@ -284,6 +292,7 @@ const (
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultMaxHeaderBytes    = 1 << 20
 	DefaultShutdownTimeout   = 30 * time.Second
+	DefaultGCPercent         = 400
 	DefaultUpstreamTimeout   = 30 * time.Second
 	DefaultDialTimeout       = 5 * time.Second
 	DefaultMaxIdleConns      = 256
@@ -335,6 +344,7 @@ func (c *Config) applyDefaults() {
 	}
 	c.Shadowing.applyDefaults()
 	c.Reports.applyDefaults()
+	setIfZero(&c.Server.GCPercent, DefaultGCPercent)
 	setIfZero(&c.Automation.Interval, DefaultAutomationEvery)
 }
 

@@ -185,6 +185,8 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("server.max_header_bytes", DefaultMaxHeaderBytes)
 	v.SetDefault("server.shutdown_timeout", DefaultShutdownTimeout)
 	v.SetDefault("server.drain_delay", 0)
+	v.SetDefault("server.gc_percent", DefaultGCPercent)
+	v.SetDefault("server.memory_limit", 0)
 	v.SetDefault("state_file", "")
 	v.SetDefault("shadowing.workers", DefaultShadowWorkers)
 	v.SetDefault("shadowing.queue", DefaultShadowQueue)

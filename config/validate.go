@@ -107,6 +107,12 @@ func (c *Config) validateServer(v *validator) {
 	if s.MaxHeaderBytes < 4096 || s.MaxHeaderBytes > 64<<20 {
 		v.add("server.max_header_bytes", "must be between 4KiB and 64MiB, got %d", s.MaxHeaderBytes)
 	}
+	if s.GCPercent < 25 || s.GCPercent > 10000 {
+		v.add("server.gc_percent", "must be between 25 and 10000, got %d", s.GCPercent)
+	}
+	if s.MemoryLimit < 0 {
+		v.add("server.memory_limit", "must not be negative")
+	}
 	if s.DrainDelay < 0 {
 		v.add("server.drain_delay", "must not be negative, got %s", s.DrainDelay)
 	}

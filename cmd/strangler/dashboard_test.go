@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -80,13 +81,20 @@ func dashboardSides(t *testing.T) (mono, svc *httptest.Server) {
 	return serve(false), serve(true)
 }
 
-func dashboardConfig(mono, svc string) string {
+// dashboardConfig: besides orders and invoices, payments is automated
+// with an hour's hold (it stays put), search is automated with a hold
+// short enough to be promoted by the automator in the test, static has
+// no service (so no breaker), and reports is served by a service nobody
+// listens for, whose breaker opens (for an hour) after five failures.
+func dashboardConfig(mono, svc, down string) string {
 	return fmt.Sprintf(`listen: 127.0.0.1:0
 admin: {listen: 127.0.0.1:0}
 log: {level: warn}
+automation: {interval: 200ms}
 legacy: {url: %s}
 services:
   orders: {url: %s}
+  down: {url: %s, breaker: {consecutive_failures: 5, open_for: 1h}}
 routes:
   - name: orders
     match: {prefix: /api/orders}
@@ -100,7 +108,27 @@ routes:
     percent: 50
     sticky: header:X-User-ID
     shadow: {canary: true}
-`, mono, svc)
+  - name: payments
+    match: {prefix: /api/payments}
+    service: orders
+    stage: canary
+    percent: 5
+    shadow: {canary: true}
+    automation: {enabled: true, hold: 1h, window: 1m, gates: {match_rate: 0.99}}
+  - name: search
+    match: {prefix: /api/search}
+    service: orders
+    stage: shadow
+    automation: {enabled: true, hold: 100ms, window: 1m, gates: {min_compared: 1}}
+  - name: static
+    match: {prefix: /static}
+    stage: legacy
+  - name: reports
+    match: {prefix: /api/reports}
+    service: down
+    stage: migrated
+    fallback: true
+`, mono, svc, down)
 }
 
 // gate forwards to the admin API and can play dead: while down it drops
@@ -160,6 +188,57 @@ func adminRoute(t *testing.T, adminURL, token, name string) (stage string, perce
 		t.Fatalf("GET /admin/routes/%s: %d %v", name, resp.StatusCode, err)
 	}
 	return r.Stage, r.Percent, r.Version
+}
+
+// automationJSON is the automation part of GET /admin/routes/{name}.
+type automationJSON struct {
+	Paused       bool   `json:"paused"`
+	PausedReason string `json:"paused_reason"`
+	Waiting      string `json:"waiting"`
+	EvaluatedAt  string `json:"evaluated_at"`
+	Gates        []struct {
+		Name  string `json:"name"`
+		Holds bool   `json:"holds"`
+	} `json:"gates"`
+}
+
+// adminAutomation reads a route's stage, breaker and automation through
+// the admin API with the token.
+func adminAutomation(t *testing.T, adminURL, token, name string) (stage, breaker string, a *automationJSON) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", adminURL+"/admin/routes/"+name, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Stage      string          `json:"stage"`
+		Breaker    string          `json:"breaker"`
+		Automation *automationJSON `json:"automation"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /admin/routes/%s: %d %v", name, resp.StatusCode, err)
+	}
+	return r.Stage, r.Breaker, r.Automation
+}
+
+// waitAutomation polls GET /admin/routes/{name} (10 s at most) until ok
+// holds for its automation.
+func waitAutomation(t *testing.T, adminURL, token, name, what string, ok func(stage string, a *automationJSON) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		stage, _, a := adminAutomation(t, adminURL, token, name)
+		if ok(stage, a) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /admin/routes/%s: no %s after 10s (stage %s, automation %+v)", name, what, stage, a)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // waitCompared waits (10 s at most) until the report counts n comparisons
@@ -330,11 +409,20 @@ func TestDashboardBrowser(t *testing.T) {
 	const token = "dashboard-test-token"
 	t.Setenv("STRANGLER_ADMIN_TOKEN", token)
 	mono, svc := dashboardSides(t)
-	data, adminURL := startInProcess(t, writeFile(t, dashboardConfig(mono.URL, svc.URL)))
+	// down: an address that refuses connections.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close()
+	data, adminURL := startInProcess(t, writeFile(t, dashboardConfig(mono.URL, svc.URL, down)))
 	client := &http.Client{Timeout: 10 * time.Second}
-	for i := range 60 {
+	for i := range 66 {
 		path := "/api/orders/" + strconv.Itoa(i)
-		if i%3 != 0 {
+		if i >= 60 {
+			path = "/api/reports/" + strconv.Itoa(i) // fall back to the monolith
+		} else if i%3 != 0 {
 			path = "/api/invoices/" + strconv.Itoa(i)
 		}
 		req, _ := http.NewRequest("GET", data+path, nil)
@@ -350,6 +438,20 @@ func TestDashboardBrowser(t *testing.T) {
 		}
 	}
 	waitCompared(t, adminURL, token, "orders", 20)
+	// search: once the automator has its first snapshot, one comparison
+	// meets its only gate, and after the 100ms hold it is promoted by the
+	// automator, which records the figures behind the decision.
+	waitAutomation(t, adminURL, token, "search", "first evaluation", func(_ string, a *automationJSON) bool { return a != nil })
+	if _, breaker, _ := adminAutomation(t, adminURL, token, "reports"); breaker != "open" {
+		t.Fatalf("the breaker of service down is %q after six failures; want open", breaker)
+	}
+	resp, err := client.Get(data + "/api/search/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	waitAutomation(t, adminURL, token, "search", "automatic promotion", func(stage string, _ *automationJSON) bool { return stage == "canary" })
 	g := newGate(t, adminURL)
 	b := newBrowser(t)
 	defer b.checkConsole()
@@ -368,7 +470,7 @@ func TestDashboardBrowser(t *testing.T) {
 		b.t = t
 		b.do("entering the token", chromedp.SendKeys(chromedp.CSS("#token"), token),
 			chromedp.Click(chromedp.CSS(`#token-form button[type="submit"]`)))
-		b.wait("the route table", `document.querySelectorAll('#routes-body tr').length === 2`)
+		b.wait("the route table", `document.querySelectorAll('#routes-body tr').length === 6`)
 		if got := b.eval(`location.href`); strings.Contains(got, token) {
 			t.Errorf("the token is in the URL: %s", got)
 		}
@@ -405,6 +507,15 @@ func TestDashboardBrowser(t *testing.T) {
 		}
 		if got := b.text(`#conn`); got != "Live" {
 			t.Errorf("connection status %q; want Live", got)
+		}
+		// On a laptop the route table fits: no sideways scrolling.
+		if got := b.eval(`(() => { const w = document.querySelector('#overview .table-wrap');
+			return w.scrollWidth + ' ' + w.clientWidth; })()`); func() bool {
+			var sw, cw int
+			_, err := fmt.Sscan(got, &sw, &cw)
+			return err != nil || sw > cw
+		}() {
+			t.Errorf("the route table is %s px wide in its box at 1366 px (scroll, client); want no sideways scrolling", got)
 		}
 		b.screenshot("overview")
 	})
@@ -508,6 +619,105 @@ func TestDashboardBrowser(t *testing.T) {
 		b.wait("the rollback in the audit log", `[...document.querySelectorAll('#audit-body tr[data-route="orders"] .action')].some((c) => c.textContent === 'rollback')`)
 	})
 
+	t.Run("automation and breakers", func(t *testing.T) {
+		b.t = t
+		for _, route := range []string{"orders", "invoices", "payments"} {
+			if got := b.text(`tr[data-route="` + route + `"] .breaker .badge`); got != "closed" {
+				t.Errorf("route %s shows breaker %q; want closed", route, got)
+			}
+		}
+		if got := b.text(`tr[data-route="static"] .breaker`); got != "—" {
+			t.Errorf("route static (no service) shows breaker %q; want —", got)
+		}
+		if got := b.text(`tr[data-route="reports"] .breaker .badge.b-open`); got != "open" {
+			t.Errorf("route reports shows breaker %q; want an open badge", got)
+		}
+		b.wait("the auto badge", `(document.querySelector('tr[data-route="payments"] .badge.auto') || {}).textContent === 'auto'`)
+		if got := b.text(`tr[data-route="orders"] .stage-badges`); strings.Contains(got, "auto") {
+			t.Errorf("orders (not automated) is marked %q", got)
+		}
+		b.do("choosing payments", chromedp.Click(chromedp.CSS(`tr[data-route="payments"] .details-btn`)))
+		b.wait("the automation panel", `!document.getElementById('auto').hidden &&
+			!!document.querySelector('#auto-gates tr[data-check="min_compared"]')`)
+		for _, c := range []struct{ sel, want string }{
+			{`#auto-state`, "on"},
+			{`#route-breaker .badge`, "closed"},
+			{`#auto-gates tr[data-check="min_compared"] .result`, "✗ FAIL"},
+			{`#auto-gates tr[data-check="match_rate"] .result`, "✗ FAIL"},
+			{`#auto-gates tr[data-check="min_requests"] .result`, "✗ FAIL"},
+			{`#auto-triggers tr[data-check="breaker_open"] .result`, "✓ ok"},
+			{`#auto-triggers tr[data-check="breaker_open"] .detail`, "breaker of orders is closed"},
+		} {
+			if got := b.text(c.sel); got != c.want {
+				t.Errorf("%s reads %q; want %q", c.sel, got, c.want)
+			}
+		}
+		if got := b.text("#auto-gates tr[data-check=min_compared] .detail"); !strings.Contains(got, "comparisons in the window, 100 needed") {
+			t.Errorf("the min_compared gate's detail reads %q", got)
+		}
+		if got := b.text("#auto-waiting"); !strings.HasPrefix(got, "waiting: ") || !strings.Contains(got, "min_compared") {
+			t.Errorf("the automation status reads %q; want the waiting sentence", got)
+		}
+		if got := b.text("#auto-next"); got != "Next promotion, to canary 25%: once every gate has held for 1\u00a0h in a row." {
+			t.Errorf("the next promotion reads %q", got)
+		}
+		b.screenshot("automation")
+
+		b.do("pausing", chromedp.SendKeys(chromedp.CSS("#reason"), "release freeze"),
+			chromedp.Click(chromedp.CSS("#btn-pause")), chromedp.WaitVisible(chromedp.CSS("#confirm-ok")))
+		if got := b.text("#confirm-text"); !strings.HasPrefix(got, "Pause automation of payments?") {
+			t.Errorf("dialog text %q", got)
+		}
+		if got := b.text("#confirm-reason"); got != "release freeze" {
+			t.Errorf("dialog reason %q", got)
+		}
+		b.do("confirming", chromedp.Click(chromedp.CSS("#confirm-ok")))
+		b.wait("paused on the page", `document.getElementById('auto-state').textContent === 'paused' &&
+			document.querySelector('tr[data-route="payments"] .badge.auto').textContent === 'auto paused'`)
+		waitAutomation(t, adminURL, token, "payments", "automation.paused", func(_ string, a *automationJSON) bool {
+			return a != nil && a.Paused && a.PausedReason == "release freeze"
+		})
+		b.wait("the paused status", `document.getElementById('auto-waiting').textContent ===
+			'automation is paused for this route (reason: release freeze)'`)
+		if got := b.eval(`String(document.getElementById('btn-pause').hidden) + ' ' + String(document.getElementById('btn-resume').hidden)`); got != "true false" {
+			t.Errorf("pause, resume hidden: %s; want true false", got)
+		}
+		b.wait("the pause in the audit log", `[...document.querySelectorAll('#audit-body tr[data-route="payments"]')].some((r) =>
+			r.querySelector('.action').textContent === 'pause' && r.textContent.includes('release freeze'))`)
+		b.screenshot("paused")
+
+		b.do("resuming", chromedp.Click(chromedp.CSS("#btn-resume")), chromedp.WaitVisible(chromedp.CSS("#confirm-ok")))
+		if got := b.text("#confirm-text"); !strings.HasPrefix(got, "Resume automation of payments") {
+			t.Errorf("dialog text %q", got)
+		}
+		b.do("confirming", chromedp.Click(chromedp.CSS("#confirm-ok")))
+		b.wait("resumed on the page", `document.getElementById('auto-state').textContent === 'on' &&
+			document.querySelector('tr[data-route="payments"] .badge.auto').textContent === 'auto'`)
+		waitAutomation(t, adminURL, token, "payments", "resumed automation", func(_ string, a *automationJSON) bool {
+			return a != nil && !a.Paused && strings.HasPrefix(a.Waiting, "waiting: ")
+		})
+		b.wait("the gates again", `document.getElementById('auto-waiting').textContent.startsWith('waiting: ') &&
+			!!document.querySelector('#auto-gates tr[data-check="min_compared"]')`)
+		if got := b.text(`tr[data-route="payments"] .stage-badges`); strings.Contains(got, "paused") {
+			t.Errorf("the payments row says %q after resume", got)
+		}
+		if stage, _, _ := adminRoute(t, adminURL, token, "payments"); stage != "canary" {
+			t.Errorf("payments moved to %s; automation with an hour's hold must keep it put", stage)
+		}
+
+		// search was promoted by the automator: its audit row carries the
+		// figures behind the decision.
+		b.wait("the automatic promotion in the audit log", `[...document.querySelectorAll('#audit-body tr[data-route="search"]')].some((r) =>
+			r.querySelector('.source').textContent === 'automation' && !!r.querySelector('details.figs'))`)
+		b.do("opening the figures", chromedp.Click(chromedp.CSS(`#audit-body tr[data-route="search"] details.figs summary`)))
+		if got := b.text(`#audit-body tr[data-route="search"] details.figs dl`); !strings.Contains(got, "compared1") {
+			t.Errorf("the figures of the automatic promotion read %q; want compared 1", got)
+		}
+		b.screenshot("automation-audit")
+		b.do("choosing orders again", chromedp.Click(chromedp.CSS(`tr[data-route="orders"] .details-btn`)))
+		b.wait("orders selected", `document.getElementById('route-name').textContent === 'orders' && document.getElementById('auto').hidden`)
+	})
+
 	t.Run("wrong token", func(t *testing.T) {
 		b.t = t
 		_, _, before := adminRoute(t, adminURL, token, "orders")
@@ -552,6 +762,13 @@ func TestDashboardBrowser(t *testing.T) {
 			t.Errorf("the page is %s px wide on a 400 px screen; want no horizontal scrolling", got)
 		}
 		b.screenshot("narrow")
+		b.do("choosing payments", chromedp.Click(chromedp.CSS(`tr[data-route="payments"] .details-btn`)))
+		b.wait("the automation panel", `!document.getElementById('auto').hidden &&
+			!!document.querySelector('#auto-gates tr[data-check="min_compared"]')`)
+		if got := b.eval(`String(document.documentElement.scrollWidth)`); got != "400" {
+			t.Errorf("with the automation panel the page is %s px wide on a 400 px screen; want no horizontal scrolling", got)
+		}
+		b.screenshot("narrow-automation")
 	})
 	b.t = t
 }

@@ -85,6 +85,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	tuneGC(cfg.Server, a.log)
 	defer a.proxy.Close()
 	return a.run(ctx, o)
 }
