@@ -61,7 +61,7 @@ func printDemoBanner(w io.Writer, addr, adminAddr, path string, b *demo.Backends
 	fmt.Fprintf(w, `
 strangler demo is running
   proxy     %[1]s
-  admin     %[5]s   (routes: %[5]s/admin/routes, metrics: %[5]s/metrics)
+  dashboard %[5]s/admin/   (open it in a browser; API: %[5]s/admin/routes, metrics: %[5]s/metrics)
   monolith  %[2]s   (direct, for comparison)
   orders    %[3]s   (direct, for comparison)
   catalog   %[6]s   (direct, for comparison)
