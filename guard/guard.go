@@ -112,13 +112,21 @@ func (g *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}()
 	}
+	// A probe that streams or upgrades is reported when it starts: it must
+	// not hold the half-open slot for its whole life. Otherwise answers are
+	// reported when they end, so a death mid-body counts as a failure.
+	onHeader := func(status int) {
+		if g.Breaker != nil && g.Breaker.State() == StateHalfOpen {
+			g.report(done, status)
+		}
+	}
 	if !canFallback {
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, onHeader: onHeader}
 		g.Service.ServeHTTP(sw, r)
 		g.report(done, sw.status)
 		return
 	}
-	hw := &holdWriter{w: w, h: http.Header{}, failing: g.failing}
+	hw := &holdWriter{w: w, h: http.Header{}, failing: g.failing, onHeader: onHeader}
 	g.Service.ServeHTTP(hw, r)
 	if !hw.failed {
 		hw.commitIfPending()

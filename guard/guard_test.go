@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -75,6 +76,13 @@ type noteWriter struct {
 }
 
 func (n noteWriter) NoteFallback(reason string) { n.g.noted.Store(&reason) }
+
+// Flush passes flushes through, as the proxy's own writers do.
+func (n noteWriter) Flush() {
+	if f, ok := n.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
 
 func startRig(t *testing.T, o Options, service http.Handler) *rig {
 	t.Helper()
@@ -424,5 +432,49 @@ func TestHandlerNoFallbackAfterBytesSent(t *testing.T) {
 			t.Fatalf("breaker stuck %s after the service recovered (last answer from %s)", b.State(), got.side)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestStreamingProbeFreesHalfOpenSlot: a half-open probe that streams
+// (an SSE answer held open) reports success when it starts, so the breaker
+// closes and other requests reach the service while the stream lasts.
+func TestStreamingProbeFreesHalfOpenSlot(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	service := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/fail":
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case "/stream":
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = io.WriteString(w, "data: hello\n\n")
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		default:
+			_, _ = io.WriteString(w, "ok")
+		}
+	})
+	b := NewBreaker("orders", BreakerConfig{ConsecutiveFailures: 1, FailureRatio: 1, MinRequests: 100,
+		Window: time.Hour, OpenFor: 30 * time.Millisecond, HalfOpenRequests: 1}, nil)
+	g := startRig(t, Options{Breaker: b}, service)
+	send(t, "GET", g.url+"/fail", nil)
+	if b.State() != StateOpen {
+		t.Fatalf("breaker %s after a failure; want open", b.State())
+	}
+	time.Sleep(40 * time.Millisecond) // open_for passes: the next request is the probe
+	resp, err := http.Get(g.url + "/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || line != "data: hello\n" {
+		t.Fatalf("stream started with %q, %v", line, err)
+	}
+	if a := send(t, "GET", g.url+"/x", nil); a.status != http.StatusOK {
+		t.Errorf("while the probe streams, another request got %d (breaker %s); want 200 from the service", a.status, b.State())
 	}
 }

@@ -7,10 +7,14 @@ import (
 	"net/http"
 )
 
-// statusWriter passes everything through and remembers the status.
+// statusWriter passes everything through and remembers the status. A
+// response that streams (flushes) or upgrades tells onHeader at once, so
+// it does not hold its breaker's half-open slot for its whole life; any
+// other is reported when it ends (a death mid-body then counts).
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status   int
+	onHeader func(status int)
 }
 
 func (s *statusWriter) WriteHeader(code int) {
@@ -27,8 +31,16 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
+// streaming tells onHeader that a long-lived answer has started.
+func (s *statusWriter) streaming(status int) {
+	if s.onHeader != nil && status != 0 {
+		s.onHeader(status)
+	}
+}
+
 // Flush passes flushes through.
 func (s *statusWriter) Flush() {
+	s.streaming(s.status)
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
@@ -36,6 +48,10 @@ func (s *statusWriter) Flush() {
 
 // Hijack passes upgrades through.
 func (s *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if s.status == 0 {
+		s.status = http.StatusSwitchingProtocols
+	}
+	s.streaming(s.status)
 	if h, ok := s.ResponseWriter.(http.Hijacker); ok {
 		return h.Hijack()
 	}
@@ -57,6 +73,7 @@ type holdWriter struct {
 	status    int
 	committed bool
 	failed    bool
+	onHeader  func(status int) // told when a committed answer streams
 }
 
 func (hw *holdWriter) Header() http.Header {
@@ -105,6 +122,9 @@ func (hw *holdWriter) commitIfPending() {
 func (hw *holdWriter) Flush() {
 	if !hw.committed {
 		return
+	}
+	if hw.onHeader != nil {
+		hw.onHeader(hw.status)
 	}
 	if f, ok := hw.w.(http.Flusher); ok {
 		f.Flush()
