@@ -34,8 +34,8 @@ func (l *Learner) Learn(diffs []diff.Difference) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, d := range diffs {
-		if d.Kind == diff.KindStatus {
-			continue // an unstable status is a failure, not noise
+		if !learnable(d) {
+			continue
 		}
 		p := diff.Generalize(d.Path)
 		if _, ok := l.counts[p]; !ok && len(l.counts) >= maxNoisePaths {
@@ -43,6 +43,14 @@ func (l *Learner) Learn(diffs []diff.Difference) {
 		}
 		l.counts[p]++
 	}
+}
+
+// learnable reports whether a difference may be learned as noise. An
+// unstable status is a failure, not noise; and a whole body (non-JSON, or
+// the JSON root) is never noise: learning it would hide every difference
+// in that body.
+func learnable(d diff.Difference) bool {
+	return d.Kind != diff.KindStatus && d.Kind != diff.KindBody && d.Path != "" && d.Path != "/"
 }
 
 // IsNoise reports whether a difference at path is learned noise.
