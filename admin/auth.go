@@ -64,6 +64,26 @@ func (a authenticator) check(r *http.Request) error {
 	return nil
 }
 
+// checkLoopbackHost refuses a request whose Host is not this machine's
+// loopback when no token protects the API. Without it, a web page whose
+// name is rebound to 127.0.0.1 (DNS rebinding) would be same-origin with
+// the admin API in the victim's browser and could read and steer it.
+func checkLoopbackHost(r *http.Request) error {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return &Error{Status: http.StatusForbidden,
+		Msg: "without an admin token the admin API answers only requests addressed to localhost or a loopback IP"}
+}
+
 // checkSameOrigin refuses a state-changing request that a browser sent
 // from another site (CSRF): Sec-Fetch-Site says cross-site or
 // same-site, or Origin names another host.

@@ -239,3 +239,38 @@ func TestCheckExposure(t *testing.T) {
 		})
 	}
 }
+
+// TestNoTokenRefusesForeignHost: without a token only requests addressed
+// to localhost or a loopback IP are answered, so a page rebound to
+// 127.0.0.1 (DNS rebinding) cannot read or steer the admin API.
+func TestNoTokenRefusesForeignHost(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	before := f.do("GET", "/admin/routes/order-list", "", nil).Body
+	for _, tc := range []struct {
+		host string
+		want int
+	}{
+		{"attacker.example", http.StatusForbidden},
+		{"attacker.example:9901", http.StatusForbidden},
+		{"10.0.0.5:9901", http.StatusForbidden},
+		{"localhost:9901", http.StatusOK},
+		{"127.0.0.1:9901", http.StatusOK},
+		{"[::1]:9901", http.StatusOK},
+	} {
+		t.Run(tc.host, func(t *testing.T) {
+			hdr := map[string]string{"Host": tc.host, "Origin": "http://" + tc.host}
+			if r := f.do("GET", "/admin/routes", "", hdr); r.Status != tc.want {
+				t.Errorf("GET with Host %s: %d; want %d", tc.host, r.Status, tc.want)
+			}
+			r := f.do("POST", "/admin/routes/order-list/rollback", "", hdr)
+			if tc.want == http.StatusForbidden && r.Status != http.StatusForbidden {
+				t.Errorf("rollback with Host %s: %d; want 403", tc.host, r.Status)
+			}
+			if tc.want == http.StatusForbidden {
+				if after := f.do("GET", "/admin/routes/order-list", "", nil).Body; string(after) != string(before) {
+					t.Errorf("a refused request changed the route")
+				}
+			}
+		})
+	}
+}

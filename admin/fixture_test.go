@@ -317,11 +317,14 @@ func (f *fixture) try(method, path, body string, headers map[string]string) (res
 		req.Header.Set("Authorization", "Bearer "+f.token)
 	}
 	for k, v := range headers {
-		if v == "" {
+		switch {
+		case k == "Host":
+			req.Host = v
+		case v == "":
 			req.Header.Del(k)
-			continue
+		default:
+			req.Header.Set(k, v)
 		}
-		req.Header.Set(k, v)
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
