@@ -130,6 +130,12 @@ func rewrite(pr *httputil.ProxyRequest, target *url.URL, rt Route, trusted *Trus
 		}
 	}
 	pr.SetXForwarded()
+	if !fromTrusted {
+		// A client must not be able to pass a real request off as a shadow
+		// copy (upstreams may skip side effects for those). Copies from a
+		// trusted peer (another strangler in front) keep the mark.
+		pr.Out.Header.Del(ShadowHeader)
+	}
 	if fromTrusted {
 		for _, h := range []string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
 			if v := pr.In.Header.Get(h); v != "" {
