@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -169,9 +170,16 @@ func (a *Automator) promoteIfHeld(r *config.Route, st *autoState, ex *Explain, n
 		ex.Waiting = fmt.Sprintf("every gate holds; promoting to %s in %s", ex.Next, ex.NextPromotionIn)
 		return
 	}
-	ch := Change{Route: r.Name, Source: SourceAutomation, Figures: figuresOf(ex.Window),
+	// IfVersion: if a person (or the file) moved the route since this
+	// evaluation began, the decision is stale and is not applied.
+	version := st.version
+	ch := Change{Route: r.Name, Source: SourceAutomation, Figures: figuresOf(ex.Window), IfVersion: &version,
 		Reason: fmt.Sprintf("every gate held for %s: %s", r.Automation.Hold, summary(ex.Gates))}
 	if _, err := a.control.Promote(ch); err != nil {
+		if errors.Is(err, ErrConflict) {
+			ex.Waiting = "the route changed during evaluation; re-evaluating at the next tick"
+			return
+		}
 		ex.Waiting = "promotion failed: " + err.Error()
 		a.log.Error().Str("route", r.Name).Err(err).Msg("automatic promotion failed")
 		return
@@ -181,9 +189,10 @@ func (a *Automator) promoteIfHeld(r *config.Route, st *autoState, ex *Explain, n
 
 // rollback sends the route back at once.
 func (a *Automator) rollback(r *config.Route, st *autoState, fired []Check, w WindowFigures) {
-	ch := Change{Route: r.Name, Source: SourceAutomation, Figures: figuresOf(w),
+	version := st.version
+	ch := Change{Route: r.Name, Source: SourceAutomation, Figures: figuresOf(w), IfVersion: &version,
 		Reason: "rollback trigger fired: " + summary(fired)}
-	if _, err := a.control.Rollback(ch); err != nil {
+	if _, err := a.control.Rollback(ch); err != nil && !errors.Is(err, ErrConflict) {
 		a.log.Error().Str("route", r.Name).Err(err).Msg("automatic rollback failed")
 	}
 	st.holdSince = time.Time{}
