@@ -133,6 +133,10 @@ func withAccessLog(next http.Handler, log zerolog.Logger, access bool, reg *metr
 					Interface("panic", v).Msg("handler panicked")
 				if lw.status == 0 {
 					http.Error(lw, "internal error", http.StatusInternalServerError)
+				} else {
+					// Part of the answer is out: end the connection so the
+					// client sees a broken answer, not a short complete one.
+					aborted, v = true, http.ErrAbortHandler
 				}
 			}
 			took := time.Since(start)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/stranglerfig/strangler/config"
 )
 
@@ -214,4 +216,28 @@ func httptestServer(t *testing.T, h http.HandlerFunc) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// TestPanicAfterPartialAnswerBreaksConnection: a panic once part of the
+// answer was sent must not end it as if complete.
+func TestPanicAfterPartialAnswerBreaksConnection(t *testing.T) {
+	logs := &syncBuffer{}
+	h := withAccessLog(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "partial")
+		w.(http.Flusher).Flush()
+		panic("bug after the first bytes")
+	}), zerolog.New(logs), true, nil)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Error("the client read a complete answer from a handler that panicked mid-answer")
+	}
+	if !strings.Contains(logs.String(), "handler panicked") || !strings.Contains(logs.String(), `"aborted":true`) {
+		t.Errorf("panic not logged with the aborted request:\n%s", logs.String())
+	}
 }
