@@ -72,7 +72,7 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 	p.router = routing.NewRouter(table)
 	p.cfg.Store(cfg)
 	p.started = cfg
-	p.handler = withRequestID(withAccessLog(p.router, log, cfg.Log.Access, p.metrics))
+	p.handler = withRequestID(withAccessLog(withCleanPath(p.router), log, cfg.Log.Access, p.metrics))
 	return p, nil
 }
 

@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -239,5 +242,41 @@ func TestPanicAfterPartialAnswerBreaksConnection(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "handler panicked") || !strings.Contains(logs.String(), `"aborted":true`) {
 		t.Errorf("panic not logged with the aborted request:\n%s", logs.String())
+	}
+}
+
+// TestDotSegmentsRefused: a path with . or .. segments (plain or encoded)
+// is refused before routing, so it cannot slip past a prefix route.
+func TestDotSegmentsRefused(t *testing.T) {
+	mono, svc := newBackend(t, "monolith"), newBackend(t, "orders")
+	url, _, _ := startProxy(t, baseConfig(mono.URL, svc.URL,
+		config.Route{Name: "public", Match: config.Match{Prefix: "/public/"}, Service: "orders", Stage: "migrated"}))
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/public/../../admin/users", http.StatusBadRequest},
+		{"/public/%2e%2e/admin", http.StatusBadRequest},
+		{"/public/./x", http.StatusBadRequest},
+		{"/public/..", http.StatusBadRequest},
+		{"/public/a..b/c", http.StatusOK},
+		{"/public/.well-known", http.StatusOK},
+	} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", tc.path)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		conn.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.path, err)
+		}
+		if resp.StatusCode != tc.want {
+			t.Errorf("GET %s: %d; want %d", tc.path, resp.StatusCode, tc.want)
+		}
+	}
+	if n := svc.hits.Load(); n != 2 {
+		t.Errorf("service got %d requests; want only the 2 clean ones", n)
 	}
 }
