@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,20 +83,20 @@ func decodeBody(r *http.Request, v any, optional bool) error {
 	if err != nil {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("body larger than %d bytes", maxBody)}
 	}
-	if strings.TrimSpace(string(data)) == "" {
+	if len(bytes.TrimSpace(data)) == 0 {
 		if optional {
 			return nil
 		}
 		return &Error{Status: http.StatusBadRequest, Msg: "a JSON body is required"}
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return bodyError(err)
 	}
 	// dec.More is no test for trailing data: it reports false before a
 	// stray '}' or ']', which would let `{...}}` through.
-	if strings.TrimLeft(string(data[dec.InputOffset():]), " \t\r\n") != "" {
+	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) != 0 {
 		return &Error{Status: http.StatusBadRequest, Msg: "unexpected data after the JSON object"}
 	}
 	return nil

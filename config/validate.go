@@ -390,6 +390,19 @@ func validateDiff(v *validator, f string, d Diff) {
 	}
 }
 
+// SplitEntries separates a validated diff.ignore or diff.redact list into
+// header names (from header:NAME entries) and JSON Pointers.
+func SplitEntries(entries []string) (headers, pointers []string) {
+	for _, e := range entries {
+		if name, ok := strings.CutPrefix(e, "header:"); ok {
+			headers = append(headers, name)
+		} else {
+			pointers = append(pointers, e)
+		}
+	}
+	return headers, pointers
+}
+
 // pointerOrHeader checks entries that are JSON Pointers or header:NAME.
 func pointerOrHeader(v *validator, f string, entries []string) {
 	for j, e := range entries {

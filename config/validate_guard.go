@@ -2,7 +2,7 @@ package config
 
 import "fmt"
 
-// validateBreaker checks a service's circuit breaker settings.
+// breaker checks a service's circuit breaker settings.
 func (v *validator) breaker(f string, b Breaker) {
 	if !b.On() {
 		return

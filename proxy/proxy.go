@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -248,14 +247,8 @@ func policyConfig(r config.Route, cfg *config.Config, legacy, service shadow.Tar
 	if timeout == 0 {
 		timeout = cfg.Shadowing.Timeout
 	}
-	var ignorePaths, ignoreHeaders []string
-	for _, ig := range r.Diff.Ignore {
-		if name, ok := strings.CutPrefix(ig, "header:"); ok {
-			ignoreHeaders = append(ignoreHeaders, name)
-		} else {
-			ignorePaths = append(ignorePaths, ig)
-		}
-	}
+	ignoreHeaders, ignorePaths := config.SplitEntries(r.Diff.Ignore)
+	redactHeaders, redactPaths := config.SplitEntries(r.Diff.Redact)
 	return shadow.PolicyConfig{
 		Route: r.Name, Sample: sampleOf(r.Shadow), Methods: r.Shadow.Methods,
 		MaxBody: int64(r.Shadow.MaxBody), MaxResponse: int64(r.Diff.MaxBody), Timeout: timeout,
@@ -263,7 +256,7 @@ func policyConfig(r config.Route, cfg *config.Config, legacy, service shadow.Tar
 		Rules: diff.RulesConfig{IgnorePaths: ignorePaths, IgnoreHeaders: ignoreHeaders, Unordered: r.Diff.Unordered,
 			Tolerance: diff.Tolerance{Abs: r.Diff.Tolerance.Abs, Rel: r.Diff.Tolerance.Rel}},
 		Noise: r.Diff.Noise.Enabled, NoiseSample: r.Diff.Noise.Sample, NoiseWarmup: r.Diff.Noise.Warmup,
-		Redact: r.Diff.Redact,
+		RedactHeaders: redactHeaders, RedactPaths: redactPaths,
 	}
 }
 

@@ -62,8 +62,9 @@ type PolicyConfig struct {
 	Noise       bool
 	NoiseSample float64
 	NoiseWarmup int
-	// Redact lists JSON Pointers and header:NAME entries never stored.
-	Redact []string
+	// RedactHeaders and RedactPaths (JSON Pointers) are never stored.
+	RedactHeaders []string
+	RedactPaths   []string
 }
 
 // Policy mirrors one route's requests. It is built per config (cheap) and
@@ -107,20 +108,8 @@ func (d *Dispatcher) NewPolicy(cfg PolicyConfig) (*Policy, error) {
 	} else {
 		p.rules = p.bareRules
 	}
-	headers, paths := splitRedact(cfg.Redact)
-	p.redactor = report.NewRedactor(headers, paths)
+	p.redactor = report.NewRedactor(cfg.RedactHeaders, cfg.RedactPaths)
 	return p, nil
-}
-
-func splitRedact(entries []string) (headers, paths []string) {
-	for _, e := range entries {
-		if len(e) > 7 && e[:7] == "header:" {
-			headers = append(headers, e[7:])
-		} else {
-			paths = append(paths, e)
-		}
-	}
-	return headers, paths
 }
 
 // safe methods may be mirrored to the monolith; writes never are.

@@ -178,7 +178,8 @@ func hasPathPrefix(path, prefix string) bool {
 	return len(path) == len(prefix) || strings.HasSuffix(prefix, "/") || path[len(prefix)] == '/'
 }
 
-// errorBody is the JSON answered when the upstream fails.
+// The start of the JSON answered when the upstream fails; the handler
+// completes it with the upstream's name and the request id.
 const (
 	badGatewayBody     = `{"error":"upstream unavailable","upstream":"`
 	gatewayTimeoutBody = `{"error":"upstream timed out","upstream":"`
