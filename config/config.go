@@ -22,6 +22,16 @@ const (
 	HostClient   = "client"   // keep the Host the client sent
 )
 
+// HTTP clients an upstream can be reached with.
+const (
+	// ClientLean forwards plain GET, HEAD and OPTIONS requests without a
+	// body over strangler's own HTTP/1.1 connection pool and everything
+	// else through Go's http.Transport (default).
+	ClientLean = "lean"
+	// ClientStandard sends every request through Go's http.Transport.
+	ClientStandard = "standard"
+)
+
 // Config is the whole route file after defaults are applied.
 type Config struct {
 	// Listen is the data-plane address, host:port.
@@ -100,6 +110,9 @@ type Upstream struct {
 	MaxIdleConns int `mapstructure:"max_idle_conns" json:"max_idle_conns"`
 	// HostHeader is "upstream" (send the upstream's host) or "client".
 	HostHeader string `mapstructure:"host_header" json:"host_header"`
+	// Client is "lean" (the lean path for bodiless GET, HEAD and OPTIONS
+	// over plain http) or "standard" (Go's http.Transport for all).
+	Client string `mapstructure:"client" json:"client"`
 }
 
 // Service is an extracted service.
@@ -398,6 +411,9 @@ func (u *Upstream) applyDefaults() {
 	}
 	if u.HostHeader == "" {
 		u.HostHeader = HostUpstream
+	}
+	if u.Client == "" {
+		u.Client = ClientLean
 	}
 }
 

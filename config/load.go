@@ -206,6 +206,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("legacy.dial_timeout", DefaultDialTimeout)
 	v.SetDefault("legacy.max_idle_conns", DefaultMaxIdleConns)
 	v.SetDefault("legacy.host_header", HostUpstream)
+	v.SetDefault("legacy.client", ClientLean)
 }
 
 func decodeHook() mapstructure.DecodeHookFunc {

@@ -184,6 +184,9 @@ func (v *validator) upstream(field string, u Upstream) {
 		v.add(field+".max_idle_conns", "must be at least 1, got %d", u.MaxIdleConns)
 	}
 	v.hostHeader(field+".host_header", u.HostHeader)
+	if u.Client != ClientLean && u.Client != ClientStandard {
+		v.add(field+".client", "unknown value %q: want lean or standard", u.Client)
+	}
 }
 
 func (v *validator) hostHeader(field, h string) {

@@ -77,9 +77,18 @@ func BenchmarkProxy(b *testing.B) {
 		}}
 		serveLoop(b, bare, "/api/fn99/42")
 	})
-	for _, stage := range []string{"legacy", "migrated"} {
-		b.Run("strangler-"+stage, func(b *testing.B) {
-			cfg := baseConfig(backend.URL, backend.URL, benchRoutes(stage)...)
+	for _, tc := range []struct{ name, stage, client string }{
+		{"strangler-legacy", "legacy", config.ClientLean},
+		{"strangler-migrated", "migrated", config.ClientLean},
+		{"strangler-legacy-standard-client", "legacy", config.ClientStandard},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := baseConfig(backend.URL, backend.URL, benchRoutes(tc.stage)...)
+			cfg.Legacy.Client = tc.client
+			for name, s := range cfg.Services {
+				s.Client = tc.client
+				cfg.Services[name] = s
+			}
 			if err := cfg.Validate(); err != nil {
 				b.Fatal(err)
 			}

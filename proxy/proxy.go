@@ -281,13 +281,14 @@ func (p *Proxy) upstream(name string, u config.Upstream) (*upstream.Upstream, er
 	}
 	up := upstream.New(upstream.Options{
 		Name: name, URL: target, Timeout: u.Timeout, DialTimeout: u.DialTimeout, MaxIdleConns: u.MaxIdleConns,
+		Lean: u.Client != config.ClientStandard,
 	})
 	p.upstreams[key] = up
 	return up, nil
 }
 
 func upstreamKey(name string, u config.Upstream) string {
-	return fmt.Sprintf("%s|%s|%s|%s|%d", name, u.URL, u.Timeout, u.DialTimeout, u.MaxIdleConns)
+	return fmt.Sprintf("%s|%s|%s|%s|%d|%s", name, u.URL, u.Timeout, u.DialTimeout, u.MaxIdleConns, u.Client)
 }
 
 // closeUnused drops pools the new config no longer names. Their idle

@@ -29,12 +29,19 @@ type Options struct {
 	DialTimeout time.Duration
 	// MaxIdleConns is the keep-alive pool kept to this upstream.
 	MaxIdleConns int
+	// Lean forwards plain GET, HEAD and OPTIONS requests without a body
+	// on the lean path (see lean.go) when the URL allows it.
+	Lean bool
 }
 
 // Upstream is one backend with its shared connection pool.
 type Upstream struct {
 	opts      Options
 	transport *http.Transport
+	// pool is the lean path's connection pool; nil when the lean path is
+	// off or the URL needs the standard path (https, a base path or
+	// query).
+	pool *leanPool
 }
 
 // New returns an Upstream with a Transport tuned for a proxy: keep-alive
@@ -53,11 +60,33 @@ func New(opts Options) *Upstream {
 		ResponseHeaderTimeout:  opts.Timeout,
 		ExpectContinueTimeout:  time.Second,
 		DisableCompression:     true,
-		MaxResponseHeaderBytes: 1 << 20,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
 	}
-	return &Upstream{opts: opts, transport: t}
+	u := &Upstream{opts: opts, transport: t}
+	if opts.Lean && leanTarget(opts.URL) {
+		u.pool = newLeanPool(dialAddr(opts.URL), dialer, opts.MaxIdleConns, t.IdleConnTimeout)
+	}
+	return u
 }
+
+// leanTarget reports whether the lean path can serve target: plain
+// http, no base path and no query to merge.
+func leanTarget(target *url.URL) bool {
+	return target != nil && target.Scheme == "http" && (target.Path == "" || target.Path == "/") &&
+		target.RawPath == "" && target.RawQuery == "" && target.User == nil && target.Host != ""
+}
+
+// dialAddr is target's host:port, port 80 when none is given.
+func dialAddr(target *url.URL) string {
+	if target.Port() != "" {
+		return target.Host
+	}
+	return net.JoinHostPort(target.Hostname(), "80")
+}
+
+// Lean reports whether the lean path serves this upstream.
+func (u *Upstream) Lean() bool { return u.pool != nil }
 
 // Name returns the upstream's name.
 func (u *Upstream) Name() string { return u.opts.Name }
@@ -71,8 +100,14 @@ func (u *Upstream) Options() Options { return u.opts }
 // Transport returns the shared transport.
 func (u *Upstream) Transport() http.RoundTripper { return u.transport }
 
-// Close releases idle connections. Requests in flight are not affected.
-func (u *Upstream) Close() { u.transport.CloseIdleConnections() }
+// Close releases idle connections. Requests in flight are not affected;
+// their connections close when they end.
+func (u *Upstream) Close() {
+	u.transport.CloseIdleConnections()
+	if u.pool != nil {
+		u.pool.close()
+	}
+}
 
 // copyBuffers recycles the 32 KiB buffers ReverseProxy copies bodies
 // with; without a pool it allocates one per request.
@@ -104,6 +139,17 @@ type Route struct {
 // X-Forwarded-* headers are kept and extended; from others they are
 // replaced.
 func (u *Upstream) Proxy(rt Route, trusted *Trusted, log zerolog.Logger) http.Handler {
+	std := u.standardProxy(rt, trusted, log)
+	if u.pool == nil {
+		return std
+	}
+	return &leanProxy{up: u, rt: rt, trusted: trusted, host: u.opts.URL.Host, std: std,
+		onError: errorHandler(u.opts.Name, rt, log)}
+}
+
+// standardProxy is httputil.ReverseProxy over the shared Transport: it
+// serves every request the lean path does not take.
+func (u *Upstream) standardProxy(rt Route, trusted *Trusted, log zerolog.Logger) http.Handler {
 	p := &httputil.ReverseProxy{
 		Transport: u.transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -151,7 +197,18 @@ func rewrite(pr *httputil.ProxyRequest, target *url.URL, rt Route, trusted *Trus
 // rewritePath strips and adds path prefixes, keeping Path and RawPath in
 // step.
 func rewritePath(u *url.URL, strip, add string) {
-	esc := u.EscapedPath()
+	esc := rewriteEscapedPath(u.EscapedPath(), strip, add)
+	if p, err := url.PathUnescape(esc); err == nil {
+		u.Path, u.RawPath = p, esc
+		if u.EscapedPath() == esc && u.RawPath == u.Path {
+			u.RawPath = ""
+		}
+	}
+}
+
+// rewriteEscapedPath strips strip from the front of the escaped path esc
+// (at a segment boundary) and puts add in front of what is left.
+func rewriteEscapedPath(esc, strip, add string) string {
 	if strip != "" && hasPathPrefix(esc, strip) {
 		esc = esc[len(strip):]
 		if esc == "" || esc[0] != '/' {
@@ -161,12 +218,7 @@ func rewritePath(u *url.URL, strip, add string) {
 	if add != "" {
 		esc = strings.TrimSuffix(add, "/") + esc
 	}
-	if p, err := url.PathUnescape(esc); err == nil {
-		u.Path, u.RawPath = p, esc
-		if u.EscapedPath() == esc && u.RawPath == u.Path {
-			u.RawPath = ""
-		}
-	}
+	return esc
 }
 
 // hasPathPrefix reports whether path starts with prefix at a segment

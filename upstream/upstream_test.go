@@ -75,6 +75,7 @@ func testOptions(t *testing.T, target string) Options {
 		Timeout:      5 * time.Second,
 		DialTimeout:  2 * time.Second,
 		MaxIdleConns: 4,
+		Lean:         true,
 	}
 }
 
@@ -258,25 +259,8 @@ func TestXForwarded(t *testing.T) {
 // reads the response.
 func rawRequest(t *testing.T, addr, head string) (*http.Response, []byte) {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, head); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
+	a := send(t, addr, http.MethodGet, head)
+	return &http.Response{StatusCode: a.Status, Header: a.Header, Trailer: a.Trailer}, []byte(a.Body)
 }
 
 func TestHopByHopRequestHeaders(t *testing.T) {

@@ -1,0 +1,351 @@
+package upstream
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// The lean path forwards the bulk of a proxy's traffic, plain HTTP/1.1
+// GET, HEAD and OPTIONS requests without a body, on the handler's own
+// goroutine: it writes the request straight from the inbound header map
+// into the upstream connection's buffer and parses the answer with
+// net/http's ReadResponse. http.Transport runs two goroutines per
+// connection and hands every request and response between them, and
+// httputil.ReverseProxy clones the request and its headers first; the
+// lean path does neither. Everything else (bodies, upgrades, TLS
+// upstreams, base paths) goes through httputil.ReverseProxy unchanged.
+
+// leanProxy is the handler returned by Upstream.Proxy when the lean path
+// is on.
+type leanProxy struct {
+	up      *Upstream
+	rt      Route
+	trusted *Trusted
+	host    string // Host sent when the client's is not kept
+	std     http.Handler
+	onError func(http.ResponseWriter, *http.Request, error)
+}
+
+func (p *leanProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !leanEligible(r) {
+		p.std.ServeHTTP(w, r)
+		return
+	}
+	ctx := r.Context()
+	c, resp, err := p.roundTrip(ctx, w, r)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = fmt.Errorf("%w: %w", ctxErr, err)
+		}
+		p.onError(w, r, err)
+		return
+	}
+	p.relay(w, c, resp)
+}
+
+// informational passes a 1xx answer (103 Early Hints, 100 Continue) on
+// to the client, as httputil does.
+func informational(w http.ResponseWriter, resp *http.Response) {
+	h := w.Header()
+	for k, vv := range resp.Header {
+		h[k] = append(h[k], vv...)
+	}
+	w.WriteHeader(resp.StatusCode)
+	clear(h) // WriteHeader keeps the header map for 1xx answers
+}
+
+// leanEligible reports whether r can take the lean path: a method that
+// is safe to retry on a fresh connection, no body, no upgrade and no
+// expectation.
+func leanEligible(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		return false
+	}
+	if r.ContentLength != 0 || (r.Body != nil && r.Body != http.NoBody) {
+		return false
+	}
+	if len(r.URL.Path) == 0 || r.URL.Path[0] != '/' {
+		return false
+	}
+	h := r.Header
+	return h["Upgrade"] == nil && h["Expect"] == nil && h["Transfer-Encoding"] == nil
+}
+
+// errHeaderTooLarge is returned when the upstream's response header does
+// not fit the limit.
+var errHeaderTooLarge = errors.New("upstream response header too large")
+
+// aLongTimeAgo is a deadline that has passed: setting it interrupts any
+// blocked read or write on the connection.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// roundTrip sends r on a pooled connection and reads the response
+// header. A reused connection the upstream closed while it was idle
+// fails before any response byte arrives; the request is then sent once
+// more on a new connection (the methods taken here are idempotent).
+func (p *leanProxy) roundTrip(ctx context.Context, w http.ResponseWriter, r *http.Request) (*leanConn, *http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		c, reused, err := p.up.pool.get(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		c.stop = context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(aLongTimeAgo) })
+		resp, err := p.exchange(c, w, r)
+		if err == nil {
+			return c, resp, nil
+		}
+		c.close()
+		if !reused || attempt > 0 || !c.nothingRead || ctx.Err() != nil {
+			return nil, nil, err
+		}
+	}
+}
+
+// exchange writes r on c and reads the response header, passing
+// informational (1xx) answers on to w.
+func (p *leanProxy) exchange(c *leanConn, w http.ResponseWriter, r *http.Request) (*http.Response, error) {
+	c.nothingRead = true
+	p.writeRequest(c.bw, r)
+	if err := c.bw.Flush(); err != nil {
+		return nil, fmt.Errorf("write request to %s: %w", p.up.opts.Name, err)
+	}
+	c.limit.remaining = maxResponseHeaderBytes
+	c.armHeaderDeadline(p.up.opts.Timeout)
+	if _, err := c.br.Peek(1); err != nil {
+		return nil, fmt.Errorf("read response from %s: %w", p.up.opts.Name, err)
+	}
+	c.nothingRead = false
+	for {
+		resp, err := http.ReadResponse(c.br, r)
+		if err != nil {
+			return nil, fmt.Errorf("read response from %s: %w", p.up.opts.Name, err)
+		}
+		if resp.StatusCode >= 200 {
+			c.limit.remaining = noLimit
+			if !bodyBuffered(resp, c.br) {
+				c.disarmHeaderDeadline()
+			}
+			return resp, nil
+		}
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			return nil, fmt.Errorf("read response from %s: unexpected 101 to a request without upgrade", p.up.opts.Name)
+		}
+		informational(w, resp)
+	}
+}
+
+// bodyBuffered reports whether resp's whole body is already in br, so
+// no further read of the connection can hit the header deadline.
+func bodyBuffered(resp *http.Response, br *bufio.Reader) bool {
+	return resp.Body == http.NoBody || (resp.ContentLength >= 0 && int64(br.Buffered()) >= resp.ContentLength)
+}
+
+// writeRequest serializes r for the upstream: the request line, Host,
+// the client's end-to-end headers and the X-Forwarded-* set, the same
+// headers the standard path sends.
+func (p *leanProxy) writeRequest(bw *bufio.Writer, r *http.Request) {
+	bw.WriteString(r.Method)
+	bw.WriteByte(' ')
+	path := r.URL.EscapedPath()
+	if p.rt.StripPrefix != "" || p.rt.AddPrefix != "" {
+		path = rewriteEscapedPath(path, p.rt.StripPrefix, p.rt.AddPrefix)
+	}
+	bw.WriteString(path)
+	if r.URL.RawQuery != "" {
+		bw.WriteByte('?')
+		bw.WriteString(r.URL.RawQuery)
+	}
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	if p.rt.KeepHost {
+		bw.WriteString(r.Host)
+	} else {
+		bw.WriteString(p.host)
+	}
+	bw.WriteString("\r\n")
+	fromTrusted := p.trusted.Contains(r.RemoteAddr)
+	conn := r.Header["Connection"]
+	for k, vv := range r.Header {
+		if dropOutbound(k, fromTrusted) || listedIn(conn, k) {
+			continue
+		}
+		for _, v := range vv {
+			writeHeaderLine(bw, k, v)
+		}
+	}
+	if hasToken(r.Header["Te"], "trailers") {
+		// The one Te value a proxy passes on, as httputil does.
+		writeHeaderLine(bw, "Te", "trailers")
+	}
+	p.writeForwarded(bw, r, fromTrusted)
+	bw.WriteString("\r\n")
+}
+
+// writeForwarded adds X-Forwarded-For, -Host and -Proto as
+// httputil.ProxyRequest.SetXForwarded does; a trusted peer's values are
+// kept and its For chain is extended.
+func (p *leanProxy) writeForwarded(bw *bufio.Writer, r *http.Request, fromTrusted bool) {
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		bw.WriteString("X-Forwarded-For: ")
+		if prior := r.Header["X-Forwarded-For"]; fromTrusted && len(prior) > 0 {
+			for _, v := range prior {
+				bw.WriteString(v)
+				bw.WriteString(", ")
+			}
+		}
+		bw.WriteString(ip)
+		bw.WriteString("\r\n")
+	}
+	host, proto := r.Host, "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	if fromTrusted {
+		if v := r.Header.Get("X-Forwarded-Host"); v != "" {
+			host = v
+		}
+		if v := r.Header.Get("X-Forwarded-Proto"); v != "" {
+			proto = v
+		}
+	}
+	writeHeaderLine(bw, "X-Forwarded-Host", host)
+	writeHeaderLine(bw, "X-Forwarded-Proto", proto)
+}
+
+func writeHeaderLine(bw *bufio.Writer, k, v string) {
+	bw.WriteString(k)
+	bw.WriteString(": ")
+	bw.WriteString(v)
+	bw.WriteString("\r\n")
+}
+
+// dropOutbound reports whether the inbound header k is not forwarded:
+// hop-by-hop headers, the X-Forwarded-* set (written afresh) and, from an
+// untrusted peer, the shadow mark.
+func dropOutbound(k string, fromTrusted bool) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+		"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Host",
+		"Content-Length": // no body is sent: the upstream needs no length
+		return true
+	case ShadowHeader:
+		return !fromTrusted
+	}
+	return false
+}
+
+// hopByHop are the response headers that describe the upstream
+// connection, not the answer; they are not relayed.
+var hopByHop = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// listedIn reports whether the Connection header values name k.
+func listedIn(connection []string, k string) bool {
+	return len(connection) > 0 && hasToken(connection, k)
+}
+
+// hasToken reports whether the comma-separated values hold tok (case
+// insensitive).
+func hasToken(values []string, tok string) bool {
+	for _, v := range values {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(strings.TrimSpace(t), tok) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// relay sends resp to the client, then returns c to the pool if the
+// upstream left it reusable. A failure after the header was sent aborts
+// the client's response (http.ErrAbortHandler), as httputil does, so a
+// truncated body is never passed off as complete.
+func (p *leanProxy) relay(w http.ResponseWriter, c *leanConn, resp *http.Response) {
+	h := w.Header()
+	for _, v := range resp.Header["Connection"] {
+		for _, tok := range strings.Split(v, ",") {
+			if tok = strings.TrimSpace(tok); tok != "" {
+				resp.Header.Del(tok)
+			}
+		}
+	}
+	for _, k := range hopByHop {
+		delete(resp.Header, k)
+	}
+	for k, vv := range resp.Header {
+		h[k] = append(h[k], vv...)
+	}
+	if len(resp.Trailer) > 0 {
+		keys := make([]string, 0, len(resp.Trailer))
+		for k := range resp.Trailer {
+			keys = append(keys, k)
+		}
+		h.Add("Trailer", strings.Join(keys, ", "))
+	}
+	w.WriteHeader(resp.StatusCode)
+	err := copyBody(w, resp)
+	if err == nil && len(resp.Trailer) > 0 {
+		for k, vv := range resp.Trailer {
+			h[http.TrailerPrefix+k] = vv
+		}
+	}
+	// Bytes past the answer mean the upstream is out of step: the
+	// connection is not reused.
+	reusable := err == nil && !resp.Close && c.br.Buffered() == 0
+	if c.stop != nil && !c.stop() {
+		reusable = false // the client went away and the deadline fired
+	}
+	if !reusable {
+		c.close()
+	} else {
+		p.up.pool.put(c)
+	}
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// copyBody copies resp's body to w with a pooled buffer, flushing after
+// every write when the length is unknown (streams, server-sent events).
+func copyBody(w http.ResponseWriter, resp *http.Response) error {
+	if resp.Body == http.NoBody {
+		return nil
+	}
+	var rc *http.ResponseController
+	if resp.ContentLength == -1 {
+		rc = http.NewResponseController(w)
+	}
+	buf := copyBuffers.Get()
+	defer copyBuffers.Put(buf)
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			if rc != nil {
+				if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+					return err
+				}
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}

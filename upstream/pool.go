@@ -1,0 +1,179 @@
+package upstream
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"sync"
+	"time"
+)
+
+// maxResponseHeaderBytes bounds an upstream's response header on both
+// paths (http.Transport's MaxResponseHeaderBytes is the same).
+const maxResponseHeaderBytes = 1 << 20
+
+// noLimit lifts the header limit once the header has been read.
+const noLimit = math.MaxInt64
+
+// leanConn is one keep-alive connection of the lean path.
+type leanConn struct {
+	conn  net.Conn
+	limit *limitedReader
+	br    *bufio.Reader
+	bw    *bufio.Writer
+	// idleSince is when the connection went back to the pool.
+	idleSince time.Time
+	// stop disarms the watch that interrupts the connection when the
+	// client's request is canceled; false means it already fired.
+	stop func() bool
+	// readDeadline is the read deadline set on conn (zero: none).
+	readDeadline time.Time
+	// nothingRead says no byte of a response has arrived yet, so a
+	// failure may be retried.
+	nothingRead bool
+}
+
+func (c *leanConn) close() {
+	if c.stop != nil {
+		c.stop()
+	}
+	_ = c.conn.Close()
+}
+
+// armHeaderDeadline bounds the wait for the response header to about t
+// from now. Setting a deadline costs a timer update, so one set less than
+// t/64 ago is kept: the bound is then between 63/64 t and t. A deadline
+// left from the previous answer is harmless: nothing reads the
+// connection between answers.
+func (c *leanConn) armHeaderDeadline(t time.Duration) {
+	if t <= 0 {
+		return
+	}
+	want := time.Now().Add(t)
+	if want.Sub(c.readDeadline) > t/64 {
+		_ = c.conn.SetReadDeadline(want)
+		c.readDeadline = want
+	}
+}
+
+// disarmHeaderDeadline lifts the header deadline before a body that is
+// still to come is read (a stream must not be cut by it).
+func (c *leanConn) disarmHeaderDeadline() {
+	if !c.readDeadline.IsZero() {
+		_ = c.conn.SetReadDeadline(time.Time{})
+		c.readDeadline = time.Time{}
+	}
+}
+
+// limitedReader fails reads past remaining bytes; it bounds how much of
+// a response header is read.
+type limitedReader struct {
+	conn      net.Conn
+	remaining int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.remaining <= 0 {
+		return 0, errHeaderTooLarge
+	}
+	if int64(len(p)) > l.remaining {
+		p = p[:l.remaining]
+	}
+	n, err := l.conn.Read(p)
+	l.remaining -= int64(n)
+	return n, err
+}
+
+// leanPool keeps the idle connections of one upstream, most recently
+// used first, up to maxIdle; connections idle longer than idleTimeout are
+// closed rather than reused.
+type leanPool struct {
+	addr        string
+	dialer      *net.Dialer
+	maxIdle     int
+	idleTimeout time.Duration
+
+	mu     sync.Mutex
+	idle   []*leanConn
+	closed bool
+}
+
+func newLeanPool(addr string, dialer *net.Dialer, maxIdle int, idleTimeout time.Duration) *leanPool {
+	return &leanPool{addr: addr, dialer: dialer, maxIdle: maxIdle, idleTimeout: idleTimeout}
+}
+
+// get returns an idle connection (reused true) or dials a new one.
+func (p *leanPool) get(ctx context.Context) (*leanConn, bool, error) {
+	if c := p.takeIdle(); c != nil {
+		return c, true, nil
+	}
+	conn, err := p.dialer.DialContext(ctx, "tcp", p.addr)
+	if err != nil {
+		return nil, false, fmt.Errorf("dial %s: %w", p.addr, err)
+	}
+	l := &limitedReader{conn: conn, remaining: noLimit}
+	return &leanConn{conn: conn, limit: l, br: bufio.NewReaderSize(l, 4096), bw: bufio.NewWriterSize(conn, 4096)}, false, nil
+}
+
+// takeIdle pops the most recently used idle connection that is still
+// fresh, closing stale ones on the way.
+func (p *leanPool) takeIdle() *leanConn {
+	now := time.Now()
+	var stale []*leanConn
+	var found *leanConn
+	p.mu.Lock()
+	for n := len(p.idle); n > 0 && found == nil; n-- {
+		c := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		if now.Sub(c.idleSince) < p.idleTimeout {
+			found = c
+		} else {
+			stale = append(stale, c)
+		}
+	}
+	p.mu.Unlock()
+	for _, c := range stale {
+		c.close()
+	}
+	if found != nil {
+		found.stop = nil
+	}
+	return found
+}
+
+// put returns c to the pool, or closes it when the pool is full or
+// closed.
+func (p *leanPool) put(c *leanConn) {
+	c.stop = nil
+	c.idleSince = time.Now()
+	p.mu.Lock()
+	if p.closed || len(p.idle) >= p.maxIdle {
+		p.mu.Unlock()
+		c.close()
+		return
+	}
+	p.idle = append(p.idle, c)
+	p.mu.Unlock()
+}
+
+// close closes the idle connections; connections in use are closed
+// when their request ends.
+func (p *leanPool) close() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle, p.closed = nil, true
+	p.mu.Unlock()
+	for _, c := range idle {
+		c.close()
+	}
+}
+
+// idleCount returns how many connections wait in the pool.
+func (p *leanPool) idleCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}
