@@ -39,7 +39,7 @@ func (p *leanProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	c, resp, err := p.roundTrip(ctx, w, r)
+	c, resp, err := p.up.leanRoundTrip(ctx, outbound{r: r, proxy: p, w: w})
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = fmt.Errorf("%w: %w", ctxErr, err)
@@ -88,18 +88,28 @@ var errHeaderTooLarge = errors.New("upstream response header too large")
 // blocked read or write on the connection.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// roundTrip sends r on a pooled connection and reads the response
-// header. A reused connection the upstream closed while it was idle
-// fails before any response byte arrives; the request is then sent once
-// more on a new connection (the methods taken here are idempotent).
-func (p *leanProxy) roundTrip(ctx context.Context, w http.ResponseWriter, r *http.Request) (*leanConn, *http.Response, error) {
+// outbound is one request to send on the lean path.
+type outbound struct {
+	r *http.Request
+	// proxy rewrites r for the upstream as it is written; nil means r is
+	// already the upstream request (RoundTrip).
+	proxy *leanProxy
+	// w receives 1xx answers; nil drops them.
+	w http.ResponseWriter
+}
+
+// leanRoundTrip sends o on a pooled connection and reads the response
+// header. A reused connection the upstream closed while it was idle fails
+// before any response byte arrives; the request is then sent once more
+// on a new connection (the methods taken here are idempotent).
+func (u *Upstream) leanRoundTrip(ctx context.Context, o outbound) (*leanConn, *http.Response, error) {
 	for attempt := 0; ; attempt++ {
-		c, reused, err := p.up.pool.get(ctx)
+		c, reused, err := u.pool.get(ctx)
 		if err != nil {
 			return nil, nil, err
 		}
 		c.stop = context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(aLongTimeAgo) })
-		resp, err := p.exchange(c, w, r)
+		resp, err := u.exchange(c, o)
 		if err == nil {
 			return c, resp, nil
 		}
@@ -110,24 +120,28 @@ func (p *leanProxy) roundTrip(ctx context.Context, w http.ResponseWriter, r *htt
 	}
 }
 
-// exchange writes r on c and reads the response header, passing
-// informational (1xx) answers on to w.
-func (p *leanProxy) exchange(c *leanConn, w http.ResponseWriter, r *http.Request) (*http.Response, error) {
+// exchange writes o on c and reads the response header, passing
+// informational (1xx) answers on to o.w.
+func (u *Upstream) exchange(c *leanConn, o outbound) (*http.Response, error) {
 	c.nothingRead = true
-	p.writeRequest(c.bw, r)
+	if o.proxy != nil {
+		o.proxy.writeRequest(c.bw, o.r)
+	} else {
+		writeOutbound(c.bw, o.r)
+	}
 	if err := c.bw.Flush(); err != nil {
-		return nil, fmt.Errorf("write request to %s: %w", p.up.opts.Name, err)
+		return nil, fmt.Errorf("write request to %s: %w", u.opts.Name, err)
 	}
 	c.limit.remaining = maxResponseHeaderBytes
-	c.armHeaderDeadline(p.up.opts.Timeout)
+	c.armHeaderDeadline(u.opts.Timeout)
 	if _, err := c.br.Peek(1); err != nil {
-		return nil, fmt.Errorf("read response from %s: %w", p.up.opts.Name, err)
+		return nil, fmt.Errorf("read response from %s: %w", u.opts.Name, err)
 	}
 	c.nothingRead = false
 	for {
-		resp, err := http.ReadResponse(c.br, r)
+		resp, err := http.ReadResponse(c.br, o.r)
 		if err != nil {
-			return nil, fmt.Errorf("read response from %s: %w", p.up.opts.Name, err)
+			return nil, fmt.Errorf("read response from %s: %w", u.opts.Name, err)
 		}
 		if resp.StatusCode >= 200 {
 			c.limit.remaining = noLimit
@@ -137,9 +151,11 @@ func (p *leanProxy) exchange(c *leanConn, w http.ResponseWriter, r *http.Request
 			return resp, nil
 		}
 		if resp.StatusCode == http.StatusSwitchingProtocols {
-			return nil, fmt.Errorf("read response from %s: unexpected 101 to a request without upgrade", p.up.opts.Name)
+			return nil, fmt.Errorf("read response from %s: unexpected 101 to a request without upgrade", u.opts.Name)
 		}
-		informational(w, resp)
+		if o.w != nil {
+			informational(o.w, resp)
+		}
 	}
 }
 
@@ -243,11 +259,6 @@ func dropOutbound(k string, fromTrusted bool) bool {
 	return false
 }
 
-// hopByHop are the response headers that describe the upstream
-// connection, not the answer; they are not relayed.
-var hopByHop = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
-
 // listedIn reports whether the Connection header values name k.
 func listedIn(connection []string, k string) bool {
 	return len(connection) > 0 && hasToken(connection, k)
@@ -274,16 +285,7 @@ func hasToken(values []string, tok string) bool {
 // truncated body is never passed off as complete.
 func (p *leanProxy) relay(w http.ResponseWriter, c *leanConn, resp *http.Response) {
 	h := w.Header()
-	for _, v := range resp.Header["Connection"] {
-		for _, tok := range strings.Split(v, ",") {
-			if tok = strings.TrimSpace(tok); tok != "" {
-				resp.Header.Del(tok)
-			}
-		}
-	}
-	for _, k := range hopByHop {
-		delete(resp.Header, k)
-	}
+	removeHopHeaders(resp.Header)
 	for k, vv := range resp.Header {
 		h[k] = append(h[k], vv...)
 	}
@@ -301,17 +303,8 @@ func (p *leanProxy) relay(w http.ResponseWriter, c *leanConn, resp *http.Respons
 			h[http.TrailerPrefix+k] = vv
 		}
 	}
-	// Bytes past the answer mean the upstream is out of step: the
-	// connection is not reused.
-	reusable := err == nil && !resp.Close && c.br.Buffered() == 0
-	if c.stop != nil && !c.stop() {
-		reusable = false // the client went away and the deadline fired
-	}
-	if !reusable {
-		c.close()
-	} else {
-		p.up.pool.put(c)
-	}
+	reusable := err == nil && !resp.Close
+	p.up.pool.release(c, reusable)
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}

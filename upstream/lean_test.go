@@ -622,3 +622,108 @@ func TestHasToken(t *testing.T) {
 		}
 	}
 }
+
+func TestLeanRoundTrip(t *testing.T) {
+	backend := newRecordingBackend(t)
+	u := New(testOptions(t, backend.URL))
+	t.Cleanup(u.Close)
+	rt := u.Transport()
+	do := func(method, path string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, backend.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	for range 20 {
+		resp := do("GET", "/items")
+		if b, err := io.ReadAll(resp.Body); err != nil || string(b) != `{"ok":true}` {
+			t.Fatalf("body %q, %v", b, err)
+		}
+		if n, err := resp.Body.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+			t.Errorf("read after the end = %d, %v; want 0, EOF", n, err)
+		}
+		resp.Body.Close()
+		head := do("HEAD", "/items")
+		head.Body.Close()
+	}
+	if n := backend.conns.Load(); n != 1 {
+		t.Errorf("40 round trips used %d connections, want 1", n)
+	}
+
+	resp := do("GET", "/trailers")
+	if _, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Trailer.Get("X-Sum"); got != "3" {
+		t.Errorf("trailer X-Sum = %q, want 3", got)
+	}
+
+	// A body closed before its end takes its connection with it.
+	resp = do("GET", "/big")
+	if _, err := resp.Body.Read(make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n, err := resp.Body.Read(make([]byte, 1)); n != 0 || err != http.ErrBodyReadAfterClose {
+		t.Errorf("read after Close = %d, %v; want ErrBodyReadAfterClose", n, err)
+	}
+	if n := u.pool.idleCount(); n != 0 {
+		t.Errorf("idle connections after an early Close = %d, want 0", n)
+	}
+
+	// Requests with a body go through http.Transport.
+	req, _ := http.NewRequest("POST", backend.URL+"/items", strings.NewReader("x"))
+	post, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, post.Body)
+	post.Body.Close()
+	if n := u.pool.idleCount(); n != 0 {
+		t.Errorf("a POST went through the lean pool (%d idle)", n)
+	}
+}
+
+// A mirrored copy reaches the upstream the same on both clients.
+func TestShadowRequestLeanMatchesStandard(t *testing.T) {
+	backend := newRecordingBackend(t)
+	stdOpts := testOptions(t, backend.URL)
+	stdOpts.Lean = false
+	lean, std := New(testOptions(t, backend.URL)), New(stdOpts)
+	t.Cleanup(lean.Close)
+	t.Cleanup(std.Close)
+	in := httptest.NewRequest("GET", "http://shop.example/api/a%2Fb?x=1", nil)
+	in.RemoteAddr = "192.0.2.7:5000"
+	in.Header.Set("Connection", "X-Hop")
+	in.Header.Set("X-Hop", "1")
+	in.Header.Set("User-Agent", "curl/8")
+	in.Header.Set("Accept", "application/json")
+	in.Header.Add("Cookie", "a=1")
+	rt := Route{StripPrefix: "/api", KeepHost: true}
+	var sent []echo
+	for _, u := range []*Upstream{std, lean} {
+		c, url := *in, *in.URL // ShadowRequest rewrites the URL in place
+		c.URL = &url
+		req := u.ShadowRequest(context.Background(), &c, nil, rt, nil)
+		resp, err := u.Transport().RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		sent = append(sent, backend.lastRequest())
+	}
+	if d := cmp.Diff(sent[0], sent[1]); d != "" {
+		t.Errorf("backend received (-standard +lean):\n%s", d)
+	}
+	if lean.pool.idleCount() != 1 {
+		t.Errorf("the lean copy did not use the lean pool")
+	}
+}

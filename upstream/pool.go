@@ -144,6 +144,22 @@ func (p *leanPool) takeIdle() *leanConn {
 	return found
 }
 
+// release ends c's use by one request: it goes back to the pool when the
+// answer ended cleanly (ok) and the connection is in a known state, and
+// is closed otherwise. Bytes past the answer mean the upstream is out of
+// step; a fired cancel watch has poisoned the connection's deadline.
+func (p *leanPool) release(c *leanConn, ok bool) {
+	if c.stop != nil && !c.stop() {
+		ok = false // the request was canceled and the deadline fired
+	}
+	c.stop = nil
+	if !ok || c.br.Buffered() != 0 {
+		c.close()
+		return
+	}
+	p.put(c)
+}
+
 // put returns c to the pool, or closes it when the pool is full or
 // closed.
 func (p *leanPool) put(c *leanConn) {

@@ -97,8 +97,10 @@ func (u *Upstream) URL() *url.URL { return u.opts.URL }
 // Options returns the options the upstream was built with.
 func (u *Upstream) Options() Options { return u.opts }
 
-// Transport returns the shared transport.
-func (u *Upstream) Transport() http.RoundTripper { return u.transport }
+// Transport returns the upstream's round tripper: the lean path for
+// bodiless GET, HEAD and OPTIONS when it is on, the shared http.Transport
+// otherwise.
+func (u *Upstream) Transport() http.RoundTripper { return transport{u} }
 
 // Close releases idle connections. Requests in flight are not affected;
 // their connections close when they end.

@@ -136,7 +136,7 @@ func TestNewTransport(t *testing.T) {
 	u := New(Options{Name: "svc", URL: mustURL(t, "http://example.invalid"), Timeout: 3 * time.Second,
 		DialTimeout: time.Second, MaxIdleConns: 7})
 	defer u.Close()
-	tr := u.Transport().(*http.Transport)
+	tr := u.transport
 	tests := []struct {
 		name      string
 		got, want any

@@ -1,0 +1,94 @@
+package upstream
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"sync"
+)
+
+// transport is the http.RoundTripper of an upstream: bodiless GET, HEAD
+// and OPTIONS requests (mirrored copies, mostly) go on the lean path,
+// everything else through the tuned http.Transport.
+type transport struct{ u *Upstream }
+
+// RoundTrip implements http.RoundTripper. req must already be the
+// upstream request (hop-by-hop headers removed), as ShadowRequest builds
+// it.
+func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.u.pool == nil || !leanEligible(req) || req.URL.Host != t.u.opts.URL.Host {
+		return t.u.transport.RoundTrip(req)
+	}
+	c, resp, err := t.u.leanRoundTrip(req.Context(), outbound{r: req})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Body == http.NoBody {
+		t.u.pool.release(c, !resp.Close)
+		return resp, nil
+	}
+	resp.Body = &leanBody{body: resp.Body, c: c, pool: t.u.pool, keep: !resp.Close}
+	return resp, nil
+}
+
+// writeOutbound serializes a request that is already meant for the
+// upstream: request line, Host and its headers.
+func writeOutbound(bw *bufio.Writer, r *http.Request) {
+	bw.WriteString(r.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(r.URL.RequestURI())
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	if r.Host != "" {
+		bw.WriteString(r.Host)
+	} else {
+		bw.WriteString(r.URL.Host)
+	}
+	bw.WriteString("\r\n")
+	for k, vv := range r.Header {
+		if k == "Host" || k == "Content-Length" {
+			continue
+		}
+		for _, v := range vv {
+			writeHeaderLine(bw, k, v)
+		}
+	}
+	bw.WriteString("\r\n")
+}
+
+// leanBody is the body of a response read on the lean path: reading it
+// to the end gives the connection back to the pool; closing it earlier
+// closes the connection (an unread rest is not drained).
+type leanBody struct {
+	mu   sync.Mutex
+	body io.ReadCloser
+	c    *leanConn
+	pool *leanPool
+	keep bool // the upstream allows reuse
+	// end is what reads return once the connection is released: io.EOF
+	// after a complete answer, the read error, or ErrBodyReadAfterClose.
+	end error
+}
+
+func (b *leanBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.end != nil {
+		return 0, b.end
+	}
+	n, err := b.body.Read(p)
+	if err != nil {
+		b.end = err
+		b.pool.release(b.c, err == io.EOF && b.keep)
+	}
+	return n, err
+}
+
+func (b *leanBody) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.end == nil {
+		b.end = http.ErrBodyReadAfterClose
+		b.pool.release(b.c, false)
+	}
+	return nil
+}
