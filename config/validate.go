@@ -334,6 +334,9 @@ func validateRewrite(v *validator, f string, rw Rewrite) {
 		if !strings.HasPrefix(p.val, "/") || strings.ContainsAny(p.val, "?#") {
 			v.add(f+"."+p.field, "%q must be a path starting with / and without ? or #", p.val)
 		}
+		if strings.ContainsFunc(p.val, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			v.add(f+"."+p.field, "%q must not contain control characters", p.val)
+		}
 	}
 	v.hostHeader(f+".host_header", rw.HostHeader)
 }

@@ -135,6 +135,8 @@ func TestValidateRejects(t *testing.T) {
 		{"rewrite.add_prefix with query", withRoutes("  - name: r\n    match: {prefix: /api/}\n    rewrite: {add_prefix: \"/v2?x=1\"}\n"),
 			"routes[0].rewrite.add_prefix", "without ? or #"},
 		{"legacy host_header unknown", "legacy:\n  url: http://l:1\n  host_header: origin\n", "legacy.host_header", `unknown value "origin": want upstream or client`},
+		{"route rewrite add_prefix control character", withRoutes("  - name: r\n    match: {path: /a}\n    rewrite: {add_prefix: \"/v2\\r\\nX-Evil: 1\"}\n"),
+			"routes[0].rewrite.add_prefix", "control characters"},
 		{"legacy client unknown", "legacy:\n  url: http://l:1\n  client: fasthttp\n", "legacy.client", `unknown value "fasthttp": want lean or standard`},
 		{"service client unknown", baseYAML + "    client: Lean\n", "services.scratch.client", "unknown value"},
 		{"service host_header unknown", baseYAML + "    host_header: Client\n", "services.scratch.host_header", "unknown value"},

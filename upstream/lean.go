@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // The lean path forwards the bulk of a proxy's traffic, plain HTTP/1.1
@@ -29,8 +28,11 @@ type leanProxy struct {
 	rt      Route
 	trusted *Trusted
 	host    string // Host sent when the client's is not kept
-	std     http.Handler
-	onError func(http.ResponseWriter, *http.Request, error)
+	// addPrefix is rt.AddPrefix escaped as the standard path would send
+	// it ("/my app" -> "/my%20app").
+	addPrefix string
+	std       http.Handler
+	onError   func(http.ResponseWriter, *http.Request, error)
 }
 
 func (p *leanProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -77,16 +79,33 @@ func leanEligible(r *http.Request) bool {
 		return false
 	}
 	h := r.Header
-	return h["Upgrade"] == nil && h["Expect"] == nil && h["Transfer-Encoding"] == nil
+	return h["Upgrade"] == nil && h["Expect"] == nil && h["Transfer-Encoding"] == nil && cleanQuery(r.URL.RawQuery)
+}
+
+// cleanQuery reports whether q is forwarded as it is by the standard
+// path: httputil re-encodes (and so changes) a query with a ';' or a
+// malformed escape; such requests take the standard path.
+func cleanQuery(q string) bool {
+	for i := 0; i < len(q); i++ {
+		switch q[i] {
+		case ';':
+			return false
+		case '%':
+			if i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // errHeaderTooLarge is returned when the upstream's response header does
 // not fit the limit.
 var errHeaderTooLarge = errors.New("upstream response header too large")
-
-// aLongTimeAgo is a deadline that has passed: setting it interrupts any
-// blocked read or write on the connection.
-var aLongTimeAgo = time.Unix(1, 0)
 
 // outbound is one request to send on the lean path.
 type outbound struct {
@@ -99,22 +118,29 @@ type outbound struct {
 }
 
 // leanRoundTrip sends o on a pooled connection and reads the response
-// header. A reused connection the upstream closed while it was idle fails
-// before any response byte arrives; the request is then sent once more
-// on a new connection (the methods taken here are idempotent).
+// header. When a reused connection fails before any response byte came
+// (the upstream closed it while it was idle), the request is sent once
+// more on a newly dialed connection: the methods taken here are
+// idempotent. A timeout is never retried (it would double the wait and
+// the load on a struggling upstream).
 func (u *Upstream) leanRoundTrip(ctx context.Context, o outbound) (*leanConn, *http.Response, error) {
 	for attempt := 0; ; attempt++ {
-		c, reused, err := u.pool.get(ctx)
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		c, reused, err := u.pool.get(ctx, attempt > 0)
 		if err != nil {
 			return nil, nil, err
 		}
-		c.stop = context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(aLongTimeAgo) })
+		// Closing, unlike a deadline, cannot be undone by the header
+		// deadline set later; a canceled connection is never reused.
+		c.stop = context.AfterFunc(ctx, func() { _ = c.conn.Close() })
 		resp, err := u.exchange(c, o)
 		if err == nil {
 			return c, resp, nil
 		}
 		c.close()
-		if !reused || attempt > 0 || !c.nothingRead || ctx.Err() != nil {
+		if !reused || attempt > 0 || !c.nothingRead || isTimeout(err) || ctx.Err() != nil {
 			return nil, nil, err
 		}
 	}
@@ -172,8 +198,8 @@ func (p *leanProxy) writeRequest(bw *bufio.Writer, r *http.Request) {
 	bw.WriteString(r.Method)
 	bw.WriteByte(' ')
 	path := r.URL.EscapedPath()
-	if p.rt.StripPrefix != "" || p.rt.AddPrefix != "" {
-		path = rewriteEscapedPath(path, p.rt.StripPrefix, p.rt.AddPrefix)
+	if p.rt.StripPrefix != "" || p.addPrefix != "" {
+		path = rewriteEscapedPath(path, p.rt.StripPrefix, p.addPrefix)
 	}
 	bw.WriteString(path)
 	if r.URL.RawQuery != "" {
@@ -299,9 +325,13 @@ func (p *leanProxy) relay(w http.ResponseWriter, c *leanConn, resp *http.Respons
 	w.WriteHeader(resp.StatusCode)
 	err := copyBody(w, resp)
 	if err == nil && len(resp.Trailer) > 0 {
+		// Header() again: a wrapping writer may hand out its own map
+		// until the answer is committed (guard's fallback does).
+		th := w.Header()
 		for k, vv := range resp.Trailer {
-			h[http.TrailerPrefix+k] = vv
+			th[http.TrailerPrefix+k] = vv
 		}
+		_ = http.NewResponseController(w).Flush()
 	}
 	reusable := err == nil && !resp.Close
 	p.up.pool.release(c, reusable)

@@ -104,10 +104,13 @@ func newLeanPool(addr string, dialer *net.Dialer, maxIdle int, idleTimeout time.
 	return &leanPool{addr: addr, dialer: dialer, maxIdle: maxIdle, idleTimeout: idleTimeout}
 }
 
-// get returns an idle connection (reused true) or dials a new one.
-func (p *leanPool) get(ctx context.Context) (*leanConn, bool, error) {
-	if c := p.takeIdle(); c != nil {
-		return c, true, nil
+// get returns an idle connection (reused true) or dials a new one;
+// fresh always dials.
+func (p *leanPool) get(ctx context.Context, fresh bool) (*leanConn, bool, error) {
+	if !fresh {
+		if c := p.takeIdle(); c != nil {
+			return c, true, nil
+		}
 	}
 	conn, err := p.dialer.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
@@ -135,6 +138,13 @@ func (p *leanPool) takeIdle() *leanConn {
 		}
 	}
 	p.mu.Unlock()
+	// Bytes or an end of stream that came while the connection was idle
+	// (a 408 on keep-alive timeout, a close, a stray body) make it unfit:
+	// it would answer the next request with them.
+	for found != nil && !quiet(found.conn) {
+		stale = append(stale, found)
+		found = p.takeIdleFresh(now)
+	}
 	for _, c := range stale {
 		c.close()
 	}
@@ -158,6 +168,21 @@ func (p *leanPool) release(c *leanConn, ok bool) {
 		return
 	}
 	p.put(c)
+}
+
+// takeIdleFresh pops the most recently used idle connection if it is
+// fresh, or returns nil.
+func (p *leanPool) takeIdleFresh(now time.Time) *leanConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.idle)
+	if n == 0 || now.Sub(p.idle[n-1].idleSince) >= p.idleTimeout {
+		return nil
+	}
+	c := p.idle[n-1]
+	p.idle[n-1] = nil
+	p.idle = p.idle[:n-1]
+	return c
 }
 
 // put returns c to the pool, or closes it when the pool is full or

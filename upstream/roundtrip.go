@@ -69,20 +69,30 @@ type leanBody struct {
 	end error
 }
 
+// Read reads the body. The lock is not held while reading, so a Close
+// from another goroutine interrupts a blocked Read by closing the
+// connection.
 func (b *leanBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.end != nil {
-		return 0, b.end
+	end := b.end
+	b.mu.Unlock()
+	if end != nil {
+		return 0, end
 	}
 	n, err := b.body.Read(p)
 	if err != nil {
-		b.end = err
-		b.pool.release(b.c, err == io.EOF && b.keep)
+		b.mu.Lock()
+		if b.end == nil {
+			b.end = err
+			b.pool.release(b.c, err == io.EOF && b.keep)
+		}
+		b.mu.Unlock()
 	}
 	return n, err
 }
 
+// Close releases the connection: closed unless the body was read to its
+// end. An unread rest is not drained.
 func (b *leanBody) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()

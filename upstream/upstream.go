@@ -145,8 +145,27 @@ func (u *Upstream) Proxy(rt Route, trusted *Trusted, log zerolog.Logger) http.Ha
 	if u.pool == nil {
 		return std
 	}
-	return &leanProxy{up: u, rt: rt, trusted: trusted, host: u.opts.URL.Host, std: std,
+	addPrefix, ok := escapedPrefix(rt.AddPrefix)
+	if !ok {
+		return std
+	}
+	return &leanProxy{up: u, rt: rt, trusted: trusted, host: u.opts.URL.Host, addPrefix: addPrefix, std: std,
 		onError: errorHandler(u.opts.Name, rt, log)}
+}
+
+// escapedPrefix returns the path prefix p in escaped form: kept as it is
+// when it is a valid escaping already ("/a%2Fb"), escaped otherwise
+// ("/my app" -> "/my%20app"); ok is false when p cannot be unescaped.
+func escapedPrefix(p string) (string, bool) {
+	if p == "" {
+		return "", true
+	}
+	path, err := url.PathUnescape(p)
+	if err != nil {
+		return "", false
+	}
+	u := url.URL{Path: path, RawPath: p}
+	return u.EscapedPath(), true
 }
 
 // standardProxy is httputil.ReverseProxy over the shared Transport: it

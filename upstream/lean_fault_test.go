@@ -1,0 +1,272 @@
+package upstream
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/stranglerfig/strangler/guard"
+)
+
+// bothClients runs f against an upstream on the lean path and on the
+// standard one: each fault must be handled the same way by both.
+func bothClients(t *testing.T, target string, f func(t *testing.T, opts Options)) {
+	for _, lean := range []bool{true, false} {
+		name := map[bool]string{true: "lean", false: "standard"}[lean]
+		t.Run(name, func(t *testing.T) {
+			opts := testOptions(t, target)
+			opts.Lean = lean
+			f(t, opts)
+		})
+	}
+}
+
+// A header timeout is not retried: that would double the wait and the
+// load on an upstream that is already slow.
+func TestTimeoutNotRetried(t *testing.T) {
+	var slowHits atomic.Int64
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			slowHits.Add(1)
+			select {
+			case <-time.After(2 * time.Second):
+			case <-r.Context().Done():
+			}
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(backend.Close)
+	bothClients(t, backend.URL, func(t *testing.T, opts Options) {
+		slowHits.Store(0)
+		opts.Timeout = 200 * time.Millisecond
+		front := newFront(t, New(opts), Route{}, nil, zerolog.Nop())
+		get(t, front.Client(), front.URL+"/fast") // a pooled connection to reuse
+		if status, _ := get(t, front.Client(), front.URL+"/slow"); status != http.StatusGatewayTimeout {
+			t.Errorf("status %d, want 504", status)
+		}
+		if n := slowHits.Load(); n != 1 {
+			t.Errorf("the upstream got the timed-out request %d times, want 1", n)
+		}
+	})
+}
+
+// Trailers reach the client through guard's fallback writer, which hands
+// out its own header map until the answer is committed.
+func TestTrailersThroughFallbackWriter(t *testing.T) {
+	backend := newRecordingBackend(t)
+	bothClients(t, backend.URL, func(t *testing.T, opts Options) {
+		u := New(opts)
+		t.Cleanup(u.Close)
+		p := u.Proxy(Route{}, nil, zerolog.Nop())
+		front := httptest.NewServer(guard.Handler(guard.Options{Service: p, Legacy: p, Fallback: true}))
+		t.Cleanup(front.Close)
+		resp, err := front.Client().Get(front.URL + "/trailers")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if _, err := io.ReadAll(resp.Body); err != nil {
+			t.Fatal(err)
+		}
+		if got := resp.Trailer.Get("X-Sum"); got != "3" {
+			t.Errorf("trailer X-Sum = %q, want 3", got)
+		}
+	})
+}
+
+// rawUpstream serves each request on a raw connection with answer(conn,
+// request, index on the connection).
+func rawUpstream(t *testing.T, answer func(c net.Conn, r *http.Request, n int)) (string, *atomic.Int64) {
+	t.Helper()
+	addr, accepted := rawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for n := 0; ; n++ {
+			r, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			answer(c, r, n)
+		}
+	})
+	return "http://" + addr, accepted
+}
+
+// What an upstream sends on an idle keep-alive connection must never be
+// taken as the answer to the next request.
+func TestIdleConnectionNoise(t *testing.T) {
+	const ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	tests := []struct {
+		name   string
+		first  string // method of the request that leaves the connection idle
+		answer func(c net.Conn, r *http.Request, n int)
+	}{
+		{"408 on keep-alive timeout, then close", http.MethodGet, func(c net.Conn, _ *http.Request, _ int) {
+			_, _ = io.WriteString(c, ok)
+			time.Sleep(20 * time.Millisecond)
+			_, _ = io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+			c.Close()
+		}},
+		{"a body after a HEAD answer", http.MethodHead, func(c net.Conn, r *http.Request, _ int) {
+			if r.Method == http.MethodHead {
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+				time.Sleep(20 * time.Millisecond)
+				_, _ = io.WriteString(c, "hello")
+				return
+			}
+			_, _ = io.WriteString(c, ok)
+		}},
+		{"close while idle", http.MethodGet, func(c net.Conn, _ *http.Request, _ int) {
+			_, _ = io.WriteString(c, ok)
+			time.Sleep(20 * time.Millisecond)
+			c.Close()
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			target, _ := rawUpstream(t, tt.answer)
+			bothClients(t, target, func(t *testing.T, opts Options) {
+				front := newFront(t, New(opts), Route{}, nil, zerolog.Nop())
+				req, _ := http.NewRequest(tt.first, front.URL+"/first", nil)
+				resp, err := front.Client().Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				time.Sleep(100 * time.Millisecond) // the noise arrives
+				if status, body := get(t, front.Client(), front.URL+"/second"); status != 200 || body != "ok" {
+					t.Errorf("next request answered %d %q, want 200 ok", status, body)
+				}
+			})
+		})
+	}
+}
+
+// After the upstream dropped all its idle keep-alive connections (a
+// restart), no client sees an error.
+func TestAllIdleConnectionsDropped(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(50 * time.Millisecond)
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(backend.Close)
+	bothClients(t, backend.URL, func(t *testing.T, opts Options) {
+		front := newFront(t, New(opts), Route{}, nil, zerolog.Nop())
+		done := make(chan struct{})
+		for range 4 { // four connections in the pool
+			go func() {
+				defer func() { done <- struct{}{} }()
+				resp, err := front.Client().Get(front.URL + "/slow")
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+		}
+		for range 4 {
+			<-done
+		}
+		backend.CloseClientConnections()
+		time.Sleep(50 * time.Millisecond)
+		for i := range 4 {
+			if status, body := get(t, front.Client(), front.URL+"/x"); status != 200 {
+				t.Errorf("request %d after the upstream dropped its connections: %d %s", i, status, body)
+			}
+		}
+	})
+}
+
+// A request whose client is already gone is not sent, and a stream whose
+// client goes away is cut at once, even when cancellation races with the
+// header deadline.
+func TestCanceledRequestsNotSent(t *testing.T) {
+	var served atomic.Int64
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		select {
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(backend.Close)
+	u := New(testOptions(t, backend.URL))
+	t.Cleanup(u.Close)
+	p := u.Proxy(Route{}, nil, zerolog.Nop())
+	for range 200 {
+		c, _, err := u.pool.get(context.Background(), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.pool.put(c) // a reusable connection waits
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		func() {
+			defer func() { _ = recover() }() // an aborted relay panics ErrAbortHandler
+			p.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil).WithContext(ctx))
+		}()
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("a canceled request blocked for %v", d)
+		}
+		if rec.Code == http.StatusOK {
+			t.Fatalf("a canceled request was relayed")
+		}
+	}
+	if n := served.Load(); n != 0 {
+		t.Errorf("%d canceled requests reached the upstream, want 0", n)
+	}
+}
+
+func TestAddPrefixEscaped(t *testing.T) {
+	backend := newRecordingBackend(t)
+	for _, prefix := range []string{"/my app", "/a%2Fb", "/v2/"} {
+		t.Run(prefix, func(t *testing.T) {
+			var got []string
+			bothClients(t, backend.URL, func(t *testing.T, opts Options) {
+				front := newFront(t, New(opts), Route{AddPrefix: prefix}, nil, zerolog.Nop())
+				if status, body := get(t, front.Client(), front.URL+"/x?q=1"); status != 200 {
+					t.Fatalf("status %d: %s", status, body)
+				}
+				got = append(got, backend.lastRequest().RequestURI)
+			})
+			if len(got) == 2 && got[0] != got[1] {
+				t.Errorf("upstream saw %q (lean) and %q (standard)", got[0], got[1])
+			}
+		})
+	}
+}
+
+func TestUncleanQueryTakesStandardPath(t *testing.T) {
+	backend := newRecordingBackend(t)
+	var got []string
+	bothClients(t, backend.URL, func(t *testing.T, opts Options) {
+		front := newFront(t, New(opts), Route{}, nil, zerolog.Nop())
+		get(t, front.Client(), front.URL+"/x?a=1;b=2&c=%zz")
+		got = append(got, backend.lastRequest().RequestURI)
+	})
+	if got[0] != got[1] {
+		t.Errorf("upstream saw %q (lean) and %q (standard)", got[0], got[1])
+	}
+	for _, tt := range []struct {
+		q    string
+		want bool
+	}{{"", true}, {"a=1&b=%20", true}, {"a=1;b", false}, {"a=%zz", false}, {"a=%2", false}} {
+		if got := cleanQuery(tt.q); got != tt.want {
+			t.Errorf("cleanQuery(%q) = %v, want %v", tt.q, got, tt.want)
+		}
+	}
+}
