@@ -28,6 +28,8 @@ type leanConn struct {
 	// stop disarms the watch that interrupts the connection when the
 	// client's request is canceled; false means it already fired.
 	stop func() bool
+	// idle checks the connection for noise before reuse (nil: no check).
+	idle *idlePeek
 	// readDeadline is the read deadline set on conn (zero: none).
 	readDeadline time.Time
 	// nothingRead says no byte of a response has arrived yet, so a
@@ -117,7 +119,9 @@ func (p *leanPool) get(ctx context.Context, fresh bool) (*leanConn, bool, error)
 		return nil, false, fmt.Errorf("dial %s: %w", p.addr, err)
 	}
 	l := &limitedReader{conn: conn, remaining: noLimit}
-	return &leanConn{conn: conn, limit: l, br: bufio.NewReaderSize(l, 4096), bw: bufio.NewWriterSize(conn, 4096)}, false, nil
+	c := &leanConn{conn: conn, limit: l, br: bufio.NewReaderSize(l, 4096), bw: bufio.NewWriterSize(conn, 4096)}
+	c.idle = newIdlePeek(c)
+	return c, false, nil
 }
 
 // takeIdle pops the most recently used idle connection that is still
@@ -141,7 +145,7 @@ func (p *leanPool) takeIdle() *leanConn {
 	// Bytes or an end of stream that came while the connection was idle
 	// (a 408 on keep-alive timeout, a close, a stray body) make it unfit:
 	// it would answer the next request with them.
-	for found != nil && !quiet(found.conn) {
+	for found != nil && !found.quiet() {
 		stale = append(stale, found)
 		found = p.takeIdleFresh(now)
 	}

@@ -2,8 +2,11 @@
 
 package upstream
 
-import "net"
+// idlePeek is not available on this platform: a connection closed while
+// idle is found when it fails, and the request is retried.
+type idlePeek struct{}
 
-// quiet cannot peek at a socket on this platform: a connection closed
-// while idle is found when it fails, and the request is retried.
-func quiet(net.Conn) bool { return true }
+func newIdlePeek(*leanConn) *idlePeek { return nil }
+
+// quiet cannot look at an idle socket here and assumes it is fine.
+func (c *leanConn) quiet() bool { return true }

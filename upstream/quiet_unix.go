@@ -4,27 +4,45 @@ package upstream
 
 import (
 	"errors"
-	"net"
 	"syscall"
 )
 
-// quiet reports whether nothing arrived on an idle connection: no byte
-// and no end of stream. It peeks without blocking and without consuming.
-func quiet(conn net.Conn) bool {
-	sc, ok := conn.(syscall.Conn)
+// idlePeek looks at an idle connection without blocking and without
+// consuming. It is built once per connection, so a check allocates
+// nothing.
+type idlePeek struct {
+	raw  syscall.RawConn
+	buf  [1]byte
+	err  error
+	peek func(fd uintptr) bool
+}
+
+func newIdlePeek(c *leanConn) *idlePeek {
+	sc, ok := c.conn.(syscall.Conn)
 	if !ok {
-		return true
+		return nil
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
+		return nil
+	}
+	p := &idlePeek{raw: raw}
+	p.peek = func(fd uintptr) bool {
+		// n > 0: stray bytes; n == 0 without error: the peer closed.
+		_, _, p.err = syscall.Recvfrom(int(fd), p.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		return true // never wait for readiness
+	}
+	return p
+}
+
+// quiet reports whether nothing arrived on the idle connection c: no
+// byte and no end of stream.
+func (c *leanConn) quiet() bool {
+	if c.idle == nil {
+		return true
+	}
+	if err := c.idle.raw.Read(c.idle.peek); err != nil {
 		return false
 	}
-	var buf [1]byte
-	var perr error
-	err = raw.Read(func(fd uintptr) bool {
-		// n > 0: stray bytes; n == 0 without error: the peer closed.
-		_, _, perr = syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return true // never wait for readiness
-	})
-	return err == nil && (errors.Is(perr, syscall.EAGAIN) || errors.Is(perr, syscall.EWOULDBLOCK))
+	return errors.Is(c.idle.err, syscall.EAGAIN) || errors.Is(c.idle.err, syscall.EWOULDBLOCK)
 }
