@@ -16,6 +16,12 @@ const (
 	StageMigrated = "migrated"
 )
 
+// Log buffering defaults.
+const (
+	DefaultLogBuffer        = 64 << 10
+	DefaultLogFlushInterval = 200 * time.Millisecond
+)
+
 // Host header policies for upstream requests.
 const (
 	HostUpstream = "upstream" // send the upstream's own host (default)
@@ -97,6 +103,11 @@ type Log struct {
 	Level  string `mapstructure:"level" json:"level"`   // trace|debug|info|warn|error
 	Format string `mapstructure:"format" json:"format"` // json|console
 	Access bool   `mapstructure:"access" json:"access"` // one line per proxied request
+	// Buffer batches log lines up to this size before writing them (0:
+	// one write per line); warnings and errors are written at once.
+	Buffer ByteSize `mapstructure:"buffer" json:"buffer"`
+	// FlushInterval bounds how long a buffered line waits.
+	FlushInterval time.Duration `mapstructure:"flush_interval" json:"flush_interval"`
 }
 
 // Upstream is one HTTP backend: the monolith or a service.

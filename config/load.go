@@ -201,6 +201,8 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("log.level", "info")
 	v.SetDefault("log.format", "json")
 	v.SetDefault("log.access", true)
+	v.SetDefault("log.buffer", DefaultLogBuffer)
+	v.SetDefault("log.flush_interval", DefaultLogFlushInterval)
 	v.SetDefault("legacy.url", "")
 	v.SetDefault("legacy.timeout", DefaultUpstreamTimeout)
 	v.SetDefault("legacy.dial_timeout", DefaultDialTimeout)

@@ -39,7 +39,7 @@ func TestLoadExampleConfig(t *testing.T) {
 		{"server.max_header_bytes", cfg.Server.MaxHeaderBytes, ByteSize(1 << 20)},
 		{"server.shutdown_timeout", cfg.Server.ShutdownTimeout, 30 * time.Second},
 		{"admin", cfg.Admin, Admin{Listen: "127.0.0.1:9901", TokenEnv: "STRANGLER_ADMIN_TOKEN"}},
-		{"log", cfg.Log, Log{Level: "info", Format: "json", Access: true}},
+		{"log", cfg.Log, Log{Level: "info", Format: "json", Access: true, Buffer: DefaultLogBuffer, FlushInterval: DefaultLogFlushInterval}},
 		{"trusted_proxies", len(cfg.TrustedProxies), 0},
 		{"legacy", cfg.Legacy, Upstream{URL: "http://127.0.0.1:8081", Timeout: 30 * time.Second,
 			DialTimeout: 5 * time.Second, MaxIdleConns: 256, HostHeader: HostUpstream, Client: ClientLean}},

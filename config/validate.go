@@ -156,6 +156,12 @@ func (c *Config) validateLog(v *validator) {
 	if c.Log.Format != "json" && c.Log.Format != "console" {
 		v.add("log.format", "unknown format %q: want json or console", c.Log.Format)
 	}
+	if c.Log.Buffer < 0 || c.Log.Buffer > 16<<20 {
+		v.add("log.buffer", "must be between 0 (off) and 16MiB, got %d", c.Log.Buffer)
+	}
+	if c.Log.Buffer > 0 && c.Log.FlushInterval <= 0 {
+		v.add("log.flush_interval", "must be positive when log.buffer is set, got %s", c.Log.FlushInterval)
+	}
 }
 
 func (v *validator) addr(field, addr string) {

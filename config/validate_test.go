@@ -137,6 +137,8 @@ func TestValidateRejects(t *testing.T) {
 		{"legacy host_header unknown", "legacy:\n  url: http://l:1\n  host_header: origin\n", "legacy.host_header", `unknown value "origin": want upstream or client`},
 		{"route rewrite add_prefix control character", withRoutes("  - name: r\n    match: {path: /a}\n    rewrite: {add_prefix: \"/v2\\r\\nX-Evil: 1\"}\n"),
 			"routes[0].rewrite.add_prefix", "control characters"},
+		{"log buffer too large", "log: {buffer: 1GiB}\n", "log.buffer", "between 0 (off) and 16MiB"},
+		{"log flush interval zero", "log: {buffer: 64KiB, flush_interval: 0s}\n", "log.flush_interval", "must be positive"},
 		{"legacy client unknown", "legacy:\n  url: http://l:1\n  client: fasthttp\n", "legacy.client", `unknown value "fasthttp": want lean or standard`},
 		{"service client unknown", baseYAML + "    client: Lean\n", "services.scratch.client", "unknown value"},
 		{"service host_header unknown", baseYAML + "    host_header: Client\n", "services.scratch.host_header", "unknown value"},

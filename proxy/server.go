@@ -14,13 +14,21 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/logbuf"
 )
 
 // NewLogger returns the process logger for cfg: JSON lines by default,
-// human-readable console output when format is "console".
-func NewLogger(cfg config.Log, w io.Writer) zerolog.Logger {
+// human-readable console output when format is "console", batched in a
+// logbuf.Writer when cfg.Buffer is set. The returned close flushes the
+// batch and must be called before the process exits.
+func NewLogger(cfg config.Log, w io.Writer) (zerolog.Logger, func() error) {
 	if w == nil {
 		w = os.Stdout
+	}
+	closeLog := func() error { return nil }
+	if cfg.Buffer > 0 {
+		b := logbuf.New(w, int(cfg.Buffer), cfg.FlushInterval)
+		w, closeLog = b, b.Close
 	}
 	if cfg.Format == "console" {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
@@ -29,7 +37,7 @@ func NewLogger(cfg config.Log, w io.Writer) zerolog.Logger {
 	if err != nil || cfg.Level == "" {
 		level = zerolog.InfoLevel
 	}
-	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+	return zerolog.New(w).Level(level).With().Timestamp().Logger(), closeLog
 }
 
 // NewServer returns an http.Server for h with the limits of cfg set

@@ -1,9 +1,10 @@
 package rollout_test
 
 import (
-	"github.com/stranglerfig/strangler/config"
+	"slices"
 	"testing"
 
+	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/rollout"
 )
 
@@ -13,18 +14,6 @@ func ids(evs []rollout.Event) []uint64 {
 		out = append(out, e.ID)
 	}
 	return out
-}
-
-func equalIDs(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestAuditList fills a trail of 5 with 8 changes on two routes and lists
@@ -57,7 +46,7 @@ func TestAuditList(t *testing.T) {
 	}
 	for _, tc := range tests {
 		got := e.ctl.Audit().List(tc.route, tc.limit)
-		if got == nil || !equalIDs(ids(got), tc.want) {
+		if got == nil || !slices.Equal(ids(got), tc.want) {
 			t.Errorf("List(%q, %d) = %v, want %v", tc.route, tc.limit, ids(got), tc.want)
 		}
 		for _, ev := range got {
@@ -108,7 +97,7 @@ func TestAuditPersisted(t *testing.T) {
 				}
 			}
 			got := r.ctl.Audit().List("", 0)
-			if !equalIDs(ids(got), tc.want) {
+			if !slices.Equal(ids(got), tc.want) {
 				t.Fatalf("IDs after restart = %v, want %v", ids(got), tc.want)
 			}
 			seen := map[uint64]bool{}

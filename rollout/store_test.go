@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -181,7 +182,7 @@ func TestChangeFailsWhenStateUnwritable(t *testing.T) {
 				*after.Override != *before.Override {
 				t.Errorf("in-memory state changed: %+v -> %+v", before, after)
 			}
-			if got := e.ctl.Audit().List("", 0); !equalIDs(ids(got), ids(events)) {
+			if got := e.ctl.Audit().List("", 0); !slices.Equal(ids(got), ids(events)) {
 				t.Errorf("events %v, want %v", ids(got), ids(events))
 			}
 			if e.ctl.Effective() != eff || e.proxy.Config() != eff {

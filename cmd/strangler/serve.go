@@ -81,7 +81,13 @@ func runServe(ctx context.Context, o serveOptions) error {
 		}
 		return exitCode(1)
 	}
-	a, err := newApp(cfg, o)
+	log, closeLog := proxy.NewLogger(cfg.Log, o.out)
+	defer func() {
+		if err := closeLog(); err != nil {
+			fmt.Fprintln(o.errOut, "strangler: writing logs:", err)
+		}
+	}()
+	a, err := newApp(cfg, log, o)
 	if err != nil {
 		return err
 	}
@@ -90,8 +96,8 @@ func runServe(ctx context.Context, o serveOptions) error {
 	return a.run(ctx, o)
 }
 
-func newApp(cfg *config.Config, o serveOptions) (*app, error) {
-	a := &app{cfg: cfg, log: proxy.NewLogger(cfg.Log, o.out), metrics: metrics.New(),
+func newApp(cfg *config.Config, log zerolog.Logger, o serveOptions) (*app, error) {
+	a := &app{cfg: cfg, log: log, metrics: metrics.New(),
 		token: os.Getenv(cfg.Admin.TokenEnv)}
 	if err := admin.CheckExposure(cfg.Admin.Listen, a.token, cfg.Admin.TokenEnv); err != nil {
 		return nil, err
