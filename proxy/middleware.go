@@ -28,12 +28,18 @@ const maxRequestIDLen = 128
 // one, sets it on the request (so upstreams see it) and on the response.
 func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(RequestIDHeader)
-		if !validRequestID(id) {
-			id = newRequestID()
-			r.Header.Set(RequestIDHeader, id)
+		// One one-element slice serves the request and the response
+		// header (capacity 1: an append elsewhere copies it).
+		vals := r.Header[RequestIDHeader]
+		if len(vals) != 1 || !validRequestID(vals[0]) {
+			vals = []string{newRequestID()}
+			if id := r.Header.Get(RequestIDHeader); validRequestID(id) {
+				vals[0] = id // several lines: the first, as before
+			}
 		}
-		w.Header().Set(RequestIDHeader, id)
+		vals = vals[:1:1]
+		r.Header[RequestIDHeader] = vals
+		w.Header()[RequestIDHeader] = vals
 		next.ServeHTTP(w, r)
 	})
 }

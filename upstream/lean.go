@@ -57,7 +57,11 @@ func (p *leanProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func informational(w http.ResponseWriter, resp *http.Response) {
 	h := w.Header()
 	for k, vv := range resp.Header {
-		h[k] = append(h[k], vv...)
+		if prior := h[k]; len(prior) > 0 {
+			h[k] = append(prior, vv...)
+		} else {
+			h[k] = vv // resp is ours and dropped after the relay
+		}
 	}
 	w.WriteHeader(resp.StatusCode)
 	clear(h) // WriteHeader keeps the header map for 1xx answers
@@ -313,7 +317,11 @@ func (p *leanProxy) relay(w http.ResponseWriter, c *leanConn, resp *http.Respons
 	h := w.Header()
 	removeHopHeaders(resp.Header)
 	for k, vv := range resp.Header {
-		h[k] = append(h[k], vv...)
+		if prior := h[k]; len(prior) > 0 {
+			h[k] = append(prior, vv...)
+		} else {
+			h[k] = vv // resp is ours and dropped after the relay
+		}
 	}
 	if len(resp.Trailer) > 0 {
 		keys := make([]string, 0, len(resp.Trailer))
