@@ -27,6 +27,7 @@ type options struct {
 	out      string
 	bin      string
 	only     string
+	extra    extras
 }
 
 func main() {
@@ -40,6 +41,8 @@ func main() {
 	flag.StringVar(&o.out, "out", "results", "folder for the Markdown table and the SVG chart")
 	flag.StringVar(&o.bin, "bin", "", "folder with the built strangler, backend and bareproxy binaries")
 	flag.StringVar(&o.only, "only", "", "run only this phase: throughput or latency")
+	flag.Var(&o.extra, "extra", "NAME=COMMAND: one more proxy to measure, started as COMMAND with {listen} and\n"+
+		"{backend} (host:port) replaced; answers /small from the backend (repeatable)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		log.Fatal(err)
@@ -62,7 +65,7 @@ func run(o options) error {
 	}
 	var results []result
 	if o.only != "latency" {
-		targets, err := startTargets(procs, o.bin, work, backend)
+		targets, err := startTargets(procs, o.bin, work, backend, o.extra)
 		if err != nil {
 			return err
 		}

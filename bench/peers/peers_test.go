@@ -52,3 +52,29 @@ Requests/sec:  21836.12
 		t.Fatal("fixture broken")
 	}
 }
+
+func TestExtraFlag(t *testing.T) {
+	tests := []struct {
+		value   string
+		wantErr string
+	}{
+		{"fast=/usr/bin/fastproxy -addr {listen} -up {backend}", ""},
+		{"nocmd=", "want NAME=COMMAND"},
+		{"=cmd {listen}", "want NAME=COMMAND"},
+		{"noequals", "want NAME=COMMAND"},
+		{"nolisten=/usr/bin/proxy -up {backend}", "no {listen} placeholder"},
+	}
+	for _, tt := range tests {
+		var e extras
+		err := e.Set(tt.value)
+		if tt.wantErr == "" {
+			if err != nil || len(e) != 1 || e[0].name != "fast" || e.String() != "fast" {
+				t.Errorf("Set(%q) = %v, %+v", tt.value, err, e)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("Set(%q) = %v, want an error with %q", tt.value, err, tt.wantErr)
+		}
+	}
+}

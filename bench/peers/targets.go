@@ -15,8 +15,9 @@ type target struct {
 	pid  int // 0: not a proxy (direct)
 }
 
-// startTargets starts every proxy in front of backend.
-func startTargets(p *processes, bin, work, backend string) ([]target, error) {
+// startTargets starts every proxy in front of backend, the extra ones
+// last.
+func startTargets(p *processes, bin, work, backend string, extra extras) ([]target, error) {
 	targets := []target{{name: "direct", url: backend}}
 	starters := []struct {
 		name  string
@@ -27,6 +28,12 @@ func startTargets(p *processes, bin, work, backend string) ([]target, error) {
 		{"strangler-legacy", stranglerStarter("legacy", "")},
 		{"strangler-migrated", stranglerStarter("migrated", "")},
 		{"strangler-shadow", stranglerStarter("shadow", "")},
+	}
+	for _, e := range extra {
+		starters = append(starters, struct {
+			name  string
+			start func(p *processes, bin, work, backend string) (target, error)
+		}{e.name, e.start})
 	}
 	for _, s := range starters {
 		t, err := s.start(p, bin, work, backend)
@@ -191,4 +198,47 @@ func stranglerConfig(addr, admin, legacy, service, stage string) string {
 	}
 	fmt.Fprintf(&b, "  - {name: small, match: {path: /small, methods: [GET]}, service: svc, stage: %s}\n", stage)
 	return b.String()
+}
+
+// extraTarget is a proxy given on the command line (-extra NAME=COMMAND).
+type extraTarget struct{ name, command string }
+
+// extras collects the repeatable -extra flag.
+type extras []extraTarget
+
+func (e *extras) String() string {
+	names := make([]string, len(*e))
+	for i, t := range *e {
+		names[i] = t.name
+	}
+	return strings.Join(names, ",")
+}
+
+// Set parses NAME=COMMAND; the command needs {listen} to know its address.
+func (e *extras) Set(v string) error {
+	name, command, ok := strings.Cut(v, "=")
+	name, command = strings.TrimSpace(name), strings.TrimSpace(command)
+	switch {
+	case !ok || name == "" || command == "":
+		return fmt.Errorf("want NAME=COMMAND, got %q", v)
+	case !strings.Contains(command, "{listen}"):
+		return fmt.Errorf("command of %s has no {listen} placeholder", name)
+	}
+	*e = append(*e, extraTarget{name: name, command: command})
+	return nil
+}
+
+// start runs the command with its placeholders filled in and waits until
+// it answers.
+func (t extraTarget) start(p *processes, _, _, backend string) (target, error) {
+	addr, err := listen()
+	if err != nil {
+		return target{}, err
+	}
+	args := strings.Fields(strings.NewReplacer("{listen}", addr, "{backend}", hostPort(backend)).Replace(t.command))
+	cmd, err := p.start(args[0], args[1:]...)
+	if err != nil {
+		return target{}, err
+	}
+	return target{url: "http://" + addr, pid: cmd.Process.Pid}, waitHTTP("http://" + addr + "/small")
 }
