@@ -20,11 +20,12 @@ import (
 // ticker. It implements zerolog.LevelWriter. Close flushes and stops the
 // ticker goroutine.
 type Writer struct {
-	mu   sync.Mutex
-	out  io.Writer
-	buf  []byte
-	size int
-	err  error // first write error, reported once by Close
+	mu     sync.Mutex
+	out    io.Writer
+	buf    []byte
+	size   int
+	err    error // first write error, reported once by Close
+	closed bool  // after Close every line is written through
 
 	stop chan struct{}
 	done chan struct{}
@@ -58,6 +59,9 @@ func (w *Writer) tick(interval time.Duration) {
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closed {
+		return w.writeLocked(p) // late lines (a handler outliving shutdown)
+	}
 	if len(w.buf)+len(p) > w.size {
 		w.flushLocked()
 		if len(p) > w.size {
@@ -114,5 +118,32 @@ func (w *Writer) Close() error {
 	}
 	close(w.stop)
 	<-w.done
-	return w.Flush()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.flushLocked()
+	w.closed = true
+	return w.err
+}
+
+// Through returns a writer that formats with f, which must write into w
+// (a zerolog.ConsoleWriter with Out: w, say), and keeps w's promise for
+// it: warnings and errors are flushed at once. f alone would hide the
+// level from w.
+func (w *Writer) Through(f io.Writer) zerolog.LevelWriter { return through{f: f, w: w} }
+
+type through struct {
+	f io.Writer
+	w *Writer
+}
+
+func (t through) Write(p []byte) (int, error) { return t.f.Write(p) }
+
+func (t through) WriteLevel(l zerolog.Level, p []byte) (int, error) {
+	n, err := t.f.Write(p)
+	if l >= zerolog.WarnLevel && l != zerolog.NoLevel {
+		if ferr := t.w.Flush(); err == nil {
+			err = ferr
+		}
+	}
+	return n, err
 }

@@ -178,3 +178,33 @@ func TestCloseReportsWriteError(t *testing.T) {
 		t.Error("a second Close did not fail")
 	}
 }
+
+func TestLinesAfterCloseAreWritten(t *testing.T) {
+	s := &sink{}
+	w := New(s, 64, time.Hour)
+	_, _ = w.Write([]byte("before\n"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = w.Write([]byte("late\n"))
+	if got := strings.Join(s.snapshot(), ""); got != "before\nlate\n" {
+		t.Errorf("output = %q, want the late line written through", got)
+	}
+}
+
+func TestThroughConsoleFlushesWarnings(t *testing.T) {
+	s := &sink{}
+	w := New(s, 1<<10, time.Hour)
+	defer w.Close()
+	log := zerolog.New(w.Through(zerolog.ConsoleWriter{Out: w, NoColor: true}))
+	log.Info().Msg("routine")
+	if got := s.snapshot(); len(got) != 0 {
+		t.Fatalf("an info line was written before the flush: %q", got)
+	}
+	log.Error().Msg("broken")
+	out := strings.Join(s.snapshot(), "")
+	if !strings.Contains(out, "routine") || !strings.Contains(out, "broken") ||
+		strings.Index(out, "routine") > strings.Index(out, "broken") {
+		t.Errorf("after an error line the output is %q, want both lines in order", out)
+	}
+}

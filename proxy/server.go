@@ -26,12 +26,16 @@ func NewLogger(cfg config.Log, w io.Writer) (zerolog.Logger, func() error) {
 		w = os.Stdout
 	}
 	closeLog := func() error { return nil }
+	var buf *logbuf.Writer
 	if cfg.Buffer > 0 {
-		b := logbuf.New(w, int(cfg.Buffer), cfg.FlushInterval)
-		w, closeLog = b, b.Close
+		buf = logbuf.New(w, int(cfg.Buffer), cfg.FlushInterval)
+		w, closeLog = buf, buf.Close
 	}
 	if cfg.Format == "console" {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+		if buf != nil {
+			w = buf.Through(w)
+		}
 	}
 	level, err := zerolog.ParseLevel(cfg.Level)
 	if err != nil || cfg.Level == "" {

@@ -43,10 +43,7 @@ func (p *leanProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c, resp, err := p.up.leanRoundTrip(ctx, outbound{r: r, proxy: p, w: w})
 	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			err = fmt.Errorf("%w: %w", ctxErr, err)
-		}
-		p.onError(w, r, err)
+		p.onError(w, r, withContextErr(ctx, err))
 		return
 	}
 	p.relay(w, c, resp)
@@ -111,6 +108,10 @@ func isHex(c byte) bool {
 // not fit the limit.
 var errHeaderTooLarge = errors.New("upstream response header too large")
 
+// max1xx bounds the informational answers before the final one, as
+// http.Transport does.
+const max1xx = 5
+
 // outbound is one request to send on the lean path.
 type outbound struct {
 	r *http.Request
@@ -168,7 +169,10 @@ func (u *Upstream) exchange(c *leanConn, o outbound) (*http.Response, error) {
 		return nil, fmt.Errorf("read response from %s: %w", u.opts.Name, err)
 	}
 	c.nothingRead = false
-	for {
+	for informational1xx := 0; ; informational1xx++ {
+		if informational1xx > max1xx {
+			return nil, fmt.Errorf("read response from %s: more than %d informational answers", u.opts.Name, max1xx)
+		}
 		resp, err := http.ReadResponse(c.br, o.r)
 		if err != nil {
 			return nil, fmt.Errorf("read response from %s: %w", u.opts.Name, err)
@@ -211,7 +215,7 @@ func (p *leanProxy) writeRequest(bw *bufio.Writer, r *http.Request) {
 		bw.WriteString(r.URL.RawQuery)
 	}
 	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	if p.rt.KeepHost {
+	if p.rt.KeepHost && r.Host != "" { // an HTTP/1.0 client may send none
 		bw.WriteString(r.Host)
 	} else {
 		bw.WriteString(p.host)

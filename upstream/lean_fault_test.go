@@ -270,3 +270,113 @@ func TestUncleanQueryTakesStandardPath(t *testing.T) {
 		}
 	}
 }
+
+// A mirrored copy that runs out of time is a timeout on both clients,
+// whether the header or the body was late.
+func TestRoundTripTimeoutKind(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow-body" {
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, "start")
+			w.(http.Flusher).Flush()
+		}
+		select {
+		case <-time.After(2 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(backend.Close)
+	bothClients(t, backend.URL, func(t *testing.T, opts Options) {
+		u := New(opts)
+		t.Cleanup(u.Close)
+		for _, path := range []string{"/slow-header", "/slow-body"} {
+			ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, backend.URL+path, nil)
+			resp, err := u.Transport().RoundTrip(req)
+			if err == nil {
+				_, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			cancel()
+			if err == nil || ErrorKind(err) != "timeout" {
+				t.Errorf("%s: error %v is of kind %q, want timeout", path, err, ErrorKind(err))
+			}
+		}
+	})
+}
+
+// Idle connections do not outlive the idle timeout, even when newer
+// ones keep being used.
+func TestIdleConnectionsReaped(t *testing.T) {
+	var open atomic.Int64
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			time.Sleep(50 * time.Millisecond)
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	backend.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	backend.Start()
+	t.Cleanup(backend.Close)
+	u := New(testOptions(t, backend.URL))
+	u.pool.idleTimeout = 200 * time.Millisecond
+	front := newFront(t, u, Route{}, nil, zerolog.Nop())
+	done := make(chan struct{})
+	for range 4 { // a burst opens 4 connections
+		go func() {
+			defer func() { done <- struct{}{} }()
+			get(t, front.Client(), front.URL+"/hold")
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if n := open.Load(); n != 4 {
+		t.Fatalf("precondition: %d connections open after the burst, want 4", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for open.Load() > 1 {
+		get(t, front.Client(), front.URL+"/x") // keeps one connection busy
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections still open, want the 3 idle ones closed", open.Load())
+		}
+		time.Sleep(40 * time.Millisecond)
+	}
+}
+
+func TestKeepHostWithoutClientHost(t *testing.T) {
+	backend := newRecordingBackend(t)
+	var got []string
+	bothClients(t, backend.URL, func(t *testing.T, opts Options) {
+		front := newFront(t, New(opts), Route{KeepHost: true}, nil, zerolog.Nop())
+		a := send(t, front.Listener.Addr().String(), http.MethodGet, "GET /x HTTP/1.0\r\n\r\n")
+		if a.Status != http.StatusOK {
+			t.Fatalf("status %d", a.Status)
+		}
+		got = append(got, backend.lastRequest().Host)
+	})
+	if len(got) != 2 || got[0] != got[1] || got[0] == "" {
+		t.Errorf("upstream saw Host %q (lean, standard), want the upstream's on both", got)
+	}
+}
+
+func TestTooManyInformationalAnswers(t *testing.T) {
+	target, _ := rawUpstream(t, func(c net.Conn, _ *http.Request, _ int) {
+		for range 6 {
+			_, _ = io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n")
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	u := New(testOptions(t, target))
+	front := newFront(t, u, Route{}, nil, zerolog.Nop())
+	if status, body := get(t, front.Client(), front.URL+"/x"); status != http.StatusBadGateway {
+		t.Errorf("after 6 informational answers: %d %q, want 502", status, body)
+	}
+}

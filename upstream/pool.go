@@ -97,8 +97,12 @@ type leanPool struct {
 	maxIdle     int
 	idleTimeout time.Duration
 
-	mu     sync.Mutex
-	idle   []*leanConn
+	mu   sync.Mutex
+	idle []*leanConn // oldest first: put appends in idleSince order
+	// reaper closes connections idle longer than idleTimeout, as
+	// http.Transport does; armed while any connection is idle.
+	reaper *time.Timer
+	armed  bool
 	closed bool
 }
 
@@ -201,7 +205,39 @@ func (p *leanPool) put(c *leanConn) {
 		return
 	}
 	p.idle = append(p.idle, c)
+	if !p.armed {
+		p.armed = true
+		if p.reaper == nil {
+			p.reaper = time.AfterFunc(p.idleTimeout, p.reap)
+		} else {
+			p.reaper.Reset(p.idleTimeout)
+		}
+	}
 	p.mu.Unlock()
+}
+
+// reap closes the connections that have been idle for idleTimeout and
+// arms itself again for the oldest one left.
+func (p *leanPool) reap() {
+	now := time.Now()
+	p.mu.Lock()
+	n := 0
+	for n < len(p.idle) && now.Sub(p.idle[n].idleSince) >= p.idleTimeout {
+		n++
+	}
+	stale := make([]*leanConn, n)
+	copy(stale, p.idle[:n])
+	rest := copy(p.idle, p.idle[n:])
+	clear(p.idle[rest:])
+	p.idle = p.idle[:rest]
+	p.armed = len(p.idle) > 0 && !p.closed
+	if p.armed {
+		p.reaper.Reset(p.idle[0].idleSince.Add(p.idleTimeout).Sub(now))
+	}
+	p.mu.Unlock()
+	for _, c := range stale {
+		c.close()
+	}
 }
 
 // close closes the idle connections; connections in use are closed
@@ -210,6 +246,9 @@ func (p *leanPool) close() {
 	p.mu.Lock()
 	idle := p.idle
 	p.idle, p.closed = nil, true
+	if p.reaper != nil {
+		p.reaper.Stop()
+	}
 	p.mu.Unlock()
 	for _, c := range idle {
 		c.close()

@@ -2,6 +2,9 @@ package upstream
 
 import (
 	"bufio"
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -19,16 +22,27 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.u.pool == nil || !leanEligible(req) || req.URL.Host != t.u.opts.URL.Host {
 		return t.u.transport.RoundTrip(req)
 	}
-	c, resp, err := t.u.leanRoundTrip(req.Context(), outbound{r: req})
+	ctx := req.Context()
+	c, resp, err := t.u.leanRoundTrip(ctx, outbound{r: req})
 	if err != nil {
-		return nil, err
+		return nil, withContextErr(ctx, err)
 	}
 	if resp.Body == http.NoBody {
 		t.u.pool.release(c, !resp.Close)
 		return resp, nil
 	}
-	resp.Body = &leanBody{body: resp.Body, c: c, pool: t.u.pool, keep: !resp.Close}
+	resp.Body = &leanBody{ctx: ctx, body: resp.Body, c: c, pool: t.u.pool, keep: !resp.Close}
 	return resp, nil
+}
+
+// withContextErr puts ctx's error in front of err when ctx is done: the
+// connection was closed because of it, and callers classify by it
+// (timeout, canceled) as they do for http.Transport's errors.
+func withContextErr(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("%w: %w", ctxErr, err)
+	}
+	return err
 }
 
 // writeOutbound serializes a request that is already meant for the
@@ -60,6 +74,7 @@ func writeOutbound(bw *bufio.Writer, r *http.Request) {
 // closes the connection (an unread rest is not drained).
 type leanBody struct {
 	mu   sync.Mutex
+	ctx  context.Context // the request's; its end closes the connection
 	body io.ReadCloser
 	c    *leanConn
 	pool *leanPool
@@ -80,6 +95,9 @@ func (b *leanBody) Read(p []byte) (int, error) {
 		return 0, end
 	}
 	n, err := b.body.Read(p)
+	if err != nil && err != io.EOF {
+		err = withContextErr(b.ctx, err)
+	}
 	if err != nil {
 		b.mu.Lock()
 		if b.end == nil {
