@@ -37,3 +37,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCanaryAssign$$' -fuzztime $(FUZZTIME) ./routing
 	$(GO) test -run '^$$' -fuzz '^FuzzJSONDiff$$' -fuzztime $(FUZZTIME) ./diff
 	$(GO) test -run '^$$' -fuzz '^FuzzAdminRequest$$' -fuzztime $(FUZZTIME) ./admin
+	$(GO) test -run '^$$' -fuzz '^FuzzLeanMatchesStandard$$' -fuzztime $(FUZZTIME) ./upstream

@@ -220,9 +220,11 @@ func rewrite(pr *httputil.ProxyRequest, target *url.URL, rt Route, trusted *Trus
 func rewritePath(u *url.URL, strip, add string) {
 	esc := rewriteEscapedPath(u.EscapedPath(), strip, add)
 	if p, err := url.PathUnescape(esc); err == nil {
-		u.Path, u.RawPath = p, esc
-		if u.EscapedPath() == esc && u.RawPath == u.Path {
-			u.RawPath = ""
+		// RawPath only when the default escaping of Path would differ
+		// from what the client sent ("/!" is sent as is, not as "/%21").
+		u.Path, u.RawPath = p, ""
+		if u.EscapedPath() != esc {
+			u.RawPath = esc
 		}
 	}
 }

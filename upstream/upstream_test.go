@@ -59,7 +59,7 @@ func newEchoBackend(t *testing.T) *httptest.Server {
 	return srv
 }
 
-func mustURL(t *testing.T, raw string) *url.URL {
+func mustURL(t testing.TB, raw string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -421,6 +421,8 @@ func TestRewrite(t *testing.T) {
 			"/api/a%2Fb?q=a%20b&r=%2F", "", "/v2/a%2Fb?q=a%20b&r=%2F", backendHost},
 		{"escaped space kept", "", Route{StripPrefix: "/api"},
 			"/api/a%20b", "", "/a%20b", backendHost},
+		{"sub-delimiters kept as sent", "", Route{StripPrefix: "/api", AddPrefix: "/v2"},
+			"/api/a!b$c,d", "", "/v2/a!b$c,d", backendHost},
 		{"strip only", "", Route{StripPrefix: "/api"},
 			"/api/orders", "", "/orders", backendHost},
 		{"strip whole path", "", Route{StripPrefix: "/api"},

@@ -1,0 +1,112 @@
+package upstream
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
+)
+
+// FuzzLeanMatchesStandard writes arbitrary request lines and headers to
+// a front on the lean path and to one on the standard path and wants the
+// same thing at the backend and at the client from both. Both fronts are
+// net/http servers, so what net/http refuses is refused by both before
+// any proxy code runs; everything it accepts must be forwarded alike.
+func FuzzLeanMatchesStandard(f *testing.F) {
+	seeds := []struct{ method, target, name, value string }{
+		{"GET", "/api/items?x=1", "Accept", "application/json"},
+		{"HEAD", "/a%2Fb/c%20d", "Connection", "X-Drop, keep-alive"},
+		{"OPTIONS", "/api", "Te", "trailers, gzip"},
+		{"GET", "/api/x?a=1;b=2", "X-Forwarded-For", "6.6.6.6"},
+		{"GET", "//double//slash", "X-Strangler-Shadow", "1"},
+		{"GET", "/%zz", "Cookie", "a=1; b=2"},
+		{"GET", "/x", "Content-Length", "0"},
+		{"GET", "http://other.example/abs?q", "Host", "ignored"},
+	}
+	for _, s := range seeds {
+		f.Add(s.method, s.target, s.name, s.value)
+	}
+	backend := newFuzzBackend(f)
+	leanFront, stdFront := fuzzFronts(f, backend.URL)
+
+	f.Fuzz(func(t *testing.T, method, target, name, value string) {
+		if strings.ContainsAny(method+target+name+value, "\r\n") {
+			t.Skip("line breaks would make a different request, not a different header")
+		}
+		if k := strings.ToLower(strings.TrimSpace(name)); k == "content-length" || k == "transfer-encoding" {
+			t.Skip("framing headers announce a body the harness does not send")
+		}
+		head := method + " " + target + " HTTP/1.1\r\nHost: shop.example\r\n" + name + ": " + value + "\r\n\r\n"
+		gotStd, sentStd := exchangeRaw(t, stdFront, method, head, backend)
+		gotLean, sentLean := exchangeRaw(t, leanFront, method, head, backend)
+		if d := cmp.Diff(gotStd, gotLean); d != "" {
+			t.Errorf("client received for %q (-standard +lean):\n%s", head, d)
+		}
+		if d := cmp.Diff(sentStd, sentLean); d != "" {
+			t.Errorf("backend received for %q (-standard +lean):\n%s", head, d)
+		}
+	})
+}
+
+// fuzzBackend is a recording backend owned by a fuzz target.
+type fuzzBackend struct{ *recordingBackend }
+
+func newFuzzBackend(f *testing.F) fuzzBackend {
+	b := &recordingBackend{}
+	b.Server = httptest.NewServer(http.HandlerFunc(b.serve))
+	f.Cleanup(b.Close)
+	return fuzzBackend{b}
+}
+
+// fuzzFronts starts a lean and a standard front to target, with a prefix
+// rewrite so that paths are rewritten on both.
+func fuzzFronts(f *testing.F, target string) (lean, std string) {
+	opts := Options{Name: "legacy", URL: mustURL(f, target), Timeout: 5 * time.Second,
+		DialTimeout: 2 * time.Second, MaxIdleConns: 4, Lean: true}
+	rt := Route{StripPrefix: "/api", AddPrefix: "/v2"}
+	start := func(o Options) string {
+		u := New(o)
+		srv := httptest.NewServer(u.Proxy(rt, nil, zerolog.Nop()))
+		f.Cleanup(srv.Close)
+		f.Cleanup(u.Close)
+		return srv.Listener.Addr().String()
+	}
+	lean = start(opts)
+	opts.Lean = false
+	std = start(opts)
+	return lean, std
+}
+
+// exchangeRaw sends head to addr and returns what the client got and what
+// the backend received (a zero echo when nothing reached it).
+func exchangeRaw(t *testing.T, addr, method, head string, b fuzzBackend) (answer, echo) {
+	t.Helper()
+	b.mu.Lock()
+	b.last = echo{}
+	b.mu.Unlock()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("no answer to %q: %v", head, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	resp.Header.Del("Date")
+	return answer{Status: resp.StatusCode, Header: resp.Header, Body: string(body), Trailer: resp.Trailer},
+		b.lastRequest()
+}
