@@ -2,11 +2,13 @@ package upstream
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,4 +111,87 @@ func exchangeRaw(t *testing.T, addr, method, head string, b fuzzBackend) (answer
 	resp.Header.Del("Date")
 	return answer{Status: resp.StatusCode, Header: resp.Header, Body: string(body), Trailer: resp.Trailer},
 		b.lastRequest()
+}
+
+// FuzzLeanRelayMatchesStandard has the upstream answer with an arbitrary
+// status and header and wants the client to get the same answer through
+// the lean path as through httputil.
+func FuzzLeanRelayMatchesStandard(f *testing.F) {
+	seeds := []struct {
+		status      int
+		name, value string
+	}{
+		{200, "Content-Type", "application/json"},
+		{404, "Connection", "X-Hop"},
+		{204, "Keep-Alive", "timeout=5"},
+		{304, "ETag", `"v1"`},
+		{302, "Location", "/elsewhere"},
+		{200, "Trailer", "X-Sum"},
+		{500, "Set-Cookie", "a=1; Path=/"},
+		{200, "Proxy-Authenticate", "Basic"},
+	}
+	for _, s := range seeds {
+		f.Add(s.status, s.name, s.value)
+	}
+	var mu sync.Mutex
+	reply := ""
+	addr, _ := rawBackendTB(f, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			if _, err := http.ReadRequest(br); err != nil {
+				return
+			}
+			mu.Lock()
+			r := reply
+			mu.Unlock()
+			if _, err := io.WriteString(c, r); err != nil {
+				return
+			}
+		}
+	})
+	leanFront, stdFront := fuzzFronts(f, "http://"+addr)
+
+	f.Fuzz(func(t *testing.T, status int, name, value string) {
+		if status < 200 || status > 599 || strings.ContainsAny(name+value, "\r\n") {
+			t.Skip("not a single final answer")
+		}
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "content-length", "transfer-encoding":
+			t.Skip("framing is fixed by the harness")
+		}
+		mu.Lock()
+		reply = fmt.Sprintf("HTTP/1.1 %d X\r\n%s: %s\r\nContent-Length: 5\r\n\r\nhello", status, name, value)
+		mu.Unlock()
+		head := "GET /api/x HTTP/1.1\r\nHost: shop.example\r\n\r\n"
+		gotStd, errStd := tryExchange(stdFront, head)
+		gotLean, errLean := tryExchange(leanFront, head)
+		if (errStd == nil) != (errLean == nil) {
+			t.Fatalf("answer to %q: standard error %v, lean error %v", reply, errStd, errLean)
+		}
+		if d := cmp.Diff(gotStd, gotLean); d != "" {
+			t.Errorf("client received for upstream answer %q (-standard +lean):\n%s", reply, d)
+		}
+	})
+}
+
+// tryExchange sends head to addr on a new connection and reads one
+// answer, minus its Date.
+func tryExchange(addr, head string) (answer, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return answer{}, err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(conn, head); err != nil {
+		return answer{}, err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: http.MethodGet})
+	if err != nil {
+		return answer{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	resp.Header.Del("Date")
+	return answer{Status: resp.StatusCode, Header: resp.Header, Body: string(body), Trailer: resp.Trailer}, err
 }
