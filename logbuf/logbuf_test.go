@@ -3,8 +3,6 @@ package logbuf
 import (
 	"bytes"
 	"errors"
-	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -15,15 +13,9 @@ import (
 	"go.uber.org/goleak"
 )
 
+// TestMain fails the package if a Writer's ticker outlives Close.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goroutine leak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	goleak.VerifyTestMain(m)
 }
 
 // sink records each Write call separately.

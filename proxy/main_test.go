@@ -1,29 +1,18 @@
 package proxy
 
 import (
-	"fmt"
-	"net/http"
-	"os"
 	"testing"
 
 	"go.uber.org/goleak"
 )
 
-// TestMain fails the package if any goroutine outlives the tests: the
-// reloader, watcher, server loops and proxies must all stop.
+// TestMain fails the package if any goroutine outlives the tests: test
+// servers, connection pools, reloaders and proxies must all stop. Idle
+// keep-alive connections of test clients wind down on their own once the
+// test servers are closed.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	http.DefaultClient.CloseIdleConnections()
-	if code == 0 {
-		if err := goleak.Find(
-			// Idle keep-alive connections of test clients wind down on
-			// their own once the test servers are closed.
-			goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
-			goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
-		); err != nil {
-			fmt.Fprintln(os.Stderr, "goroutine leak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
+	)
 }

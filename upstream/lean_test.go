@@ -105,21 +105,31 @@ type answer struct {
 // send writes head on a fresh connection to addr and reads the answer.
 func send(t *testing.T, addr, method, head string) answer {
 	t.Helper()
+	a, err := exchange(addr, method, head)
+	if err != nil {
+		t.Fatalf("%q to %s: %v", head, addr, err)
+	}
+	return a
+}
+
+// exchange writes head on a fresh connection to addr and reads the
+// answer: the 1xx ones, then the final one, minus its Date.
+func exchange(addr, method, head string) (answer, error) {
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
-		t.Fatal(err)
+		return answer{}, err
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(conn, head); err != nil {
-		t.Fatal(err)
+		return answer{}, err
 	}
 	br := bufio.NewReader(conn)
 	var informational []string
 	for {
 		resp, err := http.ReadResponse(br, &http.Request{Method: method})
 		if err != nil {
-			t.Fatal(err)
+			return answer{}, err
 		}
 		if resp.StatusCode < 200 {
 			informational = append(informational, fmt.Sprint(resp.StatusCode, " ", resp.Header))
@@ -127,12 +137,9 @@ func send(t *testing.T, addr, method, head string) answer {
 		}
 		defer resp.Body.Close()
 		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
 		resp.Header.Del("Date")
 		return answer{Informational: informational, Status: resp.StatusCode, Header: resp.Header,
-			Body: string(body), Trailer: resp.Trailer}
+			Body: string(body), Trailer: resp.Trailer}, err
 	}
 }
 
