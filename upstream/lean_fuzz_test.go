@@ -45,9 +45,15 @@ func FuzzLeanMatchesStandard(f *testing.F) {
 		if k := strings.ToLower(strings.TrimSpace(name)); k == "content-length" || k == "transfer-encoding" {
 			t.Skip("framing headers announce a body the harness does not send")
 		}
+		if len(method)+len(target)+len(name)+len(value) > 16<<10 {
+			t.Skip("net/http refuses large heads before any proxy code runs")
+		}
 		head := method + " " + target + " HTTP/1.1\r\nHost: shop.example\r\n" + name + ": " + value + "\r\n\r\n"
-		gotStd, sentStd := exchangeRaw(t, stdFront, method, head, backend)
-		gotLean, sentLean := exchangeRaw(t, leanFront, method, head, backend)
+		gotStd, sentStd, errStd := exchangeRaw(stdFront, method, head, backend)
+		gotLean, sentLean, errLean := exchangeRaw(leanFront, method, head, backend)
+		if (errStd == nil) != (errLean == nil) {
+			t.Fatalf("%q: standard error %v, lean error %v", head, errStd, errLean)
+		}
 		if d := cmp.Diff(gotStd, gotLean); d != "" {
 			t.Errorf("client received for %q (-standard +lean):\n%s", head, d)
 		}
@@ -86,14 +92,15 @@ func fuzzFronts(f *testing.F, target string) (lean, std string) {
 	return lean, std
 }
 
-// exchangeRaw sends head to addr and returns what the client got and what
-// the backend received (a zero echo when nothing reached it).
-func exchangeRaw(t *testing.T, addr, method, head string, b fuzzBackend) (answer, echo) {
-	t.Helper()
+// exchangeRaw sends head to addr and returns what the client got, what
+// the backend received (a zero echo when nothing reached it) and the
+// client's error, if the exchange failed.
+func exchangeRaw(addr, method, head string, b fuzzBackend) (answer, echo, error) {
 	b.mu.Lock()
 	b.last = echo{}
 	b.mu.Unlock()
-	return send(t, addr, method, head), b.lastRequest()
+	a, err := exchange(addr, method, head)
+	return a, b.lastRequest(), err
 }
 
 // FuzzLeanRelayMatchesStandard has the upstream answer with an arbitrary
