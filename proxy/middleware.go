@@ -102,11 +102,20 @@ type logWriter struct {
 	bytes    int64
 	decision routing.Decision
 	fallback string // why the monolith answered instead of the service
+	// requestID is the X-Request-Id answer header, put back on the final
+	// answer after a 1xx: proxies clear the header map after relaying an
+	// informational answer (httputil does), which dropped it.
+	requestID []string
 }
 
 var logWriters = sync.Pool{New: func() any { return new(logWriter) }}
 
 func (lw *logWriter) WriteHeader(code int) {
+	if code >= 200 && lw.status != 0 && lw.status < 200 && lw.requestID != nil {
+		if h := lw.Header(); h[RequestIDHeader] == nil {
+			h[RequestIDHeader] = lw.requestID
+		}
+	}
 	if lw.status == 0 || lw.status < 200 && code >= 200 {
 		lw.status = code
 	}
@@ -159,7 +168,7 @@ func withAccessLog(next http.Handler, log zerolog.Logger, access bool, reg *metr
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		lw := logWriters.Get().(*logWriter)
-		*lw = logWriter{ResponseWriter: w}
+		*lw = logWriter{ResponseWriter: w, requestID: w.Header()[RequestIDHeader]}
 		defer func() {
 			v := recover()
 			aborted := v == http.ErrAbortHandler // the upstream broke off mid-answer

@@ -113,6 +113,33 @@ func TestRequestID(t *testing.T) {
 	}
 }
 
+// After an informational answer (103 Early Hints) is relayed, the final
+// answer still carries the request id, on both upstream clients.
+func TestRequestIDAfterEarlyHints(t *testing.T) {
+	hinting := httptestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</app.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		_, _ = io.WriteString(w, "ok")
+	})
+	for _, client := range []string{config.ClientLean, config.ClientStandard} {
+		t.Run(client, func(t *testing.T) {
+			cfg := baseConfig(hinting, hinting)
+			cfg.Legacy.Client = client
+			url, _, _ := startProxy(t, cfg)
+			req, _ := http.NewRequest("GET", url+"/x", nil)
+			req.Header.Set(RequestIDHeader, "hinted-1")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Header.Get(RequestIDHeader); resp.StatusCode != 200 || got != "hinted-1" {
+				t.Errorf("final answer %d with request id %q, want 200 with hinted-1", resp.StatusCode, got)
+			}
+		})
+	}
+}
+
 func TestApplyKeepsCanaryAssignment(t *testing.T) {
 	mono, svc := newBackend(t, "monolith"), newBackend(t, "orders")
 	route := func(pct float64) config.Route {
