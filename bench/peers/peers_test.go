@@ -10,10 +10,13 @@ import (
 
 func TestStranglerConfigLoads(t *testing.T) {
 	for _, stage := range []string{"legacy", "migrated", "shadow"} {
-		data := stranglerConfig("127.0.0.1:1", "127.0.0.1:2", "http://127.0.0.1:3", "http://127.0.0.1:4", stage)
+		data := stranglerConfig("127.0.0.1:1", "127.0.0.1:2", "http://127.0.0.1:3", "http://127.0.0.1:4", stage, "standard")
 		cfg, err := config.Parse([]byte(data), "bench.yaml", config.Source{})
 		if err != nil {
 			t.Fatalf("%s: the benchmark config is invalid: %v", stage, err)
+		}
+		if cfg.Legacy.Client != "standard" || cfg.Services["svc"].Client != "standard" {
+			t.Errorf("%s: clients %q, %q; want standard", stage, cfg.Legacy.Client, cfg.Services["svc"].Client)
 		}
 		if n := len(cfg.Routes); n != 100 || cfg.Routes[99].Match.Path != "/small" || cfg.Routes[99].Stage != stage {
 			t.Errorf("%s: %d routes, last %+v; want 100 with /small last", stage, n, cfg.Routes[99])

@@ -27,6 +27,7 @@ func startTargets(p *processes, bin, work, backend string, extra extras) ([]targ
 		{"bare-httputil", startBare},
 		{"strangler-legacy", stranglerStarter("legacy", "")},
 		{"strangler-migrated", stranglerStarter("migrated", "")},
+		{"strangler-legacy-standard-client", stranglerClientStarter("legacy", "", "standard")},
 		{"strangler-shadow", stranglerStarter("shadow", "")},
 	}
 	for _, e := range extra {
@@ -161,8 +162,14 @@ func startBare(p *processes, bin, _, backend string) (target, error) {
 
 // stranglerStarter runs strangler with 100 routes, the measured path
 // matching the last one, at stage; candidate is the shadow target ("" =
-// the backend itself).
+// the backend itself). Upstreams use the default client.
 func stranglerStarter(stage, candidate string) func(*processes, string, string, string) (target, error) {
+	return stranglerClientStarter(stage, candidate, "lean")
+}
+
+// stranglerClientStarter is stranglerStarter with the upstreams' client
+// (lean or standard) chosen.
+func stranglerClientStarter(stage, candidate, client string) func(*processes, string, string, string) (target, error) {
 	return func(p *processes, bin, work, backend string) (target, error) {
 		addr, err := listen()
 		if err != nil {
@@ -175,8 +182,8 @@ func stranglerStarter(stage, candidate string) func(*processes, string, string, 
 		if candidate == "" {
 			candidate = backend
 		}
-		path := filepath.Join(work, "strangler-"+stage+"-"+strings.ReplaceAll(addr, ":", "_")+".yaml")
-		if err := os.WriteFile(path, []byte(stranglerConfig(addr, admin, backend, candidate, stage)), 0o644); err != nil {
+		path := filepath.Join(work, "strangler-"+stage+"-"+client+"-"+strings.ReplaceAll(addr, ":", "_")+".yaml")
+		if err := os.WriteFile(path, []byte(stranglerConfig(addr, admin, backend, candidate, stage, client)), 0o644); err != nil {
 			return target{}, err
 		}
 		cmd, err := p.start(filepath.Join(bin, "strangler"), "serve", "--config", path)
@@ -189,10 +196,10 @@ func stranglerStarter(stage, candidate string) func(*processes, string, string, 
 
 // stranglerConfig has 100 routes; /small matches the last. The access
 // log is on (to the process's stdout, discarded) and metrics are on.
-func stranglerConfig(addr, admin, legacy, service, stage string) string {
+func stranglerConfig(addr, admin, legacy, service, stage, client string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: %q\nadmin: {listen: %q}\nstate_file: %q\n", addr, admin, "state-"+strings.ReplaceAll(addr, ":", "_")+".json")
-	fmt.Fprintf(&b, "legacy: {url: %q}\nservices:\n  svc: {url: %q}\nroutes:\n", legacy, service)
+	fmt.Fprintf(&b, "legacy: {url: %q, client: %s}\nservices:\n  svc: {url: %q, client: %s}\nroutes:\n", legacy, client, service, client)
 	for i := range 99 {
 		fmt.Fprintf(&b, "  - {name: fn-%d, match: {path: \"/api/fn%d/{id:[0-9]+}\", methods: [GET]}, service: svc, stage: %s}\n", i, i, stage)
 	}
