@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stranglerfig/strangler/admin"
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
 
 const (
@@ -22,7 +23,7 @@ func TestAuth(t *testing.T) {
 	if len(wrongSameLen) != len(token) {
 		t.Fatal("wrongSameLen must have the token's length")
 	}
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	log := zerolog.New(&logs).Level(zerolog.DebugLevel)
 	f := newFixture(t, fixtureOptions{Token: token, Log: &log})
 	f.traffic()

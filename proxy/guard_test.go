@@ -18,6 +18,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/guard"
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/metrics"
 )
 
@@ -140,7 +141,7 @@ func gatherValue(reg *metrics.Registry, name string, want map[string]string) (fl
 }
 
 // accessLines returns the access log lines ("request") as maps.
-func accessLines(t *testing.T, logs *syncBuffer) []map[string]any {
+func accessLines(t *testing.T, logs *testutil.SyncBuffer) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	sc := bufio.NewScanner(strings.NewReader(logs.String()))

@@ -1,18 +1,17 @@
 package proxy
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/rs/zerolog"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/metrics"
 )
 
@@ -37,24 +36,6 @@ func newBackend(t testing.TB, name string) *backend {
 	}))
 	t.Cleanup(b.Close)
 	return b
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }
 
 // baseConfig returns a valid config with the monolith and one service.
@@ -83,9 +64,9 @@ func mustValid(t testing.TB, cfg *config.Config) *config.Config {
 
 // startProxy serves cfg through a real HTTP server and returns its URL,
 // the Proxy and the captured log.
-func startProxy(t testing.TB, cfg *config.Config) (string, *Proxy, *syncBuffer) {
+func startProxy(t testing.TB, cfg *config.Config) (string, *Proxy, *testutil.SyncBuffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	p, err := New(mustValid(t, cfg), Options{Log: zerolog.New(logs), Metrics: metrics.New()})
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
 
 func TestStagesEndToEnd(t *testing.T) {
@@ -251,7 +252,7 @@ func httptestServer(t *testing.T, h http.HandlerFunc) string {
 // TestPanicAfterPartialAnswerBreaksConnection: a panic once part of the
 // answer was sent must not end it as if complete.
 func TestPanicAfterPartialAnswerBreaksConnection(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	h := withAccessLog(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "partial")
 		w.(http.Flusher).Flush()

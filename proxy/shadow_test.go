@@ -22,6 +22,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/diff"
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/shadow"
@@ -35,13 +36,13 @@ type shadowRig struct {
 	disp    *shadow.Dispatcher
 	store   *report.Store
 	metrics *metrics.Registry
-	logs    *syncBuffer
+	logs    *testutil.SyncBuffer
 }
 
 func startShadowRig(t *testing.T, cfg *config.Config, opts shadow.Options) *shadowRig {
 	t.Helper()
 	mustValid(t, cfg)
-	rig := &shadowRig{metrics: metrics.New(), logs: &syncBuffer{}}
+	rig := &shadowRig{metrics: metrics.New(), logs: &testutil.SyncBuffer{}}
 	var err error
 	if rig.store, err = report.New(report.Options{}); err != nil {
 		t.Fatal(err)

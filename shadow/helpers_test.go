@@ -1,7 +1,6 @@
 package shadow
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"maps"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/routing"
@@ -35,24 +35,6 @@ var (
 		Service: "orders", Mirror: true, MirrorTo: routing.SideLegacy}
 )
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
 // rig is a started Dispatcher with real upstreams (httptest servers), a
 // real report store as its Sink and a real metrics registry as its
 // Observer. Everything is shut down at cleanup.
@@ -61,7 +43,7 @@ type rig struct {
 	d         *Dispatcher
 	store     *report.Store
 	metrics   *metrics.Registry
-	logs      *syncBuffer
+	logs      *testutil.SyncBuffer
 	legacy    *httptest.Server
 	service   *httptest.Server
 	legacyUp  *upstream.Upstream
@@ -74,7 +56,7 @@ type rig struct {
 // given, wraps the store before it becomes the Sink.
 func newRig(t *testing.T, legacy, service http.Handler, opts Options, wrap ...func(Sink) Sink) *rig {
 	t.Helper()
-	r := &rig{t: t, metrics: metrics.New(), logs: &syncBuffer{}}
+	r := &rig{t: t, metrics: metrics.New(), logs: &testutil.SyncBuffer{}}
 	var err error
 	if r.store, err = report.New(report.Options{}); err != nil {
 		t.Fatal(err)

@@ -125,7 +125,7 @@ func FuzzLeanRelayMatchesStandard(f *testing.F) {
 	}
 	var mu sync.Mutex
 	reply := ""
-	addr, _ := rawBackendTB(f, func(c net.Conn) {
+	addr, _ := rawBackend(f, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		for {
 			if _, err := http.ReadRequest(br); err != nil {

@@ -342,12 +342,7 @@ func TestLeanRefusedIsNotRetried(t *testing.T) {
 
 // rawBackend serves each accepted connection with handle until the test
 // ends; it returns the address and the count of accepted connections.
-func rawBackend(t *testing.T, handle func(net.Conn)) (string, *atomic.Int64) {
-	return rawBackendTB(t, handle)
-}
-
-// rawBackendTB is rawBackend for tests and fuzz targets alike.
-func rawBackendTB(t testing.TB, handle func(net.Conn)) (string, *atomic.Int64) {
+func rawBackend(t testing.TB, handle func(net.Conn)) (string, *atomic.Int64) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -20,25 +19,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
 
 // echo is what the echo backend answers: what it received.
 type echo struct {
@@ -523,7 +506,7 @@ func TestProxyErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &testutil.SyncBuffer{}
 			opts := testOptions(t, tt.target)
 			opts.Timeout = tt.timeout
 			u := New(opts)
@@ -594,7 +577,7 @@ func TestClientCancelNotWarned(t *testing.T) {
 	}))
 	t.Cleanup(backend.Close)
 
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	u := New(testOptions(t, backend.URL))
 	t.Cleanup(u.Close)
 	p := u.Proxy(Route{Name: "orders"}, nil, zerolog.New(logs).Level(zerolog.DebugLevel))
