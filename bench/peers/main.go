@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -28,6 +30,7 @@ type options struct {
 	bin      string
 	only     string
 	extra    extras
+	limit    time.Duration
 }
 
 func main() {
@@ -41,6 +44,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "results", "folder for the Markdown table and the SVG chart")
 	flag.StringVar(&o.bin, "bin", "", "folder with the built strangler, backend and bareproxy binaries")
 	flag.StringVar(&o.only, "only", "", "run only this phase: throughput or latency")
+	flag.DurationVar(&o.limit, "limit", 15*time.Minute, "stop everything and fail when the run takes longer")
 	flag.Var(&o.extra, "extra", "NAME=COMMAND: one more proxy to measure, started as COMMAND with {listen} and\n"+
 		"{backend} (host:port) replaced; answers /small from the backend (repeatable)")
 	flag.Parse()
@@ -58,6 +62,9 @@ func run(o options) error {
 	defer os.RemoveAll(work)
 	procs := &processes{}
 	defer procs.stopAll()
+	finished := make(chan struct{})
+	defer close(finished)
+	go stopOnInterrupt(procs, o.limit, finished)
 
 	backend, err := procs.startBackend(o.bin, 0)
 	if err != nil {
@@ -95,4 +102,24 @@ func run(o options) error {
 	fmt.Print(md)
 	log.Printf("done in %s; results in %s", time.Since(started).Round(time.Second), o.out)
 	return nil
+}
+
+// stopOnInterrupt ends every process the run started and exits with 1 on
+// SIGINT or SIGTERM, or when the run is still going after limit: the
+// proxies run in their own process groups, so a Ctrl-C would not reach
+// them. It returns when finished is closed.
+func stopOnInterrupt(procs *processes, limit time.Duration, finished <-chan struct{}) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	select {
+	case <-finished:
+		return
+	case s := <-sig:
+		log.Printf("%s: stopping everything this run started", s)
+	case <-time.After(limit):
+		log.Printf("the run took longer than -limit %s: stopping everything it started", limit)
+	}
+	procs.stopAll()
+	os.Exit(1)
 }

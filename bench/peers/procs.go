@@ -10,13 +10,16 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
 
 // processes are the processes this run started; stopAll ends them by PID
-// (and their process groups), whatever happens.
+// (and their process groups), whatever happens: at the end of the run, on
+// an interrupt or when the run's time limit is over.
 type processes struct {
+	mu   sync.Mutex
 	cmds []*exec.Cmd
 }
 
@@ -27,11 +30,15 @@ func (p *processes) start(name string, args ...string) (*exec.Cmd, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
+	p.mu.Lock()
 	p.cmds = append(p.cmds, cmd)
+	p.mu.Unlock()
 	return cmd, nil
 }
 
 func (p *processes) stopAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for _, c := range p.cmds {
 		_ = syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
 	}
