@@ -85,76 +85,91 @@ func (g *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			canFallback = false // too large to replay: the service alone answers
 		}
 	}
-	var done func(Outcome)
+	c := &call{g: g}
 	if g.Breaker != nil {
 		allowed, ok := g.Breaker.Allow()
 		if !ok {
 			g.open(w, r, body, canFallback)
 			return
 		}
-		reported := false
-		done = func(o Outcome) {
-			if !reported {
-				reported = true
-				allowed(o)
-			}
-		}
-		defer func() {
-			// Not reported: the service's handler panicked (the reverse
-			// proxy aborts when the service dies mid-answer). A request
-			// never reported would hold a half-open probe slot forever.
-			if !reported {
-				if r.Context().Err() != nil {
-					done(Excluded)
-				} else {
-					done(Failure)
-				}
-			}
-		}()
-	}
-	// A probe that streams or upgrades is reported when it starts: it must
-	// not hold the half-open slot for its whole life. Otherwise answers are
-	// reported when they end, so a death mid-body counts as a failure.
-	onHeader := func(status int) {
-		if g.Breaker != nil && g.Breaker.State() == StateHalfOpen {
-			g.report(done, status)
-		}
+		c.allowed = allowed
+		defer c.finish(r)
 	}
 	if !canFallback {
-		sw := &statusWriter{ResponseWriter: w, onHeader: onHeader}
-		g.Service.ServeHTTP(sw, r)
-		g.report(done, sw.status)
+		c.sw = statusWriter{ResponseWriter: w, call: c}
+		g.Service.ServeHTTP(&c.sw, r)
+		c.report(c.sw.status)
 		return
 	}
-	hw := &holdWriter{w: w, h: http.Header{}, failing: g.failing, onHeader: onHeader}
+	hw := &holdWriter{w: w, h: http.Header{}, failing: g.failing, call: c}
 	g.Service.ServeHTTP(hw, r)
 	if !hw.failed {
 		hw.commitIfPending()
-		g.report(done, hw.status)
+		c.report(hw.status)
 		return
 	}
-	g.report(done, hw.status)
+	c.report(hw.status)
 	g.fallback(w, r, body, reasonStatus+strconv.Itoa(hw.status))
 }
 
-// report tells the breaker how the service did.
-func (g *guarded) report(done func(Outcome), status int) {
-	if done == nil {
-		return
-	}
-	switch {
-	case status == statusClientClosed:
-		done(Excluded)
-	case g.failing[status]:
-		done(Failure)
-	default:
-		done(Success)
+// statusClientClosed is what the upstream proxy writes when the client
+// went away (upstream.StatusClientClosed; guard cannot import upstream,
+// whose tests run through guard).
+const statusClientClosed = 499
+
+// call is one request through the guard: the breaker's verdict, given
+// once, and the writer watching the service's answer (one allocation for
+// all of it).
+type call struct {
+	g        *guarded
+	allowed  func(Outcome) // nil without a breaker
+	reported bool
+	sw       statusWriter
+}
+
+// done gives the breaker its verdict, once.
+func (c *call) done(o Outcome) {
+	if c.allowed != nil && !c.reported {
+		c.reported = true
+		c.allowed(o)
 	}
 }
 
-// statusClientClosed is what the upstream proxy writes when the client
-// went away (upstream.StatusClientClosed).
-const statusClientClosed = 499
+// report tells the breaker how the service did.
+func (c *call) report(status int) {
+	switch {
+	case status == statusClientClosed:
+		c.done(Excluded)
+	case c.g.failing[status]:
+		c.done(Failure)
+	default:
+		c.done(Success)
+	}
+}
+
+// streaming is told when an answer starts to stream or upgrade. A probe
+// that does must not hold the half-open slot for its whole life: it is
+// reported at once. Otherwise answers are reported when they end, so a
+// death mid-body counts as a failure.
+func (c *call) streaming(status int) {
+	if c.g.Breaker != nil && c.g.Breaker.State() == StateHalfOpen {
+		c.report(status)
+	}
+}
+
+// finish reports a request that was not reported: the service's handler
+// panicked (the reverse proxy aborts when the service dies mid-answer). A
+// request never reported would hold a half-open probe slot forever.
+func (c *call) finish(r *http.Request) {
+	if c.reported {
+		return
+	}
+	if r.Context().Err() != nil {
+		c.done(Excluded)
+	} else {
+		c.done(Failure)
+	}
+}
 
 // open answers while the breaker is open: from the monolith when allowed,
 // otherwise a fast 503.

@@ -8,13 +8,13 @@ import (
 )
 
 // statusWriter passes everything through and remembers the status. A
-// response that streams (flushes) or upgrades tells onHeader at once, so
+// response that streams (flushes) or upgrades tells its call at once, so
 // it does not hold its breaker's half-open slot for its whole life; any
 // other is reported when it ends (a death mid-body then counts).
 type statusWriter struct {
 	http.ResponseWriter
-	status   int
-	onHeader func(status int)
+	status int
+	call   *call // nil: nobody to tell
 }
 
 func (s *statusWriter) WriteHeader(code int) {
@@ -31,10 +31,10 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
-// streaming tells onHeader that a long-lived answer has started.
+// streaming tells the call that a long-lived answer has started.
 func (s *statusWriter) streaming(status int) {
-	if s.onHeader != nil && status != 0 {
-		s.onHeader(status)
+	if s.call != nil && status != 0 {
+		s.call.streaming(status)
 	}
 }
 
@@ -73,7 +73,7 @@ type holdWriter struct {
 	status    int
 	committed bool
 	failed    bool
-	onHeader  func(status int) // told when a committed answer streams
+	call      *call // told when a committed answer streams; nil: nobody
 }
 
 func (hw *holdWriter) Header() http.Header {
@@ -123,8 +123,8 @@ func (hw *holdWriter) Flush() {
 	if !hw.committed {
 		return
 	}
-	if hw.onHeader != nil {
-		hw.onHeader(hw.status)
+	if hw.call != nil {
+		hw.call.streaming(hw.status)
 	}
 	if f, ok := hw.w.(http.Flusher); ok {
 		f.Flush()

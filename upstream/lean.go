@@ -139,7 +139,7 @@ func (u *Upstream) leanRoundTrip(ctx context.Context, o outbound) (*leanConn, *h
 		}
 		// Closing, unlike a deadline, cannot be undone by the header
 		// deadline set later; a canceled connection is never reused.
-		c.stop = context.AfterFunc(ctx, func() { _ = c.conn.Close() })
+		c.stop = context.AfterFunc(ctx, c.closeConn)
 		resp, err := u.exchange(c, o)
 		if err == nil {
 			return c, resp, nil
@@ -362,8 +362,9 @@ func copyBody(w http.ResponseWriter, resp *http.Response) error {
 	if resp.ContentLength == -1 {
 		rc = http.NewResponseController(w)
 	}
-	buf := copyBuffers.Get()
-	defer copyBuffers.Put(buf)
+	bp := copyBuffers.pool.Get().(*[]byte) // the pointer itself: Put(buf) would allocate one
+	defer copyBuffers.pool.Put(bp)
+	buf := *bp
 	for {
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {

@@ -28,6 +28,8 @@ type leanConn struct {
 	// stop disarms the watch that interrupts the connection when the
 	// client's request is canceled; false means it already fired.
 	stop func() bool
+	// closeConn is what that watch runs, built once per connection.
+	closeConn func()
 	// idle checks the connection for noise before reuse (nil: no check).
 	idle *idlePeek
 	// readDeadline is the read deadline set on conn (zero: none).
@@ -125,6 +127,7 @@ func (p *leanPool) get(ctx context.Context, fresh bool) (*leanConn, bool, error)
 	l := &limitedReader{conn: conn, remaining: noLimit}
 	c := &leanConn{conn: conn, limit: l, br: bufio.NewReaderSize(l, 4096), bw: bufio.NewWriterSize(conn, 4096)}
 	c.idle = newIdlePeek(c)
+	c.closeConn = func() { _ = conn.Close() }
 	return c, false, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/stranglerfig/strangler/routing"
 )
 
 // Trusted is the set of peers (load balancers, edge proxies) whose
@@ -47,11 +49,8 @@ func (t *Trusted) containsIP(ip net.IP) bool {
 // when the peer is trusted, the right-most X-Forwarded-For entry that is
 // not itself a trusted proxy.
 func (t *Trusted) ClientIP(r *http.Request) string {
-	peer, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		peer = r.RemoteAddr
-	}
-	if !t.Contains(peer) {
+	peer := routing.RemoteIP(r)
+	if t == nil || len(t.nets) == 0 || !t.containsIP(net.ParseIP(strings.TrimSpace(peer))) {
 		return peer
 	}
 	chain := strings.Join(r.Header.Values("X-Forwarded-For"), ",")
