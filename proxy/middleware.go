@@ -2,11 +2,12 @@ package proxy
 
 import (
 	"bufio"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,12 +31,10 @@ func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// One one-element slice serves the request and the response
 		// header (capacity 1: an append elsewhere copies it).
+		// Of several lines, the first counts.
 		vals := r.Header[RequestIDHeader]
-		if len(vals) != 1 || !validRequestID(vals[0]) {
+		if len(vals) == 0 || !validRequestID(vals[0]) {
 			vals = []string{newRequestID()}
-			if id := r.Header.Get(RequestIDHeader); validRequestID(id) {
-				vals[0] = id // several lines: the first, as before
-			}
 		}
 		vals = vals[:1:1]
 		r.Header[RequestIDHeader] = vals
@@ -56,13 +55,13 @@ func validRequestID(id string) bool {
 	return true
 }
 
+// newRequestID returns 16 random lowercase hex digits.
 func newRequestID() string {
-	var buf [16]byte
-	b := strconv.AppendUint(buf[:0], rand.Uint64(), 16)
-	for len(b) < 16 {
-		b = append([]byte{'0'}, b...)
-	}
-	return string(b)
+	var raw [8]byte
+	binary.BigEndian.PutUint64(raw[:], rand.Uint64())
+	var out [16]byte
+	hex.Encode(out[:], raw[:])
+	return string(out[:])
 }
 
 // withCleanPath refuses request paths with dot-segments ("/a/../b"),

@@ -122,7 +122,7 @@ drain:
 		select {
 		case j := <-d.jobs:
 			d.pending.Add(-1)
-			d.dropped(j.p.cfg.Route, ReasonStopping)
+			j.p.dropped(ReasonStopping)
 			d.release(j)
 		default:
 			return
@@ -186,7 +186,7 @@ func (j *job) size() int64 { return int64(j.reqBody.Len() + j.primaryBuf.Len()) 
 
 // offer queues j without blocking; a full queue or memory budget drops it.
 func (d *Dispatcher) offer(j *job) {
-	route, size := j.p.cfg.Route, j.size()
+	size := j.size()
 	reason := ""
 	d.stopMu.RLock()
 	switch {
@@ -208,7 +208,7 @@ func (d *Dispatcher) offer(j *job) {
 		}
 	}
 	d.stopMu.RUnlock()
-	d.dropped(route, reason)
+	j.p.dropped(reason)
 	putBuffer(j.reqBody)
 	putBuffer(j.primaryBuf)
 }
@@ -228,7 +228,7 @@ func (d *Dispatcher) work() {
 			if d.ctx.Err() != nil {
 				// Stop's deadline passed and select picked a job over
 				// Done: drop it as Stop would, never send it cancelled.
-				d.dropped(j.p.cfg.Route, ReasonStopping)
+				j.p.dropped(ReasonStopping)
 				d.release(j)
 			} else {
 				d.run(j)
@@ -254,15 +254,16 @@ func (d *Dispatcher) process(j *job) {
 	p, route := j.p, j.p.cfg.Route
 	other, err := d.send(j, j.to)
 	if errors.Is(err, errTargetDown) {
-		d.dropped(route, ReasonTargetDown)
+		p.dropped(ReasonTargetDown)
 		return
 	}
 	if err != nil {
-		d.count(route, resultFailed, upstream.ErrorKind(err))
-		d.store(j, other, diff.Result{}, upstream.ErrorKind(err))
+		kind := upstream.ErrorKind(err)
+		p.count(resultFailed, kind)
+		d.store(j, other, diff.Result{}, kind)
 		return
 	}
-	d.count(route, resultSent, "")
+	p.count(resultSent, "")
 	legacy, service := j.primary, other
 	if j.to == routing.SideLegacy {
 		legacy, service = other, j.primary
@@ -294,19 +295,14 @@ func (d *Dispatcher) send(j *job, side routing.Side) (diff.Response, error) {
 	if side == routing.SideLegacy {
 		t = p.cfg.Legacy
 	}
-	ctx, cancel := context.WithTimeout(d.ctx, p.cfg.Timeout)
-	defer cancel()
-	start := time.Now()
-	// ShadowRequest rewrites the URL of the request it is given in place
-	// (WithContext is shallow): give it its own URL so j.req stays the
-	// client's, for the record and for a second send to the monolith.
-	in, u := *j.req, *j.req.URL
-	in.URL = &u
-	req := t.Upstream.ShadowRequest(ctx, &in, j.reqBody.Bytes(), t.Route, t.Trusted)
-	done, ok := d.breaker(t.Upstream).Allow()
+	done, ok := p.down[side].Allow()
 	if !ok {
 		return diff.Response{}, errTargetDown
 	}
+	ctx, cancel := context.WithTimeout(d.ctx, p.cfg.Timeout)
+	defer cancel()
+	start := time.Now()
+	req := t.Upstream.ShadowRequest(ctx, j.req, j.reqBody.Bytes(), t.Route, t.Trusted)
 	resp, err := t.Upstream.Transport().RoundTrip(req)
 	if err != nil {
 		done(guard.Failure)

@@ -80,11 +80,12 @@ type Policy struct {
 	noiseSample uint32
 	d           *Dispatcher
 	down        [2]*guard.Breaker // the targets' shadow breakers, by routing.Side
+	stats       *routeStats       // the route's counts, kept across reloads
 }
 
 // NewPolicy compiles cfg for d.
 func (d *Dispatcher) NewPolicy(cfg PolicyConfig) (*Policy, error) {
-	p := &Policy{cfg: cfg, d: d, methods: map[string]bool{},
+	p := &Policy{cfg: cfg, d: d, methods: map[string]bool{}, stats: d.routeStats(cfg.Route),
 		sample: routing.Threshold(cfg.Sample), noiseSample: routing.Threshold(cfg.NoiseSample)}
 	for _, m := range cfg.Methods {
 		p.methods[m] = true
@@ -148,7 +149,7 @@ func (p *Policy) targetDown(to routing.Side) bool {
 // client's answer never waits for, or depends on, the copy.
 func (p *Policy) ServeMirrored(w http.ResponseWriter, r *http.Request, d routing.Decision, primary http.Handler) {
 	if reason := p.skipReason(r, d.MirrorTo); reason != "" {
-		p.d.skipped(p.cfg.Route, reason)
+		p.skipped(reason)
 		primary.ServeHTTP(w, r)
 		return
 	}
@@ -163,7 +164,7 @@ func (p *Policy) ServeMirrored(w http.ResponseWriter, r *http.Request, d routing
 	if reason := p.unusable(r, tee, cw); reason != "" {
 		putBuffer(tee.buf)
 		putBuffer(cw.buf)
-		p.d.skipped(p.cfg.Route, reason)
+		p.skipped(reason)
 		return
 	}
 	p.d.offer(p.newJob(r, d, tee, cw, time.Since(start)))
@@ -171,7 +172,6 @@ func (p *Policy) ServeMirrored(w http.ResponseWriter, r *http.Request, d routing
 
 // unusable says why a served exchange cannot be compared, or "".
 func (p *Policy) unusable(r *http.Request, tee *teeBody, cw *captureWriter) string {
-	ct, _, _ := mime.ParseMediaType(cw.Header().Get("Content-Type"))
 	switch {
 	case r.Context().Err() != nil:
 		return ReasonClientGone
@@ -185,12 +185,18 @@ func (p *Policy) unusable(r *http.Request, tee *teeBody, cw *captureWriter) stri
 		return ReasonFallback
 	case cw.status == 0:
 		return ReasonNoResponse
-	case ct == "text/event-stream":
+	case isEventStream(cw.Header().Get("Content-Type")):
 		return ReasonStreaming
 	case cw.truncated:
 		return ReasonResponseTooLarge
 	}
 	return ""
+}
+
+// isEventStream reports whether contentType is text/event-stream.
+func isEventStream(contentType string) bool {
+	ct, _, _ := mime.ParseMediaType(contentType)
+	return ct == "text/event-stream"
 }
 
 // newJob snapshots the exchange for the worker.

@@ -45,9 +45,11 @@ func (d *Dispatcher) learner(route string) *Learner {
 	return l
 }
 
-// count records one outcome in the route's stats and the observer.
-func (d *Dispatcher) count(route, result, reason string) {
-	st := d.routeStats(route)
+// count records one outcome in the policy's route stats and the
+// observer. The stats are looked up once, in NewPolicy: no lock of the
+// dispatcher's is taken on the request path.
+func (p *Policy) count(result, reason string) {
+	st := p.stats
 	st.mu.Lock()
 	switch result {
 	case resultSent, resultFailed:
@@ -58,13 +60,13 @@ func (d *Dispatcher) count(route, result, reason string) {
 		st.skipped[reason]++
 	}
 	st.mu.Unlock()
-	if d.opts.Observer != nil {
-		d.opts.Observer.Shadow(route, result, reason)
+	if o := p.d.opts.Observer; o != nil {
+		o.Shadow(p.cfg.Route, result, reason)
 	}
 }
 
-func (d *Dispatcher) skipped(route, reason string) { d.count(route, resultSkipped, reason) }
-func (d *Dispatcher) dropped(route, reason string) { d.count(route, resultDropped, reason) }
+func (p *Policy) skipped(reason string) { p.count(resultSkipped, reason) }
+func (p *Policy) dropped(reason string) { p.count(resultDropped, reason) }
 
 // Counts returns a route's mirroring counts for the report.
 func (d *Dispatcher) Counts(route string) report.ShadowCounts {

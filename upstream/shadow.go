@@ -28,6 +28,8 @@ var hopHeaders = []string{
 // handled as for the primary, and marked with ShadowHeader.
 func (u *Upstream) ShadowRequest(ctx context.Context, in *http.Request, body []byte, rt Route, trusted *Trusted) *http.Request {
 	out := in.WithContext(ctx)
+	url := *in.URL // rewritten below: in keeps its own (WithContext is shallow)
+	out.URL = &url
 	out.Header = in.Header.Clone()
 	out.RequestURI = ""
 	out.Close = false
