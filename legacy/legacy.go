@@ -36,7 +36,7 @@ type endpointKey struct{ method, path string }
 // bounded: once full, new shapes are only counted as overflow.
 type Inventory struct {
 	max      int
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	counts   map[endpointKey]*atomic.Uint64
 	overflow atomic.Uint64
 }
@@ -55,14 +55,12 @@ func (inv *Inventory) Observe(method, path string) {
 		return
 	}
 	k := endpointKey{method: method, path: Shape(path)}
-	inv.mu.Lock()
-	c, ok := inv.counts[k]
-	if !ok && len(inv.counts) < inv.max {
-		c = new(atomic.Uint64)
-		k = endpointKey{method: strings.Clone(k.method), path: strings.Clone(k.path)}
-		inv.counts[k] = c
+	inv.mu.RLock()
+	c := inv.counts[k] // nearly always there: unmatched requests share a read lock
+	inv.mu.RUnlock()
+	if c == nil {
+		c = inv.add(k)
 	}
-	inv.mu.Unlock()
 	if c == nil {
 		inv.overflow.Add(1)
 		return
@@ -70,15 +68,30 @@ func (inv *Inventory) Observe(method, path string) {
 	c.Add(1)
 }
 
+// add inserts k if there is room and returns its counter (nil when full).
+func (inv *Inventory) add(k endpointKey) *atomic.Uint64 {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if c, ok := inv.counts[k]; ok {
+		return c
+	}
+	if len(inv.counts) >= inv.max {
+		return nil
+	}
+	c := new(atomic.Uint64)
+	inv.counts[endpointKey{method: strings.Clone(k.method), path: strings.Clone(k.path)}] = c
+	return c
+}
+
 // Snapshot returns the endpoints, most requested first, and the count of
 // requests whose shape did not fit.
 func (inv *Inventory) Snapshot() ([]Endpoint, uint64) {
-	inv.mu.Lock()
+	inv.mu.RLock()
 	out := make([]Endpoint, 0, len(inv.counts))
 	for k, c := range inv.counts {
 		out = append(out, Endpoint{Method: k.method, Path: k.path, Count: c.Load()})
 	}
-	inv.mu.Unlock()
+	inv.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Count != out[j].Count {
 			return out[i].Count > out[j].Count

@@ -130,6 +130,15 @@ func (lw *logWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// finalStatus is the answer's status; a handler that wrote nothing
+// answered 200 (net/http's default).
+func (lw *logWriter) finalStatus() int {
+	if lw.status == 0 {
+		return http.StatusOK
+	}
+	return lw.status
+}
+
 // Flush sends buffered data to the client (SSE, streaming).
 func (lw *logWriter) Flush() {
 	if f, ok := lw.ResponseWriter.(http.Flusher); ok {
@@ -209,12 +218,8 @@ func observe(reg *metrics.Registry, lw *logWriter, took time.Duration) {
 	if d.Side == routing.SideService {
 		side = metrics.SideService
 	}
-	status := lw.status
-	if status == 0 {
-		status = http.StatusOK
-	}
 	m := reg.Route(route)
-	m.Observe(stage, side, status, took)
+	m.Observe(stage, side, lw.finalStatus(), took)
 	if lw.fallback != "" {
 		m.Fallback(lw.fallback)
 	}
@@ -225,10 +230,6 @@ func logRequest(log zerolog.Logger, r *http.Request, lw *logWriter, took time.Du
 	servedBy := "legacy"
 	if d.Side == routing.SideService {
 		servedBy = d.Service
-	}
-	status := lw.status
-	if status == 0 {
-		status = http.StatusOK
 	}
 	ev := log.Info().
 		Str("request_id", r.Header.Get(RequestIDHeader)).
@@ -245,7 +246,7 @@ func logRequest(log zerolog.Logger, r *http.Request, lw *logWriter, took time.Du
 	ev.Str("served_by", servedBy).
 		Str("method", r.Method).
 		Str("path", r.URL.EscapedPath()).
-		Int("status", status).
+		Int("status", lw.finalStatus()).
 		Float64("duration_ms", float64(took.Microseconds())/1000).
 		Int64("bytes", lw.bytes).
 		Str("remote", r.RemoteAddr).

@@ -124,7 +124,7 @@ func (p *Proxy) build(cfg *config.Config) (*routing.Table, error) {
 		OnError: p.errorCounter(metrics.Unmatched, "legacy")}, trusted, p.log), p.inventory)
 	specs := make([]routing.Spec, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
-		spec, err := p.routeSpec(r, cfg, services, legacyUp, trusted)
+		spec, err := p.routeSpec(r, cfg, services, legacyUp, legacyKeepHost, trusted)
 		if err != nil {
 			return nil, fmt.Errorf("route %q: %w", r.Name, err)
 		}
@@ -134,7 +134,7 @@ func (p *Proxy) build(cfg *config.Config) (*routing.Table, error) {
 }
 
 func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[string]*upstream.Upstream,
-	legacyUp *upstream.Upstream, trusted *upstream.Trusted) (routing.Spec, error) {
+	legacyUp *upstream.Upstream, legacyKeepHost bool, trusted *upstream.Trusted) (routing.Spec, error) {
 	stage, err := routing.ParseStage(r.Stage)
 	if err != nil {
 		return routing.Spec{}, err
@@ -143,7 +143,7 @@ func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[strin
 		Name: r.Name, Path: r.Match.Path, Prefix: r.Match.Prefix, Host: r.Match.Host,
 		Methods: r.Match.Methods, Headers: r.Match.Headers,
 		Stage: stage, Percent: r.Percent, Sticky: r.Sticky, ServiceName: r.Service,
-		Legacy: legacyUp.Proxy(upstream.Route{Name: r.Name, KeepHost: cfg.Legacy.HostHeader == config.HostClient,
+		Legacy: legacyUp.Proxy(upstream.Route{Name: r.Name, KeepHost: legacyKeepHost,
 			OnError: p.errorCounter(r.Name, "legacy")}, trusted, p.log),
 	}
 	if r.Service == "" {
@@ -154,7 +154,7 @@ func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[strin
 	if r.Rewrite.HostHeader != "" {
 		host = r.Rewrite.HostHeader
 	}
-	legacyRoute := upstream.Route{Name: r.Name, KeepHost: cfg.Legacy.HostHeader == config.HostClient}
+	legacyRoute := upstream.Route{Name: r.Name, KeepHost: legacyKeepHost}
 	svcRoute := upstream.Route{
 		Name: r.Name, StripPrefix: r.Rewrite.StripPrefix, AddPrefix: r.Rewrite.AddPrefix,
 		KeepHost: host == config.HostClient,

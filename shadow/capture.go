@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"sync"
+
+	"github.com/stranglerfig/strangler/guard"
 )
 
 // buffers recycles capture buffers. Buffers that grew past maxPooled are
@@ -70,7 +72,7 @@ type captureWriter struct {
 // meant to answer did not) and passes the note on.
 func (c *captureWriter) NoteFallback(reason string) {
 	c.fellBack = true
-	if n, ok := c.ResponseWriter.(interface{ NoteFallback(string) }); ok {
+	if n, ok := c.ResponseWriter.(guard.Noter); ok {
 		n.NoteFallback(reason)
 	}
 }

@@ -49,17 +49,24 @@ func (p *leanProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.relay(w, c, resp)
 }
 
+// addHeader adds the upstream's header src to the answer's h. The
+// response is ours and dropped afterwards, so its value slices are handed
+// over, not copied, where h has none of its own.
+func addHeader(h, src http.Header) {
+	for k, vv := range src {
+		if prior := h[k]; len(prior) > 0 {
+			h[k] = append(prior, vv...)
+		} else {
+			h[k] = vv
+		}
+	}
+}
+
 // informational passes a 1xx answer (103 Early Hints, 100 Continue) on
 // to the client, as httputil does.
 func informational(w http.ResponseWriter, resp *http.Response) {
 	h := w.Header()
-	for k, vv := range resp.Header {
-		if prior := h[k]; len(prior) > 0 {
-			h[k] = append(prior, vv...)
-		} else {
-			h[k] = vv // resp is ours and dropped after the relay
-		}
-	}
+	addHeader(h, resp.Header)
 	w.WriteHeader(resp.StatusCode)
 	clear(h) // WriteHeader keeps the header map for 1xx answers
 }
@@ -279,7 +286,9 @@ func writeHeaderLine(bw *bufio.Writer, k, v string) {
 
 // dropOutbound reports whether the inbound header k is not forwarded:
 // hop-by-hop headers, the X-Forwarded-* set (written afresh) and, from an
-// untrusted peer, the shadow mark.
+// untrusted peer, the shadow mark. It is a switch, not a walk over
+// hopHeaders and forwardedHeaders, because it runs for every header of
+// every request; TestDropOutbound keeps it in step with those lists.
 func dropOutbound(k string, fromTrusted bool) bool {
 	switch k {
 	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
@@ -320,13 +329,7 @@ func hasToken(values []string, tok string) bool {
 func (p *leanProxy) relay(w http.ResponseWriter, c *leanConn, resp *http.Response) {
 	h := w.Header()
 	removeHopHeaders(resp.Header)
-	for k, vv := range resp.Header {
-		if prior := h[k]; len(prior) > 0 {
-			h[k] = append(prior, vv...)
-		} else {
-			h[k] = vv // resp is ours and dropped after the relay
-		}
-	}
+	addHeader(h, resp.Header)
 	if len(resp.Trailer) > 0 {
 		keys := make([]string, 0, len(resp.Trailer))
 		for k := range resp.Trailer {

@@ -735,3 +735,28 @@ func TestShadowRequestLeanMatchesStandard(t *testing.T) {
 		t.Errorf("the lean copy did not use the lean pool")
 	}
 }
+
+// TestDropOutbound keeps the lean path's switch in step with the lists
+// the standard path and ShadowRequest drop.
+func TestDropOutbound(t *testing.T) {
+	for _, list := range [][]string{hopHeaders, forwardedHeaders} {
+		for _, k := range list {
+			if !dropOutbound(k, false) || !dropOutbound(k, true) {
+				t.Errorf("dropOutbound(%q) = false; the standard path drops it", k)
+			}
+		}
+	}
+	if !dropOutbound(ShadowHeader, false) || dropOutbound(ShadowHeader, true) {
+		t.Error("the shadow mark must be dropped from untrusted peers only")
+	}
+	if dropOutbound("Accept", false) {
+		t.Error("an end-to-end header was dropped")
+	}
+}
+
+// idleCount returns how many connections wait in the pool.
+func (p *leanPool) idleCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}

@@ -257,10 +257,3 @@ func (p *leanPool) close() {
 		c.close()
 	}
 }
-
-// idleCount returns how many connections wait in the pool.
-func (p *leanPool) idleCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.idle)
-}

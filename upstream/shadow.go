@@ -22,6 +22,10 @@ var hopHeaders = []string{
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
 }
 
+// forwardedHeaders are written afresh for each upstream request (with
+// trusted-proxy handling), never passed on as the client sent them.
+var forwardedHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"}
+
 // ShadowRequest builds the client request that mirrors in (a snapshot the
 // caller owns, with its body given separately) to u: rewritten for rt
 // exactly as Proxy would, hop-by-hop headers removed, X-Forwarded-*
@@ -41,7 +45,7 @@ func (u *Upstream) ShadowRequest(ctx context.Context, in *http.Request, body []b
 	}
 	out.TransferEncoding = nil
 	removeHopHeaders(out.Header)
-	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+	for _, h := range forwardedHeaders {
 		out.Header.Del(h)
 	}
 	rewrite(&httputil.ProxyRequest{In: in, Out: out}, u.opts.URL, rt, trusted)

@@ -141,7 +141,8 @@ type Route struct {
 // X-Forwarded-* headers are kept and extended; from others they are
 // replaced.
 func (u *Upstream) Proxy(rt Route, trusted *Trusted, log zerolog.Logger) http.Handler {
-	std := u.standardProxy(rt, trusted, log)
+	onError := errorHandler(u.opts.Name, rt, log)
+	std := u.standardProxy(rt, trusted, onError, log)
 	if u.pool == nil {
 		return std
 	}
@@ -150,7 +151,7 @@ func (u *Upstream) Proxy(rt Route, trusted *Trusted, log zerolog.Logger) http.Ha
 		return std
 	}
 	return &leanProxy{up: u, rt: rt, trusted: trusted, host: u.opts.URL.Host, addPrefix: addPrefix, std: std,
-		onError: errorHandler(u.opts.Name, rt, log)}
+		onError: onError}
 }
 
 // escapedPrefix returns the path prefix p in escaped form: kept as it is
@@ -170,13 +171,14 @@ func escapedPrefix(p string) (string, bool) {
 
 // standardProxy is httputil.ReverseProxy over the shared Transport: it
 // serves every request the lean path does not take.
-func (u *Upstream) standardProxy(rt Route, trusted *Trusted, log zerolog.Logger) http.Handler {
+func (u *Upstream) standardProxy(rt Route, trusted *Trusted, onError func(http.ResponseWriter, *http.Request, error),
+	log zerolog.Logger) http.Handler {
 	p := &httputil.ReverseProxy{
 		Transport: u.transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			rewrite(pr, u.opts.URL, rt, trusted)
 		},
-		ErrorHandler: errorHandler(u.opts.Name, rt, log),
+		ErrorHandler: onError,
 		BufferPool:   copyBuffers,
 		ErrorLog:     stdlog.New(log.With().Str("upstream", u.opts.Name).Logger(), "", 0),
 	}
