@@ -411,30 +411,16 @@ func setIfZero[T comparable](p *T, def T) {
 }
 
 func (u *Upstream) applyDefaults() {
-	if u.Timeout == 0 {
-		u.Timeout = DefaultUpstreamTimeout
-	}
-	if u.DialTimeout == 0 {
-		u.DialTimeout = DefaultDialTimeout
-	}
-	if u.MaxIdleConns == 0 {
-		u.MaxIdleConns = DefaultMaxIdleConns
-	}
-	if u.HostHeader == "" {
-		u.HostHeader = HostUpstream
-	}
-	if u.Client == "" {
-		u.Client = ClientLean
-	}
+	setIfZero(&u.Timeout, DefaultUpstreamTimeout)
+	setIfZero(&u.DialTimeout, DefaultDialTimeout)
+	setIfZero(&u.MaxIdleConns, DefaultMaxIdleConns)
+	setIfZero(&u.HostHeader, HostUpstream)
+	setIfZero(&u.Client, ClientLean)
 }
 
 func (r *Route) applyDefaults() {
-	if r.Stage == "" {
-		r.Stage = StageLegacy
-	}
-	if r.Sticky == "" {
-		r.Sticky = DefaultSticky
-	}
+	setIfZero(&r.Stage, StageLegacy)
+	setIfZero(&r.Sticky, DefaultSticky)
 	if r.Shadow.Sample == nil {
 		full := 100.0
 		r.Shadow.Sample = &full
@@ -442,18 +428,10 @@ func (r *Route) applyDefaults() {
 	if len(r.Shadow.Methods) == 0 {
 		r.Shadow.Methods = append([]string(nil), DefaultShadowMethods...)
 	}
-	if r.Shadow.MaxBody == 0 {
-		r.Shadow.MaxBody = DefaultShadowMaxBody
-	}
-	if r.Diff.MaxBody == 0 {
-		r.Diff.MaxBody = DefaultDiffMaxBody
-	}
-	if r.Diff.Noise.Sample == 0 {
-		r.Diff.Noise.Sample = DefaultNoiseSample
-	}
-	if r.Diff.Noise.Warmup == 0 {
-		r.Diff.Noise.Warmup = DefaultNoiseWarmup
-	}
+	setIfZero(&r.Shadow.MaxBody, DefaultShadowMaxBody)
+	setIfZero(&r.Diff.MaxBody, DefaultDiffMaxBody)
+	setIfZero(&r.Diff.Noise.Sample, DefaultNoiseSample)
+	setIfZero(&r.Diff.Noise.Warmup, DefaultNoiseWarmup)
 	if len(r.Plan) == 0 {
 		r.Plan = append([]string(nil), DefaultPlan...)
 	}

@@ -75,6 +75,18 @@ func (r *Route) Steps() []Position {
 	return out
 }
 
+// Next returns the first step of the plan after the route's position;
+// ok is false at or past the last step.
+func (r *Route) Next() (next Position, ok bool) {
+	cur := r.Position()
+	for _, step := range r.Steps() {
+		if cur.Before(step) {
+			return step, true
+		}
+	}
+	return Position{}, false
+}
+
 func validatePlan(v *validator, f string, plan []string) {
 	var prev Position
 	for j, s := range plan {

@@ -32,15 +32,12 @@ func (m *Route) Figures() Figures {
 
 // figures snapshots one side.
 func (s *sideStats) figures() SideFigures {
-	var counts [numBuckets]uint64
-	for i := range s.buckets {
-		counts[i] = s.buckets[i].Load()
-	}
+	c := s.counts()
 	return SideFigures{
-		Requests: s.requests.Load(),
-		Errors:   s.errors.Load(),
-		P50ms:    quantile(0.5, durationBuckets[:], counts[:]) * 1000,
-		P99ms:    quantile(0.99, durationBuckets[:], counts[:]) * 1000,
+		Requests: c.Requests,
+		Errors:   c.Errors,
+		P50ms:    quantile(0.5, durationBuckets[:], c.Buckets[:]) * 1000,
+		P99ms:    quantile(0.99, durationBuckets[:], c.Buckets[:]) * 1000,
 	}
 }
 

@@ -6,14 +6,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Shadow outcomes, the "result" label of strangler_shadow_requests_total.
-const (
-	ShadowSent    = "sent"    // the copy went out
-	ShadowDropped = "dropped" // eligible, but the queue was full or the proxy stopping
-	ShadowSkipped = "skipped" // not eligible (method, body size, streaming, ...)
-	ShadowFailed  = "failed"  // the copy went out and its upstream failed
-)
-
 // shadowCollectors are the series of the mirroring machinery.
 type shadowCollectors struct {
 	shadows     *prometheus.CounterVec

@@ -162,14 +162,7 @@ func (s *Store) Report(routes []string) Report {
 // routeRows returns the aggregate rows by route.
 func routeRows(txn *memdb.Txn) map[string]*routeRow {
 	rows := map[string]*routeRow{}
-	it, err := txn.Get(tableRoutes, indexID)
-	if err != nil {
-		return rows
-	}
-	for obj := it.Next(); obj != nil; obj = it.Next() {
-		row := obj.(*routeRow)
-		rows[row.Route] = row
-	}
+	each(txn, tableRoutes, func(row *routeRow) { rows[row.Route] = row })
 	return rows
 }
 

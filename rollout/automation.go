@@ -80,7 +80,7 @@ func (a *Automator) Tick() {
 		r := cfg.Routes[i]
 		seen[r.Name] = true
 		if r.Automation.Enabled {
-			a.evaluate(cfg, &r)
+			a.evaluate(&r)
 		} else {
 			delete(a.routes, r.Name)
 		}
@@ -104,7 +104,7 @@ func (a *Automator) Explain(route string) (Explain, bool) {
 }
 
 // evaluate runs one route's triggers and gates. Called with a.mu held.
-func (a *Automator) evaluate(cfg *config.Config, r *config.Route) {
+func (a *Automator) evaluate(r *config.Route) {
 	now := a.now()
 	st := a.state(r)
 	st.history = append(st.history, a.figures.Snapshot(r.Name))
@@ -118,14 +118,16 @@ func (a *Automator) evaluate(cfg *config.Config, r *config.Route) {
 		st.holdSince = time.Time{}
 		return
 	}
-	ex.Next = nextStep(r)
-	if fired := a.triggers(cfg, r, w); len(fired) > 0 {
+	if next, ok := r.Next(); ok {
+		ex.Next = &next
+	}
+	if fired := a.triggers(r, w); len(fired) > 0 {
 		ex.Triggers = fired
 		a.rollback(r, st, fired, w)
 		ex.Waiting = "rolled back: " + summary(fired)
 		return
 	}
-	ex.Triggers = a.triggerStatus(cfg, r, w)
+	ex.Triggers = a.triggerStatus(r, w)
 	switch {
 	case r.Stage == config.StageLegacy:
 		ex.Waiting = "automation starts at shadow: move the route to shadow to begin"
@@ -134,7 +136,7 @@ func (a *Automator) evaluate(cfg *config.Config, r *config.Route) {
 		ex.Waiting = "at the last step of the plan"
 		return
 	}
-	ex.Gates = gates(cfg, r, w)
+	ex.Gates = gates(r, w)
 	a.promoteIfHeld(r, st, &ex, now)
 }
 
@@ -208,17 +210,7 @@ func trim(h []metrics.Snapshot, since time.Time) []metrics.Snapshot {
 	return h[i:]
 }
 
-// nextStep is where promote would move r.
-func nextStep(r *config.Route) *config.Position {
-	cur := r.Position()
-	for _, s := range r.Steps() {
-		if cur.Before(s) {
-			return &s
-		}
-	}
-	return nil
-}
-
+// failed returns the checks that do not hold.
 func failed(cs []Check) []Check {
 	var out []Check
 	for _, c := range cs {

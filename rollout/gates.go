@@ -103,7 +103,7 @@ func mirrored(r *config.Route) bool {
 }
 
 // gates evaluates the promotion gates of r's current stage.
-func gates(_ *config.Config, r *config.Route, w WindowFigures) []Check {
+func gates(r *config.Route, w WindowFigures) []Check {
 	g := r.Automation.Gates
 	var out []Check
 	if mirrored(r) {
@@ -130,7 +130,7 @@ func gates(_ *config.Config, r *config.Route, w WindowFigures) []Check {
 
 // triggerStatus evaluates r's rollback triggers; a trigger that fired has
 // Holds false. Triggers act only while the service serves users.
-func (a *Automator) triggerStatus(_ *config.Config, r *config.Route, w WindowFigures) []Check {
+func (a *Automator) triggerStatus(r *config.Route, w WindowFigures) []Check {
 	if !serves(r) {
 		return nil
 	}
@@ -161,8 +161,8 @@ func (a *Automator) triggerStatus(_ *config.Config, r *config.Route, w WindowFig
 }
 
 // triggers returns the triggers that fired.
-func (a *Automator) triggers(cfg *config.Config, r *config.Route, w WindowFigures) []Check {
-	return failed(a.triggerStatus(cfg, r, w))
+func (a *Automator) triggers(r *config.Route, w WindowFigures) []Check {
+	return failed(a.triggerStatus(r, w))
 }
 
 func atLeast(name string, v, min float64, what string) Check {

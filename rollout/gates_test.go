@@ -124,7 +124,7 @@ func TestGatesPerStage(t *testing.T) {
 		{config.StageCanary, false, []string{"min_requests", "error_rate", "p99_ratio", "p99_max"}},
 	}
 	for _, tc := range tests {
-		got := gates(nil, gateRoute(tc.stage, tc.mirror), w)
+		got := gates(gateRoute(tc.stage, tc.mirror), w)
 		for name, c := range checkNames(t, tc.stage, got, tc.want...) {
 			if !c.Holds {
 				t.Errorf("%s: gate %s does not hold: %s", tc.stage, name, c.Detail)
@@ -155,7 +155,7 @@ func TestGateThresholds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := base
 			tc.change(&w)
-			for _, c := range gates(nil, gateRoute(config.StageCanary, true), w) {
+			for _, c := range gates(gateRoute(config.StageCanary, true), w) {
 				if c.Name != tc.gate {
 					if !c.Holds {
 						t.Errorf("gate %s fails too: %s", c.Name, c.Detail)
@@ -176,32 +176,32 @@ func TestTriggers(t *testing.T) {
 	a := &Automator{}
 	bad := WindowFigures{Compared: 100, Matched: 50, MatchRate: 0.5, ServiceRequests: 100, ServiceErrors: 50,
 		ServiceErrorRate: 0.5, ServiceP99ms: 5000, LegacyRequests: 100, LegacyP99ms: 10}
-	if got := a.triggerStatus(nil, gateRoute(config.StageShadow, false), bad); len(got) != 0 {
+	if got := a.triggerStatus(gateRoute(config.StageShadow, false), bad); len(got) != 0 {
 		t.Errorf("triggers at shadow: %+v", got)
 	}
-	fired := checkNames(t, "fired", a.triggers(nil, gateRoute(config.StageCanary, true), bad),
+	fired := checkNames(t, "fired", a.triggers(gateRoute(config.StageCanary, true), bad),
 		"error_rate", "p99_ratio", "p99_max", "match_rate")
 	if c := fired["error_rate"]; c.Value != 0.5 || c.Threshold != 0.05 {
 		t.Errorf("error_rate trigger %+v", c)
 	}
 	few := bad
 	few.ServiceRequests, few.Compared, few.LegacyRequests = 19, 19, 19
-	if got := a.triggers(nil, gateRoute(config.StageCanary, true), few); len(got) != 0 {
+	if got := a.triggers(gateRoute(config.StageCanary, true), few); len(got) != 0 {
 		t.Errorf("triggers fired on 19 samples: %+v", got)
 	}
 	noBase := bad
 	noBase.LegacyRequests, noBase.LegacyP99ms = 0, 0
-	fired = checkNames(t, "fired without baseline", a.triggers(nil, gateRoute(config.StageMigrated, true), noBase),
+	fired = checkNames(t, "fired without baseline", a.triggers(gateRoute(config.StageMigrated, true), noBase),
 		"error_rate", "p99_max")
 	_ = fired
 	// With no breaker source, breaker_open is listed and holds.
-	all := checkNames(t, "status", a.triggerStatus(nil, gateRoute(config.StageCanary, false), WindowFigures{}), "breaker_open")
+	all := checkNames(t, "status", a.triggerStatus(gateRoute(config.StageCanary, false), WindowFigures{}), "breaker_open")
 	if !all["breaker_open"].Holds {
 		t.Errorf("breaker_open fired without breakers: %+v", all["breaker_open"])
 	}
 	off := gateRoute(config.StageCanary, false)
 	off.Automation.Rollback.BreakerOpen = ptrTo(false)
-	if got := a.triggerStatus(nil, off, WindowFigures{}); len(got) != 0 {
+	if got := a.triggerStatus(off, WindowFigures{}); len(got) != 0 {
 		t.Errorf("breaker_open listed although disabled: %+v", got)
 	}
 }

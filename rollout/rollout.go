@@ -206,10 +206,8 @@ func (c *Controller) SetStage(ch Change, pos config.Position) (RouteView, error)
 // Promote moves a route to the next step of its plan.
 func (c *Controller) Promote(ch Change) (RouteView, error) {
 	return c.change(ch, "promote", func(r *config.Route, cur config.Position) (config.Position, error) {
-		for _, step := range r.Steps() {
-			if cur.Before(step) {
-				return step, nil
-			}
+		if next, ok := r.Next(); ok {
+			return next, nil
 		}
 		return cur, fmt.Errorf("%w: %s is at %s, the last step of its plan", ErrNoStep, r.Name, cur)
 	})

@@ -66,12 +66,8 @@ func (c *Controller) view(name string) RouteView {
 	if o, ok := c.state.Overrides[name]; ok {
 		v.Override = &o
 	}
-	for _, step := range v.Plan {
-		if v.Position.Before(step) {
-			next := step
-			v.Next = &next
-			break
-		}
+	if next, ok := r.Next(); ok {
+		v.Next = &next
 	}
 	return v
 }

@@ -82,11 +82,10 @@ func waitHTTP(url string) error {
 
 // startBackend starts the Go backend, delaying answers by slow.
 func (p *processes) startBackend(bin string, slow time.Duration) (string, error) {
-	port, err := freePort()
+	addr, err := listen()
 	if err != nil {
 		return "", err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
 	if _, err := p.start(filepath.Join(bin, "backend"), "-addr", addr, "-slow", slow.String()); err != nil {
 		return "", err
 	}
