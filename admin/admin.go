@@ -225,24 +225,34 @@ func (s *server) getRoute(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// changeBody is the body of the mutation endpoints.
-type changeBody struct {
-	Stage     *string  `json:"stage"`
-	Percent   *float64 `json:"percent"`
-	Reason    string   `json:"reason"`
-	IfVersion *uint64  `json:"if_version"`
+// ChangeRequest is the body of the mutation endpoints (stage, promote,
+// rollback, reset). The CLI sends it too.
+type ChangeRequest struct {
+	Stage     *string  `json:"stage,omitempty"`
+	Percent   *float64 `json:"percent,omitempty"`
+	Reason    string   `json:"reason,omitempty"`
+	IfVersion *uint64  `json:"if_version,omitempty"`
 }
 
-func (s *server) decodeChange(r *http.Request, optional bool) (rollout.Change, changeBody, error) {
-	var b changeBody
+// maxReason bounds the reason kept in the audit trail.
+const maxReason = 1000
+
+// newChange checks a reason and builds the change an admin request makes
+// to the route named in the URL.
+func newChange(r *http.Request, reason string, ifVersion *uint64) (rollout.Change, error) {
+	if len(reason) > maxReason {
+		return rollout.Change{}, &Error{Status: http.StatusBadRequest, Field: "reason", Msg: "at most " + strconv.Itoa(maxReason) + " characters"}
+	}
+	return rollout.Change{Route: mux.Vars(r)["name"], Reason: reason, Source: rollout.SourceAdmin, IfVersion: ifVersion}, nil
+}
+
+func (s *server) decodeChange(r *http.Request, optional bool) (rollout.Change, ChangeRequest, error) {
+	var b ChangeRequest
 	if err := decodeBody(r, &b, optional); err != nil {
 		return rollout.Change{}, b, err
 	}
-	if len(b.Reason) > 1000 {
-		return rollout.Change{}, b, &Error{Status: http.StatusBadRequest, Field: "reason", Msg: "at most 1000 characters"}
-	}
-	ch := rollout.Change{Route: mux.Vars(r)["name"], Reason: b.Reason, Source: rollout.SourceAdmin, IfVersion: b.IfVersion}
-	return ch, b, nil
+	ch, err := newChange(r, b.Reason, b.IfVersion)
+	return ch, b, err
 }
 
 func (s *server) setStage(w http.ResponseWriter, r *http.Request) error {
@@ -314,10 +324,10 @@ func (s *server) automation(w http.ResponseWriter, r *http.Request) error {
 	if b.Paused == nil {
 		return &Error{Status: http.StatusBadRequest, Field: "paused", Msg: "required: true to pause, false to resume"}
 	}
-	if len(b.Reason) > 1000 {
-		return &Error{Status: http.StatusBadRequest, Field: "reason", Msg: "at most 1000 characters"}
+	ch, err := newChange(r, b.Reason, nil)
+	if err != nil {
+		return err
 	}
-	ch := rollout.Change{Route: mux.Vars(r)["name"], Reason: b.Reason, Source: rollout.SourceAdmin}
 	action := "resume"
 	if *b.Paused {
 		action = "pause"
@@ -326,16 +336,26 @@ func (s *server) automation(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) events(w http.ResponseWriter, r *http.Request) error {
-	limit := 100
-	if l := r.URL.Query().Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > rollout.DefaultAuditSize {
-			return &Error{Status: http.StatusBadRequest, Field: "limit", Msg: "limit must be between 1 and 1000"}
-		}
-		limit = n
+	limit, err := queryLimit(r, 100, rollout.DefaultAuditSize)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": s.Control.Audit().List(r.URL.Query().Get("route"), limit)})
 	return nil
+}
+
+// queryLimit reads the limit query parameter: def when absent, else a
+// whole number from 1 to most.
+func queryLimit(r *http.Request, def, most int) (int, error) {
+	l := r.URL.Query().Get("limit")
+	if l == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > most {
+		return 0, &Error{Status: http.StatusBadRequest, Field: "limit", Msg: "limit must be between 1 and " + strconv.Itoa(most)}
+	}
+	return n, nil
 }
 
 func (s *server) config(w http.ResponseWriter, _ *http.Request) error {

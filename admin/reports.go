@@ -22,17 +22,16 @@ type ShadowInfo interface {
 	Noise(route string) []report.NoisePath
 }
 
+// maxDiffs caps the limit of /admin/diffs.
+const maxDiffs = 1000
+
 func (s *server) diffs(w http.ResponseWriter, r *http.Request) error {
 	if s.Reports == nil {
 		return errNoReports
 	}
-	limit := 50
-	if l := r.URL.Query().Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			return &Error{Status: http.StatusBadRequest, Field: "limit", Msg: "limit must be between 1 and 1000"}
-		}
-		limit = n
+	limit, err := queryLimit(r, 50, maxDiffs)
+	if err != nil {
+		return err
 	}
 	route := r.URL.Query().Get("route")
 	if route != "" {

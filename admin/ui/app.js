@@ -1482,27 +1482,34 @@
     renderSteer();
   }
 
-  async function change(action, body, summary) {
+  // submitChange confirms a change of the selected route, POSTs it to one
+  // of the route's endpoints, shows the answer at once and then refreshes
+  // every figure. spec.question(r) is the confirmation text, spec.body(r)
+  // the request body (the reason is added), spec.done(v, r, reason)
+  // reports the answer, and spec.rendered(), if given, runs once the
+  // answer is on the page.
+  async function submitChange(endpoint, spec) {
     const r = state.routeByName.get(state.selected);
     if (!r || state.busy) return;
     const reason = $('reason').value.trim();
-    const payload = Object.assign({}, body, { if_version: r.version });
+    const payload = spec.body(r);
     if (reason) payload.reason = reason;
-    const ok = await confirmChange(summary(r), reason);
+    const ok = await confirmChange(spec.question(r), reason);
     if (!ok) {
       notice('info', 'Cancelled: nothing was changed.');
       return;
     }
     setBusy(true);
     try {
-      const v = await api(`routes/${encodeURIComponent(r.name)}/${action}`, { method: 'POST', body: payload });
-      notice('ok', `${v.name}: ${stageText(r)} → ${stageText(v)} (${action}).`);
+      const v = await api(`routes/${encodeURIComponent(r.name)}/${endpoint}`, { method: 'POST', body: payload });
+      spec.done(v, r, reason);
       $('reason').value = '';
       // Show the answer at once, then refresh every figure.
       state.routes = state.routes.map((x) => (x.name === v.name ? v : x));
       state.routeByName.set(v.name, v);
       state.busy = false;
       renderAll();
+      if (spec.rendered) spec.rendered();
       await refresh();
     } catch (e) {
       if (e.status === 401) notice('error', 'Nothing was changed: the admin API refused the token. Enter the right token above.');
@@ -1516,44 +1523,35 @@
     }
   }
 
+  // change moves the selected route (stage, promote, rollback, reset),
+  // refused if the route changed since it was shown.
+  function change(action, body, summary) {
+    return submitChange(action, {
+      question: summary,
+      body: (r) => Object.assign({}, body, { if_version: r.version }),
+      done: (v, r) => notice('ok', `${v.name}: ${stageText(r)} → ${stageText(v)} (${action}).`),
+    });
+  }
+
   // setPaused pauses or resumes the selected route's automation, after
   // the same confirmation as every other change.
-  async function setPaused(paused) {
-    const r = state.routeByName.get(state.selected);
-    if (!r || state.busy) return;
-    const reason = $('reason').value.trim();
-    const text = paused
-      ? `Pause automation of ${r.name}? It stays at ${stageText(r)}: no automatic promotion or rollback until it is resumed.`
-      : `Resume automation of ${r.name} at ${stageText(r)}? Its gates and triggers are evaluated again, over a fresh window.`;
-    const ok = await confirmChange(text, reason);
-    if (!ok) {
-      notice('info', 'Cancelled: nothing was changed.');
-      return;
-    }
-    setBusy(true);
-    try {
-      const body = { paused };
-      if (reason) body.reason = reason;
-      const v = await api(`routes/${encodeURIComponent(r.name)}/automation`, { method: 'POST', body });
-      notice('ok', `${v.name}: automation ${paused ? 'paused' : 'resumed'}.`);
-      $('reason').value = '';
-      const a = v.automation;
-      if (a && a.paused !== paused) state.pauseWant.set(v.name, { paused, reason, last: a.evaluated_at, newer: 0 });
-      state.routes = state.routes.map((x) => (x.name === v.name ? v : x));
-      state.routeByName.set(v.name, v);
-      state.busy = false;
-      renderAll();
-      // The button just pressed is hidden now: keep the focus nearby.
-      const other = $(paused ? 'btn-resume' : 'btn-pause');
-      if (!other.hidden) other.focus();
-      await refresh();
-    } catch (e) {
-      if (e.status === 401) notice('error', 'Nothing was changed: the admin API refused the token. Enter the right token above.');
-      else if (e.status === 0) notice('error', 'Nothing was changed: proxy unreachable.');
-      else notice('error', `Nothing was changed (${e.status}): ${e.message}${e.field ? ` [${e.field}]` : ''}`);
-    } finally {
-      setBusy(false);
-    }
+  function setPaused(paused) {
+    return submitChange('automation', {
+      question: (r) => (paused
+        ? `Pause automation of ${r.name}? It stays at ${stageText(r)}: no automatic promotion or rollback until it is resumed.`
+        : `Resume automation of ${r.name} at ${stageText(r)}? Its gates and triggers are evaluated again, over a fresh window.`),
+      body: () => ({ paused }),
+      done: (v, r, reason) => {
+        notice('ok', `${v.name}: automation ${paused ? 'paused' : 'resumed'}.`);
+        const a = v.automation;
+        if (a && a.paused !== paused) state.pauseWant.set(v.name, { paused, reason, last: a.evaluated_at, newer: 0 });
+      },
+      rendered: () => {
+        // The button just pressed is hidden now: keep the focus nearby.
+        const other = $(paused ? 'btn-resume' : 'btn-pause');
+        if (!other.hidden) other.focus();
+      },
+    });
   }
 
   function initEvents() {

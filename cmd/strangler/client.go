@@ -115,14 +115,6 @@ func (c *adminClient) failure(status int, data []byte) error {
 	return e
 }
 
-// changeRequest is the body of the mutation endpoints.
-type changeRequest struct {
-	Stage     *string  `json:"stage,omitempty"`
-	Percent   *float64 `json:"percent,omitempty"`
-	Reason    string   `json:"reason,omitempty"`
-	IfVersion *uint64  `json:"if_version,omitempty"`
-}
-
 // positionString renders a position for tables.
 func positionString(p config.Position) string {
 	if p.Stage == "" {

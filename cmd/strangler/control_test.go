@@ -333,6 +333,41 @@ func TestCLIErrors(t *testing.T) {
 	}
 }
 
+// TestPauseResumeFlags drives pause and resume through the real binary:
+// they change the route and reach the audit trail, and refuse
+// --if-version, which the automation endpoint does not take, rather than
+// ignore it; the verbs whose endpoints take if_version send it.
+func TestPauseResumeFlags(t *testing.T) {
+	s := newSides(t)
+	_, adminURL := startInProcess(t, writeFile(t, s.config("shadow", 0)))
+	fails := func(want string, args ...string) {
+		t.Helper()
+		out, err := exec.Command(binary, append(args, "--admin", adminURL)...).CombinedOutput()
+		if err == nil {
+			t.Fatalf("strangler %s succeeded; want an error\n%s", strings.Join(args, " "), out)
+		}
+		if !strings.Contains(string(out), want) {
+			t.Errorf("strangler %s: output %q lacks %q", strings.Join(args, " "), out, want)
+		}
+	}
+	for _, verb := range []string{"pause", "resume"} {
+		fails("unknown flag: --if-version", verb, "orders", "--if-version", "3", "--reason", "freeze")
+	}
+	if out := cli(t, adminURL, "events", "--route", "orders"); strings.Contains(out, "freeze") {
+		t.Fatalf("a refused pause or resume reached the audit trail:\n%s", out)
+	}
+	cli(t, adminURL, "pause", "orders", "--reason", "release freeze")
+	cli(t, adminURL, "resume", "orders", "--reason", "thaw")
+	out := cli(t, adminURL, "events", "--route", "orders")
+	for _, want := range []string{"pause", "release freeze", "resume", "thaw"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit trail lacks %q:\n%s", want, out)
+		}
+	}
+	fails("not 99", "promote", "orders", "--if-version", "99")
+	fails("not 99", "stage", "orders", "legacy", "--if-version", "99")
+}
+
 // TestAdminNotOnDataPlane checks that /admin/... on the data-plane port
 // is ordinary traffic for the monolith, never the admin API.
 func TestAdminNotOnDataPlane(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stranglerfig/strangler/admin"
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/rollout"
@@ -46,15 +47,23 @@ func (f *verbFlags) register(cmd *cobra.Command, mutation bool) {
 	cmd.Flags().StringVar(&f.tokenEnv, "token-env", config.DefaultTokenEnv, "environment variable holding the admin token")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "output: table or json")
 	if mutation {
-		cmd.Flags().StringVar(&f.reason, "reason", "", "why (kept in the audit trail)")
-		cmd.Flags().Int64Var(&f.ifVersion, "if-version", -1, "refuse the change unless the route is at this version")
+		f.registerReason(cmd)
+		f.registerIfVersion(cmd)
 	}
+}
+
+func (f *verbFlags) registerReason(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.reason, "reason", "", "why (kept in the audit trail)")
+}
+
+func (f *verbFlags) registerIfVersion(cmd *cobra.Command) {
+	cmd.Flags().Int64Var(&f.ifVersion, "if-version", -1, "refuse the change unless the route is at this version")
 }
 
 func (f *verbFlags) client() *adminClient { return newAdminClient(f.admin, f.tokenEnv) }
 
-func (f *verbFlags) change() changeRequest {
-	req := changeRequest{Reason: f.reason}
+func (f *verbFlags) change() admin.ChangeRequest {
+	req := admin.ChangeRequest{Reason: f.reason}
 	if f.ifVersion >= 0 {
 		v := uint64(f.ifVersion)
 		req.IfVersion = &v
@@ -161,35 +170,27 @@ func newStageCmd() *cobra.Command {
 // newMoveCmd builds promote, rollback and reset, which differ only in
 // the endpoint.
 func newMoveCmd(action, short string) *cobra.Command {
-	var f verbFlags
-	cmd := &cobra.Command{
-		Use:   action + " NAME",
-		Short: short,
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.checkOutput(); err != nil {
-				return err
-			}
-			var r route
-			path := "/admin/routes/" + url.PathEscape(args[0]) + "/" + action
-			if err := f.client().do(cmd.Context(), "POST", path, f.change(), &r); err != nil {
-				return err
-			}
-			return printRoute(cmd.OutOrStdout(), f.output, r)
-		},
-	}
-	f.register(cmd, true)
-	return cmd
+	return newPostCmd(action, short, action, true, func(f *verbFlags) any { return f.change() })
 }
 
 // newPauseCmd builds pause and resume, which stop and restart a route's
-// automatic promotion and rollback.
+// automatic promotion and rollback. The automation endpoint takes no
+// if_version, so they take no --if-version.
 func newPauseCmd(action string, paused bool) *cobra.Command {
-	var f verbFlags
 	short := "Stop automatic promotion and rollback of a route"
 	if !paused {
 		short = "Let automation move a route again"
 	}
+	return newPostCmd(action, short, "automation", false, func(f *verbFlags) any {
+		return map[string]any{"paused": paused, "reason": f.reason}
+	})
+}
+
+// newPostCmd builds a verb that POSTs body to a route's endpoint and
+// prints the route the admin API answers. It takes --reason, and
+// --if-version when versioned (the endpoint takes if_version).
+func newPostCmd(action, short, endpoint string, versioned bool, body func(*verbFlags) any) *cobra.Command {
+	var f verbFlags
 	cmd := &cobra.Command{
 		Use:   action + " NAME",
 		Short: short,
@@ -198,16 +199,19 @@ func newPauseCmd(action string, paused bool) *cobra.Command {
 			if err := f.checkOutput(); err != nil {
 				return err
 			}
-			body := map[string]any{"paused": paused, "reason": f.reason}
 			var r route
-			path := "/admin/routes/" + url.PathEscape(args[0]) + "/automation"
-			if err := f.client().do(cmd.Context(), "POST", path, body, &r); err != nil {
+			path := "/admin/routes/" + url.PathEscape(args[0]) + "/" + endpoint
+			if err := f.client().do(cmd.Context(), "POST", path, body(&f), &r); err != nil {
 				return err
 			}
 			return printRoute(cmd.OutOrStdout(), f.output, r)
 		},
 	}
-	f.register(cmd, true)
+	f.register(cmd, false)
+	f.registerReason(cmd)
+	if versioned {
+		f.registerIfVersion(cmd)
+	}
 	return cmd
 }
 
