@@ -24,6 +24,7 @@ trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/strangler" ./cmd/strangler
 go build -o "$bin/backend" ./bench/backend
 go build -o "$bin/bareproxy" ./bench/bareproxy
+go build -o "$bin/floor" ./bench/floor
 
 echo "== micro-benchmarks (go test -bench) =="
 go test -run '^$' -bench . -benchmem -count "${BENCH_COUNT:-3}" -timeout 10m \

@@ -33,8 +33,8 @@ func withRequestID(next http.Handler) http.Handler {
 		// header (capacity 1: an append elsewhere copies it).
 		// Of several lines, the first counts.
 		vals := r.Header[RequestIDHeader]
-		if len(vals) == 0 || !validRequestID(vals[0]) {
-			vals = []string{newRequestID()}
+		if len(vals) == 0 || !ValidRequestID(vals[0]) {
+			vals = []string{NewRequestID()}
 		}
 		vals = vals[:1:1]
 		r.Header[RequestIDHeader] = vals
@@ -43,7 +43,9 @@ func withRequestID(next http.Handler) http.Handler {
 	})
 }
 
-func validRequestID(id string) bool {
+// ValidRequestID reports whether an inbound request id is kept: 1 to 128
+// visible ASCII characters without quotes or backslashes.
+func ValidRequestID(id string) bool {
 	if id == "" || len(id) > maxRequestIDLen {
 		return false
 	}
@@ -55,8 +57,8 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// newRequestID returns 16 random lowercase hex digits.
-func newRequestID() string {
+// NewRequestID returns a new request id: 16 random lowercase hex digits.
+func NewRequestID() string {
 	var raw [8]byte
 	binary.BigEndian.PutUint64(raw[:], rand.Uint64())
 	var out [16]byte

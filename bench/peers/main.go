@@ -42,7 +42,7 @@ func main() {
 	flag.IntVar(&o.rate, "rate", 1000, "fixed request rate for the latency phase (requests/s)")
 	flag.DurationVar(&o.latDur, "latency-duration", 8*time.Second, "duration of each fixed-rate run")
 	flag.StringVar(&o.out, "out", "results", "folder for the Markdown table and the SVG chart")
-	flag.StringVar(&o.bin, "bin", "", "folder with the built strangler, backend and bareproxy binaries")
+	flag.StringVar(&o.bin, "bin", "", "folder with the built strangler, backend, bareproxy and floor binaries")
 	flag.StringVar(&o.only, "only", "", "run only this phase: throughput or latency")
 	flag.DurationVar(&o.limit, "limit", 15*time.Minute, "stop everything and fail when the run takes longer")
 	flag.Var(&o.extra, "extra", "NAME=COMMAND: one more proxy to measure, started as COMMAND with {listen} and\n"+

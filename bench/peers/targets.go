@@ -29,6 +29,8 @@ func startTargets(p *processes, bin, work, backend string, extra extras) ([]targ
 		{"strangler-migrated", stranglerStarter("migrated", "")},
 		{"strangler-legacy-standard-client", stranglerClientStarter("legacy", "", "standard")},
 		{"strangler-shadow", stranglerStarter("shadow", "")},
+		{"reference-fasthttp-minimal", floorStarter(false)},
+		{"reference-fasthttp-features", floorStarter(true)},
 	}
 	for _, e := range extra {
 		starters = append(starters, struct {
@@ -205,6 +207,35 @@ func stranglerConfig(addr, admin, legacy, service, stage, client string) string 
 	}
 	fmt.Fprintf(&b, "  - {name: small, match: {path: /small, methods: [GET]}, service: svc, stage: %s}\n", stage)
 	return b.String()
+}
+
+// floorStarter runs bench/floor, the reference Go proxy on fasthttp:
+// bare, or with strangler's per-request features on the routes strangler
+// is measured with (stage legacy).
+func floorStarter(features bool) func(*processes, string, string, string) (target, error) {
+	return func(p *processes, bin, work, backend string) (target, error) {
+		addr, err := listen()
+		if err != nil {
+			return target{}, err
+		}
+		args := []string{"-addr", addr, "-up", hostPort(backend)}
+		if features {
+			admin, err := listen()
+			if err != nil {
+				return target{}, err
+			}
+			path := filepath.Join(work, "floor-"+strings.ReplaceAll(addr, ":", "_")+".yaml")
+			if err := os.WriteFile(path, []byte(stranglerConfig(addr, admin, backend, backend, "legacy", "lean")), 0o644); err != nil {
+				return target{}, err
+			}
+			args = append(args, "-config", path)
+		}
+		cmd, err := p.start(filepath.Join(bin, "floor"), args...)
+		if err != nil {
+			return target{}, err
+		}
+		return target{url: "http://" + addr, pid: cmd.Process.Pid}, waitHTTP("http://" + addr + "/small")
+	}
 }
 
 // extraTarget is a proxy given on the command line (-extra NAME=COMMAND).
