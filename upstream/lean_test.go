@@ -741,6 +741,9 @@ func TestShadowRequestLeanMatchesStandard(t *testing.T) {
 func TestDropOutbound(t *testing.T) {
 	for _, list := range [][]string{hopHeaders, forwardedHeaders} {
 		for _, k := range list {
+			if k != http.CanonicalHeaderKey(k) {
+				t.Errorf("%q is not canonical: removeHopHeaders deletes it as written", k)
+			}
 			if !dropOutbound(k, false) || !dropOutbound(k, true) {
 				t.Errorf("dropOutbound(%q) = false; the standard path drops it", k)
 			}

@@ -55,7 +55,7 @@ func (u *Upstream) ShadowRequest(ctx context.Context, in *http.Request, body []b
 
 // removeHopHeaders drops hop-by-hop headers and those named in Connection.
 func removeHopHeaders(h http.Header) {
-	for _, v := range h.Values("Connection") {
+	for _, v := range h["Connection"] {
 		for _, name := range strings.Split(v, ",") {
 			if name = textproto.TrimString(name); name != "" {
 				h.Del(name)
@@ -63,6 +63,6 @@ func removeHopHeaders(h http.Header) {
 		}
 	}
 	for _, name := range hopHeaders {
-		h.Del(name)
+		delete(h, name) // canonical already: Del would canonicalize it again
 	}
 }
