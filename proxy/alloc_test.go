@@ -38,6 +38,7 @@ func TestRequestAllocBudget(t *testing.T) {
 		budget        int
 	}{
 		{"legacy", config.ClientLean, requestAllocBudget},
+		{"canary", config.ClientLean, requestAllocBudget},
 		{"migrated", config.ClientLean, requestAllocBudget},
 		{"legacy", config.ClientStandard, standardAllocBudget},
 	}

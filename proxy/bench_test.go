@@ -40,6 +40,7 @@ func benchBackend(b *testing.B) *httptest.Server {
 }
 
 // benchRoutes returns 100 routes; the benchmarked path hits the last.
+// At stage canary half of the users go to the service.
 func benchRoutes(stage string) []config.Route {
 	routes := make([]config.Route, 100)
 	for i := range routes {
@@ -47,6 +48,9 @@ func benchRoutes(stage string) []config.Route {
 			Name:    fmt.Sprintf("fn-%d", i),
 			Match:   config.Match{Path: fmt.Sprintf("/api/fn%d/{id:[0-9]+}", i), Methods: []string{"GET"}},
 			Service: "orders", Stage: stage,
+		}
+		if stage == "canary" {
+			routes[i].Percent = 50
 		}
 	}
 	return routes
@@ -79,6 +83,7 @@ func BenchmarkProxy(b *testing.B) {
 	})
 	for _, tc := range []struct{ name, stage, client string }{
 		{"strangler-legacy", "legacy", config.ClientLean},
+		{"strangler-canary", "canary", config.ClientLean},
 		{"strangler-migrated", "migrated", config.ClientLean},
 		{"strangler-legacy-standard-client", "legacy", config.ClientStandard},
 	} {
