@@ -76,24 +76,31 @@ const (
 	Excluded         // neither (the client went away)
 )
 
+// Ticket is the pass for one allowed request; Done reports its outcome.
+type Ticket func(error)
+
+// Done reports the request's outcome to the breaker. Call it once.
+func (t Ticket) Done(o Outcome) {
+	switch o {
+	case Failure:
+		t(errFailed)
+	case Excluded:
+		t(errExcluded)
+	default:
+		t(nil)
+	}
+}
+
 // Allow asks to send one request. It returns false while the breaker is
-// open (or its half-open probes are taken); otherwise done must be called
-// once with the outcome.
-func (b *Breaker) Allow() (done func(Outcome), ok bool) {
+// open (or its half-open probes are taken); otherwise the ticket's Done
+// must be called once with the outcome. The ticket is gobreaker's own
+// callback: asking allocates nothing of ours.
+func (b *Breaker) Allow() (Ticket, bool) {
 	d, err := b.cb.Allow()
 	if err != nil {
 		return nil, false
 	}
-	return func(o Outcome) {
-		switch o {
-		case Failure:
-			d(errFailed)
-		case Excluded:
-			d(errExcluded)
-		default:
-			d(nil)
-		}
-	}, true
+	return d, true
 }
 
 // State returns closed, half-open or open.

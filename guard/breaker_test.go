@@ -44,7 +44,7 @@ func run(t *testing.T, b *Breaker, seq string) {
 		if !ok {
 			t.Fatalf("request %d of %q refused (state %s)", i, seq, b.State())
 		}
-		done(outcomeOf(seq[i]))
+		done.Done(outcomeOf(seq[i]))
 	}
 }
 
@@ -97,13 +97,7 @@ func TestBreakerOpensOnRule(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.Window, tc.cfg.OpenFor, tc.cfg.HalfOpenRequests = time.Hour, long, 1
 			b := NewBreaker("orders", tc.cfg, nil)
-			for i := 0; i < len(tc.seq); i++ {
-				done, ok := b.Allow()
-				if !ok {
-					t.Fatalf("request %d refused: opened before the end of %q", i, tc.seq)
-				}
-				done(outcomeOf(tc.seq[i]))
-			}
+			run(t, b, tc.seq)
 			if got := b.State(); got != tc.want {
 				t.Fatalf("after %q: state %s, want %s", tc.seq, got, tc.want)
 			}
@@ -161,7 +155,7 @@ func TestBreakerHalfOpen(t *testing.T) {
 				t.Fatalf("half-open after %s, before OpenFor %s", waited, openFor)
 			}
 			// Take every probe slot; one more is refused.
-			dones := make([]func(Outcome), 0, tc.probes)
+			dones := make([]Ticket, 0, tc.probes)
 			for i := uint32(0); i < tc.probes; i++ {
 				done, ok := b.Allow()
 				if !ok {
@@ -173,7 +167,7 @@ func TestBreakerHalfOpen(t *testing.T) {
 				t.Fatal("a request beyond the half-open probes was allowed")
 			}
 			for i := range tc.seq {
-				dones[i](outcomeOf(tc.seq[i]))
+				dones[i].Done(outcomeOf(tc.seq[i]))
 			}
 			if s := b.State(); s != tc.want {
 				t.Fatalf("after probes %q: %s, want %s", tc.seq, s, tc.want)

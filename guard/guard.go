@@ -85,6 +85,10 @@ func (g *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			canFallback = false // too large to replay: the service alone answers
 		}
 	}
+	if g.Breaker == nil && !canFallback {
+		g.Service.ServeHTTP(w, r) // nothing to watch for
+		return
+	}
 	c := &call{g: g}
 	if g.Breaker != nil {
 		allowed, ok := g.Breaker.Allow()
@@ -122,16 +126,20 @@ const statusClientClosed = 499
 // all of it).
 type call struct {
 	g        *guarded
-	allowed  func(Outcome) // nil without a breaker
+	allowed  Ticket // nil without a breaker
 	reported bool
-	sw       statusWriter
+	// streamChecked: the breaker's state was looked at on the first
+	// flush or upgrade; later ones need not (an outcome of an older
+	// breaker generation is ignored anyway).
+	streamChecked bool
+	sw            statusWriter
 }
 
 // done gives the breaker its verdict, once.
 func (c *call) done(o Outcome) {
 	if c.allowed != nil && !c.reported {
 		c.reported = true
-		c.allowed(o)
+		c.allowed.Done(o)
 	}
 }
 
@@ -152,7 +160,11 @@ func (c *call) report(status int) {
 // reported at once. Otherwise answers are reported when they end, so a
 // death mid-body counts as a failure.
 func (c *call) streaming(status int) {
-	if c.g.Breaker != nil && c.g.Breaker.State() == StateHalfOpen {
+	if c.allowed == nil || c.reported || c.streamChecked {
+		return
+	}
+	c.streamChecked = true
+	if c.g.Breaker.State() == StateHalfOpen {
 		c.report(status)
 	}
 }

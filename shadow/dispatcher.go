@@ -305,10 +305,10 @@ func (d *Dispatcher) send(j *job, side routing.Side) (diff.Response, error) {
 	req := t.Upstream.ShadowRequest(ctx, j.req, j.reqBody.Bytes(), t.Route, t.Trusted)
 	resp, err := t.Upstream.Transport().RoundTrip(req)
 	if err != nil {
-		done(guard.Failure)
+		done.Done(guard.Failure)
 		return diff.Response{Duration: time.Since(start)}, err
 	}
-	done(guard.Success)
+	done.Done(guard.Success)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, p.cfg.MaxResponse+1))
 	out := diff.Response{Status: resp.StatusCode, Header: resp.Header, Body: body, Duration: time.Since(start)}
