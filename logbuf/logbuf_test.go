@@ -1,7 +1,6 @@
 package logbuf
 
 import (
-	"bytes"
 	"errors"
 	"slices"
 	"strings"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
+
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
 
 // TestMain fails the package if a Writer's ticker outlives Close.
@@ -120,9 +121,8 @@ func TestFlushesOnTicker(t *testing.T) {
 }
 
 func TestConcurrentWritersLoseNothing(t *testing.T) {
-	var out bytes.Buffer
-	s := &lockedBuffer{b: &out}
-	w := New(s, 256, time.Millisecond)
+	var out testutil.SyncBuffer
+	w := New(&out, 256, time.Millisecond)
 	log := zerolog.New(w)
 	var wg sync.WaitGroup
 	for g := range 8 {
@@ -146,17 +146,6 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 			t.Fatalf("torn line %q", line)
 		}
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
 }
 
 func TestCloseReportsWriteError(t *testing.T) {

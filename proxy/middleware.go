@@ -72,7 +72,9 @@ func NewRequestID() string {
 // for /public/ and reach /admin upstream.
 func withCleanPath(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if hasDotSegment(r.URL.Path) || hasDotSegment(r.URL.RawPath) {
+		// The decoded path is enough: a "." or ".." segment of the raw
+		// path stays one when decoded, and encoded dots become plain.
+		if hasDotSegment(r.URL.Path) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
 			_, _ = w.Write([]byte(`{"error":"request path with . or .. segments refused"}` + "\n"))

@@ -243,6 +243,7 @@ func TestAbortedAnswerIsLogged(t *testing.T) {
 	}
 }
 
+// httptestServer serves h until the test ends and returns its URL.
 func httptestServer(t *testing.T, h http.HandlerFunc) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -401,7 +401,7 @@ func TestShadowSecretsNeverStored(t *testing.T) {
 	_ = report.WriteMarkdown(&out, rep)
 	_ = report.WriteHTML(&out, rep)
 	out.WriteString(rig.logs.String())
-	mresp, err := http.Get(mustServe(t, rig.metrics.Handler()) + "/metrics")
+	mresp, err := http.Get(httptestServer(t, rig.metrics.Handler().ServeHTTP) + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,12 +414,6 @@ func TestShadowSecretsNeverStored(t *testing.T) {
 	if !bytes.Contains(out.Bytes(), []byte(report.Redacted)) {
 		t.Error("nothing was marked redacted: the test did not exercise redaction")
 	}
-}
-
-func mustServe(t *testing.T, h http.Handler) string {
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
 
 // TestShadowFindsRealDifference: a service with a renamed field is
