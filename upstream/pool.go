@@ -132,37 +132,18 @@ func (p *leanPool) get(ctx context.Context, fresh bool) (*leanConn, bool, error)
 }
 
 // takeIdle pops the most recently used idle connection that is still
-// fresh, closing stale ones on the way.
+// fresh and quiet. Bytes or an end of stream that came while a connection
+// was idle (a 408 on keep-alive timeout, a close, a stray body) make it
+// unfit: it would answer the next request with them.
 func (p *leanPool) takeIdle() *leanConn {
 	now := time.Now()
-	var stale []*leanConn
-	var found *leanConn
-	p.mu.Lock()
-	for n := len(p.idle); n > 0 && found == nil; n-- {
-		c := p.idle[n-1]
-		p.idle[n-1] = nil
-		p.idle = p.idle[:n-1]
-		if now.Sub(c.idleSince) < p.idleTimeout {
-			found = c
-		} else {
-			stale = append(stale, c)
+	for {
+		c := p.popFresh(now)
+		if c == nil || c.quiet() {
+			return c
 		}
-	}
-	p.mu.Unlock()
-	// Bytes or an end of stream that came while the connection was idle
-	// (a 408 on keep-alive timeout, a close, a stray body) make it unfit:
-	// it would answer the next request with them.
-	for found != nil && !found.quiet() {
-		stale = append(stale, found)
-		found = p.takeIdleFresh(now)
-	}
-	for _, c := range stale {
 		c.close()
 	}
-	if found != nil {
-		found.stop = nil
-	}
-	return found
 }
 
 // release ends c's use by one request: it goes back to the pool when the
@@ -181,19 +162,26 @@ func (p *leanPool) release(c *leanConn, ok bool) {
 	p.put(c)
 }
 
-// takeIdleFresh pops the most recently used idle connection if it is
-// fresh, or returns nil.
-func (p *leanPool) takeIdleFresh(now time.Time) *leanConn {
+// popFresh pops the most recently used idle connection if it is fresh.
+// If it is not, none is (they are kept in idleSince order): all are
+// closed and it returns nil.
+func (p *leanPool) popFresh(now time.Time) *leanConn {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	n := len(p.idle)
-	if n == 0 || now.Sub(p.idle[n-1].idleSince) >= p.idleTimeout {
-		return nil
+	if n > 0 && now.Sub(p.idle[n-1].idleSince) < p.idleTimeout {
+		c := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return c
 	}
-	c := p.idle[n-1]
-	p.idle[n-1] = nil
-	p.idle = p.idle[:n-1]
-	return c
+	stale := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, c := range stale {
+		c.close()
+	}
+	return nil
 }
 
 // put returns c to the pool, or closes it when the pool is full or
