@@ -34,7 +34,7 @@ func newReportCmd() *cobra.Command {
 			return err
 		},
 	}
-	f.register(cmd, false)
+	f.registerAdmin(cmd) // its output is --format's, not --output's
 	cmd.Flags().StringVar(&format, "format", "md", "md, json or html")
 	return cmd
 }

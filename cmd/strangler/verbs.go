@@ -42,14 +42,21 @@ func defaultAdminURL() string {
 	return "http://" + config.DefaultAdminListen
 }
 
+// register adds the flags of a verb that prints a table or JSON, and of
+// a change (reason, version check) when mutation is set.
 func (f *verbFlags) register(cmd *cobra.Command, mutation bool) {
-	cmd.Flags().StringVar(&f.admin, "admin", defaultAdminURL(), "admin API URL (env STRANGLER_ADMIN_URL)")
-	cmd.Flags().StringVar(&f.tokenEnv, "token-env", config.DefaultTokenEnv, "environment variable holding the admin token")
+	f.registerAdmin(cmd)
 	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "output: table or json")
 	if mutation {
 		f.registerReason(cmd)
 		f.registerIfVersion(cmd)
 	}
+}
+
+// registerAdmin adds the flags that reach the admin API.
+func (f *verbFlags) registerAdmin(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.admin, "admin", defaultAdminURL(), "admin API URL (env STRANGLER_ADMIN_URL)")
+	cmd.Flags().StringVar(&f.tokenEnv, "token-env", config.DefaultTokenEnv, "environment variable holding the admin token")
 }
 
 func (f *verbFlags) registerReason(cmd *cobra.Command) {
