@@ -98,6 +98,18 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 	return c.ResponseWriter.Write(b)
 }
 
+// sendAnswer flushes an answer of known length to the client at once.
+// net/http holds a small answer back until the handler returns, which
+// is after the copy is snapshotted and offered. An answer of unknown
+// length is left alone: a flush would turn the Content-Length net/http
+// computes for it into chunked encoding.
+func (c *captureWriter) sendAnswer() {
+	if c.hijacked || c.status == 0 || c.Header().Get("Content-Length") == "" {
+		return
+	}
+	_ = http.NewResponseController(c.ResponseWriter).Flush()
+}
+
 // Flush passes flushes through (streaming responses).
 func (c *captureWriter) Flush() {
 	if f, ok := c.ResponseWriter.(http.Flusher); ok {

@@ -161,6 +161,7 @@ func (p *Policy) ServeMirrored(w http.ResponseWriter, r *http.Request, d routing
 	}
 	cw := &captureWriter{ResponseWriter: w, buf: getBuffer(), max: p.cfg.MaxResponse}
 	primary.ServeHTTP(cw, r)
+	cw.sendAnswer()
 	if reason := p.unusable(r, tee, cw); reason != "" {
 		putBuffer(tee.buf)
 		putBuffer(cw.buf)

@@ -391,6 +391,38 @@ func TestCapture(t *testing.T) {
 	}
 }
 
+// TestAnswerSentBeforeTheCopy: an answer of known length is flushed to
+// the client before the copy is snapshotted and offered (net/http would
+// hold it until the handler returns); one of unknown length is left for
+// net/http to size.
+func TestAnswerSentBeforeTheCopy(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		length      bool
+		wantFlushed bool
+	}{
+		{name: "Content-Length set", length: true, wantFlushed: true},
+		{name: "length unknown", length: false, wantFlushed: false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, okHandler, newCapturing("ok"), Options{Workers: 1, Queue: 8})
+			primary := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				if tt.length {
+					w.Header().Set("Content-Length", "2")
+				}
+				_, _ = io.WriteString(w, "ok")
+			})
+			rec := httptest.NewRecorder()
+			r.policy(nil).ServeMirrored(rec, httptest.NewRequest(http.MethodGet, "/items", nil), shadowDecision, primary)
+			r.wait()
+			if rec.Flushed != tt.wantFlushed || rec.Body.String() != "ok" {
+				t.Errorf("flushed %v with body %q, want flushed %v with %q", rec.Flushed, rec.Body, tt.wantFlushed, "ok")
+			}
+			wantCounts(t, r.d, 1, nil, nil)
+		})
+	}
+}
+
 // exchange is one client exchange through a front server.
 type exchange struct {
 	t      *testing.T
