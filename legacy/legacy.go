@@ -57,8 +57,9 @@ func (inv *Inventory) Observe(method, path string) {
 	k := endpointKey{method: method, path: Shape(path)}
 	inv.mu.RLock()
 	c := inv.counts[k] // nearly always there: unmatched requests share a read lock
+	full := len(inv.counts) >= inv.max
 	inv.mu.RUnlock()
-	if c == nil {
+	if c == nil && !full { // shapes are never removed: once full, always full
 		c = inv.add(k)
 	}
 	if c == nil {
