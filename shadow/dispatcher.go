@@ -106,16 +106,7 @@ func (d *Dispatcher) Stop(ctx context.Context) {
 	d.stopMu.Lock()
 	d.stopping.Store(true)
 	d.stopMu.Unlock()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-drain:
-	for d.pending.Load() > 0 {
-		select {
-		case <-ctx.Done():
-			break drain
-		case <-tick.C:
-		}
-	}
+	_ = d.Wait(ctx) // past ctx, what is left is canceled and dropped below
 	d.cancel()
 	d.wg.Wait()
 	for {
