@@ -268,7 +268,11 @@ func TestNoiseReaskIsTheClientsRequest(t *testing.T) {
 				i, again.Host, again.Path, again.Query, prim.Host, prim.Path)
 		}
 	}
-	for _, s := range r.store.Recent(testRoute, 10) {
+	recs := r.store.Recent(testRoute, 10)
+	if len(recs) != 2 {
+		t.Fatalf("store holds %d records, want 2", len(recs))
+	}
+	for _, s := range recs {
 		if s.Path != "/api/items/7" || s.Verdict != "equal" {
 			t.Errorf("record %d: path %q verdict %s, want /api/items/7 equal", s.ID, s.Path, s.Verdict)
 		}
