@@ -26,9 +26,14 @@ go build -o "$bin/backend" ./bench/backend
 go build -o "$bin/bareproxy" ./bench/bareproxy
 go build -o "$bin/floor" ./bench/floor
 
-echo "== micro-benchmarks (go test -bench) =="
-go test -run '^$' -bench . -benchmem -count "${BENCH_COUNT:-3}" -timeout 10m \
-  ./routing ./proxy ./diff ./report ./metrics | tee "$out/micro-$(date -u +%Y%m%d-%H%M%S).txt"
+# -only PHASE runs that phase of the peers alone: no micro-benchmarks.
+only=
+for a in "$@"; do [[ $a == -only* || $a == --only* ]] && only=1; done
+if [[ -z $only ]]; then
+  echo "== micro-benchmarks (go test -bench) =="
+  go test -run '^$' -bench . -benchmem -count "${BENCH_COUNT:-3}" -timeout 10m \
+    ./routing ./proxy ./diff ./report ./metrics | tee "$out/micro-$(date -u +%Y%m%d-%H%M%S).txt"
+fi
 
 echo "== peers =="
 go run ./bench/peers -bin "$bin" -out "$out" "$@"

@@ -68,7 +68,7 @@ strangler demo is running
   config    %[4]s   (edit it: the proxy reloads it live)
 
 Try:
-  curl -i %[1]s/api/products/1                          # route products, stage legacy: the monolith answers
+  curl -i %[1]s/api/products                            # route products, stage legacy: the monolith answers
   curl -i %[1]s/api/orders                              # route order-list, stage shadow: the monolith answers, orders gets a copy
   curl -i -H 'X-User-ID: alice' %[1]s/api/orders/1001   # route order-details, canary 50%%: alice always lands on one side
   curl -i -H 'X-User-ID: bob'   %[1]s/api/orders/1001   #   ... and bob on his (see the X-Served-By header)
