@@ -263,9 +263,10 @@ func (c *Controller) SetPaused(ch Change, paused bool) (RouteView, error) {
 	} else {
 		delete(next.Paused, ch.Route)
 	}
-	pos := findRoute(c.effective, r.Name).Position()
+	eff := c.effective.Load()
+	pos := findRoute(eff, r.Name).Position()
 	ev := Event{Route: ch.Route, Action: action, From: pos, To: pos, Source: sourceOr(ch.Source), Reason: ch.Reason}
-	if err := c.commit(c.file, c.effective, next, []Event{ev}); err != nil {
+	if err := c.commit(c.file, eff, next, []Event{ev}); err != nil {
 		return RouteView{}, err
 	}
 	return c.view(ch.Route), nil

@@ -279,8 +279,12 @@ func TestAutomationPaused(t *testing.T) {
 	r.tick(time.Second)
 	r.healthy()
 	r.tick(time.Second)
+	table := r.proxy.Router().Table()
 	if _, err := r.ctl.SetPaused(rollout.Change{Route: "orders", Reason: "investigating"}, true); err != nil {
 		t.Fatal(err)
+	}
+	if r.proxy.Router().Table() != table {
+		t.Error("pausing rebuilt the route table; nothing it serves changed")
 	}
 	if ev := r.lastEvent("orders"); ev.Action != "pause" || ev.Source != rollout.SourceAdmin {
 		t.Fatalf("pause event %+v", ev)

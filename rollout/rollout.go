@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -57,9 +58,11 @@ type Controller struct {
 	log      zerolog.Logger
 	observer Observer
 
-	mu        sync.Mutex
-	file      *config.Config // last good file config
-	effective *config.Config
+	mu   sync.Mutex
+	file *config.Config // last good file config
+	// effective is written under mu, after a successful apply, and read
+	// without it by Effective: readers never wait behind a save's fsync.
+	effective atomic.Pointer[config.Config]
 	state     State
 }
 
@@ -125,27 +128,29 @@ func (c *Controller) LoadFile(file *config.Config) error {
 
 // fileEvents lists routes whose effective position the new config moves.
 func (c *Controller) fileEvents(eff *config.Config) []Event {
-	if c.effective == nil {
+	cur := c.effective.Load()
+	if cur == nil {
 		return nil
 	}
 	var events []Event
 	for i := range eff.Routes {
 		r := &eff.Routes[i]
-		if old := findRoute(c.effective, r.Name); old == nil || old.Position() != r.Position() {
+		if old := findRoute(cur, r.Name); old == nil || old.Position() != r.Position() {
 			events = append(events, Event{Route: r.Name, Action: "file", From: positionOf(old),
 				To: r.Position(), Source: SourceFile})
 		}
 	}
-	for i := range c.effective.Routes {
-		if old := &c.effective.Routes[i]; findRoute(eff, old.Name) == nil {
+	for i := range cur.Routes {
+		if old := &cur.Routes[i]; findRoute(eff, old.Name) == nil {
 			events = append(events, Event{Route: old.Name, Action: "removed", From: old.Position(), Source: SourceFile})
 		}
 	}
 	return events
 }
 
-// commit persists next with events, applies eff and, only if both work,
-// makes them current. Called with c.mu held.
+// commit persists next with events, applies eff (unless it is the config
+// already served) and, only if both work, makes them current. Called with
+// c.mu held.
 func (c *Controller) commit(file, eff *config.Config, next State, events []Event) error {
 	for _, e := range events {
 		next.Versions[e.Route]++
@@ -163,17 +168,14 @@ func (c *Controller) commit(file, eff *config.Config, next State, events []Event
 			return fmt.Errorf("persisting rollout state: %w", err)
 		}
 	}
-	if err := c.applier.Apply(eff); err != nil {
-		if changed {
-			prev := c.state
-			prev.Events = c.audit.all()
-			if rerr := c.store.Save(prev); rerr != nil {
-				c.log.Error().Err(rerr).Msg("restoring the rollout state file after a failed apply")
-			}
+	if eff != c.effective.Load() { // pause and resume change nothing served: no rebuild
+		if err := c.applier.Apply(eff); err != nil {
+			c.restoreState(changed)
+			return fmt.Errorf("applying routes: %w", err)
 		}
-		return fmt.Errorf("applying routes: %w", err)
 	}
-	c.file, c.effective, c.state = file, eff, next
+	c.file, c.state = file, next
+	c.effective.Store(eff)
 	c.state.Events = nil // the audit trail holds them
 	for _, e := range events {
 		e = c.audit.add(e)
@@ -184,6 +186,19 @@ func (c *Controller) commit(file, eff *config.Config, next State, events []Event
 		}
 	}
 	return nil
+}
+
+// restoreState writes the current state back after a failed apply, when
+// commit had saved the next one (changed).
+func (c *Controller) restoreState(changed bool) {
+	if !changed {
+		return
+	}
+	prev := c.state
+	prev.Events = c.audit.all()
+	if err := c.store.Save(prev); err != nil {
+		c.log.Error().Err(err).Msg("restoring the rollout state file after a failed apply")
+	}
 }
 
 // Change is a request to move one route.
@@ -262,7 +277,7 @@ func (c *Controller) change(ch Change, action string, to func(*config.Route, con
 	if err != nil {
 		return RouteView{}, err
 	}
-	cur := findRoute(c.effective, ch.Route)
+	cur := findRoute(c.effective.Load(), ch.Route)
 	pos, err := to(cur, cur.Position())
 	if err != nil {
 		return RouteView{}, err

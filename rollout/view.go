@@ -28,7 +28,7 @@ type RouteView struct {
 func (c *Controller) Route(name string) (RouteView, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if findRoute(c.effective, name) == nil {
+	if findRoute(c.effective.Load(), name) == nil {
 		return RouteView{}, false
 	}
 	return c.view(name), true
@@ -38,26 +38,25 @@ func (c *Controller) Route(name string) (RouteView, bool) {
 func (c *Controller) Routes() []RouteView {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.effective == nil {
+	cur := c.effective.Load()
+	if cur == nil {
 		return []RouteView{}
 	}
-	out := make([]RouteView, 0, len(c.effective.Routes))
-	for i := range c.effective.Routes {
-		out = append(out, c.view(c.effective.Routes[i].Name))
+	out := make([]RouteView, 0, len(cur.Routes))
+	for i := range cur.Routes {
+		out = append(out, c.view(cur.Routes[i].Name))
 	}
 	return out
 }
 
 // Effective returns the config being served (file plus overrides).
 func (c *Controller) Effective() *config.Config {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.effective
+	return c.effective.Load()
 }
 
 // view builds a RouteView. Called with c.mu held; the route must exist.
 func (c *Controller) view(name string) RouteView {
-	r := findRoute(c.effective, name)
+	r := findRoute(c.effective.Load(), name)
 	v := RouteView{
 		Name: r.Name, Service: r.Service, Match: r.Match, Sticky: r.Sticky,
 		Position: r.Position(), File: positionOf(findRoute(c.file, name)),
