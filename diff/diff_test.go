@@ -653,3 +653,13 @@ func TestCompareDeepNesting(t *testing.T) {
 		})
 	}
 }
+
+func TestVerdictMatched(t *testing.T) {
+	for v, want := range map[Verdict]bool{
+		VerdictEqual: true, VerdictNoiseOnly: true, VerdictDifferent: false, VerdictError: false, "": false,
+	} {
+		if got := v.Matched(); got != want {
+			t.Errorf("%q.Matched() = %v, want %v", v, got, want)
+		}
+	}
+}

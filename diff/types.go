@@ -107,6 +107,10 @@ const (
 	VerdictError     Verdict = "error"      // the comparison itself failed (see Error)
 )
 
+// Matched reports whether the verdict counts as a match for match rates:
+// equal, or different only by learned noise.
+func (v Verdict) Matched() bool { return v == VerdictEqual || v == VerdictNoiseOnly }
+
 // Result is the outcome of Compare.
 type Result struct {
 	Verdict     Verdict      `json:"verdict"`

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stranglerfig/strangler/diff"
 )
 
 // shadowCollectors are the series of the mirroring machinery.
@@ -40,7 +42,7 @@ func (r *Registry) Shadow(route, result, reason string) {
 func (r *Registry) Compared(route, verdict string) {
 	r.shadow.comparisons.WithLabelValues(route, verdict).Inc()
 	m := r.Route(route)
-	matched := verdict == "equal" || verdict == "noise-only"
+	matched := diff.Verdict(verdict).Matched()
 	m.compared.Add(1)
 	if matched {
 		m.matched.Add(1)

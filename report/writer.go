@@ -1,7 +1,6 @@
 package report
 
 import (
-	"strings"
 	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -169,15 +168,12 @@ func (w *writer) aggregate(txn *memdb.Txn, rec *Record) error {
 	seen := map[string]bool{} // count each path once per result
 	for i := range rec.Result.Differences {
 		d := &rec.Result.Differences[i]
-		key := d.Path
-		if strings.HasPrefix(key, "/") {
-			key = diff.Generalize(key)
-		}
+		key := diff.Generalize(d.Path) // other paths ("status", "header:…") stay as they are
 		if seen[key] {
 			continue
 		}
 		seen[key] = true
-		if err := w.addPath(txn, route, rec.ID, d); err != nil {
+		if err := w.addPath(txn, route, rec.ID, key, d); err != nil {
 			return err
 		}
 	}
@@ -238,13 +234,10 @@ func (e *ErrorCounts) add(s *Side) {
 	}
 }
 
-// addPath counts difference d of result id under its generalized path,
-// or under OtherPath once route tracks MaxPaths paths.
-func (w *writer) addPath(txn *memdb.Txn, route *routeRow, id uint64, d *diff.Difference) error {
-	key := pathKey{route.Route, d.Path}
-	if strings.HasPrefix(key.path, "/") {
-		key.path = diff.Generalize(key.path)
-	}
+// addPath counts difference d of result id under its generalized path
+// (general), or under OtherPath once route tracks MaxPaths paths.
+func (w *writer) addPath(txn *memdb.Txn, route *routeRow, id uint64, general string, d *diff.Difference) error {
+	key := pathKey{route.Route, general}
 	old := w.paths[key]
 	if old == nil && key.path != OtherPath && route.Paths >= w.opts.MaxPaths {
 		key.path = OtherPath

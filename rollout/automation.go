@@ -121,13 +121,14 @@ func (a *Automator) evaluate(r *config.Route) {
 	if next, ok := r.Next(); ok {
 		ex.Next = &next
 	}
-	if fired := a.triggers(r, w); len(fired) > 0 {
+	status := a.triggerStatus(r, w)
+	if fired := failed(status); len(fired) > 0 {
 		ex.Triggers = fired
 		a.rollback(r, st, fired, w)
 		ex.Waiting = "rolled back: " + summary(fired)
 		return
 	}
-	ex.Triggers = a.triggerStatus(r, w)
+	ex.Triggers = status
 	switch {
 	case r.Stage == config.StageLegacy:
 		ex.Waiting = "automation starts at shadow: move the route to shadow to begin"

@@ -160,11 +160,6 @@ func (a *Automator) triggerStatus(r *config.Route, w WindowFigures) []Check {
 	return out
 }
 
-// triggers returns the triggers that fired.
-func (a *Automator) triggers(r *config.Route, w WindowFigures) []Check {
-	return failed(a.triggerStatus(r, w))
-}
-
 func atLeast(name string, v, min float64, what string) Check {
 	return Check{Name: name, Value: v, Threshold: min, Holds: v >= min,
 		Detail: fmt.Sprintf("%s: %.0f %s in the window, %.0f needed", name, v, what, min)}

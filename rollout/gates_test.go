@@ -179,19 +179,19 @@ func TestTriggers(t *testing.T) {
 	if got := a.triggerStatus(gateRoute(config.StageShadow, false), bad); len(got) != 0 {
 		t.Errorf("triggers at shadow: %+v", got)
 	}
-	fired := checkNames(t, "fired", a.triggers(gateRoute(config.StageCanary, true), bad),
+	fired := checkNames(t, "fired", failed(a.triggerStatus(gateRoute(config.StageCanary, true), bad)),
 		"error_rate", "p99_ratio", "p99_max", "match_rate")
 	if c := fired["error_rate"]; c.Value != 0.5 || c.Threshold != 0.05 {
 		t.Errorf("error_rate trigger %+v", c)
 	}
 	few := bad
 	few.ServiceRequests, few.Compared, few.LegacyRequests = 19, 19, 19
-	if got := a.triggers(gateRoute(config.StageCanary, true), few); len(got) != 0 {
+	if got := failed(a.triggerStatus(gateRoute(config.StageCanary, true), few)); len(got) != 0 {
 		t.Errorf("triggers fired on 19 samples: %+v", got)
 	}
 	noBase := bad
 	noBase.LegacyRequests, noBase.LegacyP99ms = 0, 0
-	fired = checkNames(t, "fired without baseline", a.triggers(gateRoute(config.StageMigrated, true), noBase),
+	fired = checkNames(t, "fired without baseline", failed(a.triggerStatus(gateRoute(config.StageMigrated, true), noBase)),
 		"error_rate", "p99_max")
 	_ = fired
 	// With no breaker source, breaker_open is listed and holds.
