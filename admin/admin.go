@@ -365,12 +365,8 @@ func (s *server) config(w http.ResponseWriter, _ *http.Request) error {
 
 func (s *server) reload(w http.ResponseWriter, _ *http.Request) error {
 	if err := s.Reload(); err != nil {
-		var problems []string
-		for _, p := range config.Problems(err) {
-			problems = append(problems, p.Error())
-		}
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
-			"error": "config rejected; the last good config keeps serving", "problems": problems})
+			"error": "config rejected; the last good config keeps serving", "problems": config.ProblemStrings(err)})
 		return nil
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "reloaded", "at": time.Now().UTC()})

@@ -24,9 +24,12 @@ func CheckExposure(listen, token, tokenEnv string) error {
 // loopback interface.
 func IsLoopback(listen string) bool {
 	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return false
-	}
+	return err == nil && isLoopbackHost(host)
+}
+
+// isLoopbackHost reports whether host (no port, no brackets) is
+// localhost or a loopback IP.
+func isLoopbackHost(host string) bool {
 	if host == "localhost" {
 		return true
 	}
@@ -73,11 +76,7 @@ func checkLoopbackHost(r *http.Request) error {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+	if isLoopbackHost(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")) {
 		return nil
 	}
 	return &Error{Status: http.StatusForbidden,

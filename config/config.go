@@ -6,6 +6,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/stranglerfig/strangler/report"
 )
 
 // Stage names accepted in the config file, in rollout order.
@@ -327,10 +329,10 @@ const (
 	DefaultShadowTimeout     = 5 * time.Second
 	DefaultNoiseSample       = 10
 	DefaultNoiseWarmup       = 20
-	DefaultMaxResults        = 10000
-	DefaultMaxReportBytes    = 64 << 20
-	DefaultReportQueue       = 1024
-	DefaultMaxExcerpt        = 4096
+	DefaultMaxResults        = report.DefaultMaxResults // the report store's own defaults
+	DefaultMaxReportBytes    = report.DefaultMaxBytes
+	DefaultReportQueue       = report.DefaultQueueSize
+	DefaultMaxExcerpt        = report.DefaultMaxExcerpt
 	DefaultAutomationEvery   = 10 * time.Second
 	DefaultHold              = 5 * time.Minute
 	DefaultWindow            = 5 * time.Minute

@@ -40,6 +40,15 @@ func Problems(err error) []error {
 	return []error{err}
 }
 
+// ProblemStrings is Problems as messages, for JSON answers and logs.
+func ProblemStrings(err error) []string {
+	var out []string
+	for _, p := range Problems(err) {
+		out = append(out, p.Error())
+	}
+	return out
+}
+
 var (
 	nameRe    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	svcNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)

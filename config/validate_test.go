@@ -312,3 +312,19 @@ func TestProblems(t *testing.T) {
 		t.Errorf("Problems(join of 2) = %v", p)
 	}
 }
+
+func TestProblemStrings(t *testing.T) {
+	_, err := Parse([]byte("listen: \"\"\nlegacy: {url: \"\"}\n"), "bad.yaml", Source{})
+	got := ProblemStrings(err)
+	if len(got) < 2 || len(got) != len(Problems(err)) {
+		t.Fatalf("ProblemStrings = %q, want one message per problem of %v", got, err)
+	}
+	for i, p := range Problems(err) {
+		if got[i] != p.Error() {
+			t.Errorf("message %d = %q, want %q", i, got[i], p.Error())
+		}
+	}
+	if ProblemStrings(nil) != nil {
+		t.Error("no error gave messages")
+	}
+}

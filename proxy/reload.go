@@ -45,11 +45,7 @@ func (r *Reloader) Reload(source string) (err error) {
 		err = apply(cfg)
 	}
 	if err != nil {
-		var problems []string
-		for _, p := range config.Problems(err) {
-			problems = append(problems, p.Error())
-		}
-		log.Error().Str("source", source).Str("file", r.Path).Strs("problems", problems).
+		log.Error().Str("source", source).Str("file", r.Path).Strs("problems", config.ProblemStrings(err)).
 			Msg("config rejected; the last good config keeps serving")
 		return err
 	}

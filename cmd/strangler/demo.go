@@ -51,7 +51,7 @@ func newDemoCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "proxy listen address")
-	cmd.Flags().StringVar(&adminListen, "admin-listen", "127.0.0.1:9901", "admin API listen address")
+	cmd.Flags().StringVar(&adminListen, "admin-listen", config.DefaultAdminListen, "admin API listen address")
 	cmd.Flags().BoolVar(&traffic, "traffic", true, "send gentle background traffic (4 requests a second)")
 	return cmd
 }
