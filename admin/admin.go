@@ -183,17 +183,18 @@ func (s *server) metrics(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// routeJSON is a route with its live figures, its service's breaker and,
-// when automated, the explanation of its plan.
-type routeJSON struct {
+// RouteJSON is a route as the admin API answers it: with its live
+// figures, its service's breaker and, when automated, the explanation of
+// its plan. The CLI reads it too.
+type RouteJSON struct {
 	rollout.RouteView
 	Figures    metrics.Figures  `json:"figures"`
 	Breaker    string           `json:"breaker,omitempty"`
 	Automation *rollout.Explain `json:"automation,omitempty"`
 }
 
-func (s *server) withFigures(v rollout.RouteView) routeJSON {
-	out := routeJSON{RouteView: v, Figures: s.Figures.Figures(v.Name)}
+func (s *server) withFigures(v rollout.RouteView) RouteJSON {
+	out := RouteJSON{RouteView: v, Figures: s.Figures.Figures(v.Name)}
 	if s.Breakers != nil && v.Service != "" {
 		out.Breaker = s.Breakers.BreakerState(v.Service)
 	}
@@ -207,7 +208,7 @@ func (s *server) withFigures(v rollout.RouteView) routeJSON {
 
 func (s *server) listRoutes(w http.ResponseWriter, _ *http.Request) error {
 	views := s.Control.Routes()
-	out := make([]routeJSON, 0, len(views))
+	out := make([]RouteJSON, 0, len(views))
 	for _, v := range views {
 		out = append(out, s.withFigures(v))
 	}
@@ -310,14 +311,15 @@ func (s *server) respond(w http.ResponseWriter, r *http.Request, action string, 
 	return nil
 }
 
-// automationBody pauses or resumes a route's automation.
-type automationBody struct {
+// AutomationRequest is the body of POST /admin/routes/{name}/automation:
+// it pauses or resumes a route's automation. The CLI sends it too.
+type AutomationRequest struct {
 	Paused *bool  `json:"paused"`
 	Reason string `json:"reason"`
 }
 
 func (s *server) automation(w http.ResponseWriter, r *http.Request) error {
-	var b automationBody
+	var b AutomationRequest
 	if err := decodeBody(r, &b, false); err != nil {
 		return err
 	}

@@ -18,14 +18,6 @@ import (
 	"github.com/stranglerfig/strangler/rollout"
 )
 
-// route is a route as the admin API returns it.
-type route struct {
-	rollout.RouteView
-	Figures    metrics.Figures  `json:"figures"`
-	Breaker    string           `json:"breaker"`
-	Automation *rollout.Explain `json:"automation"`
-}
-
 // verbFlags are shared by the commands that talk to a running proxy.
 type verbFlags struct {
 	admin     string
@@ -105,7 +97,7 @@ func newRoutesCmd() *cobra.Command {
 				return err
 			}
 			var out struct {
-				Routes []route `json:"routes"`
+				Routes []admin.RouteJSON `json:"routes"`
 			}
 			if err := f.client().do(cmd.Context(), "GET", "/admin/routes", nil, &out); err != nil {
 				return err
@@ -130,7 +122,7 @@ func newRouteCmd() *cobra.Command {
 			if err := f.checkOutput(); err != nil {
 				return err
 			}
-			var r route
+			var r admin.RouteJSON
 			if err := f.client().do(cmd.Context(), "GET", "/admin/routes/"+url.PathEscape(args[0]), nil, &r); err != nil {
 				return err
 			}
@@ -162,7 +154,7 @@ func newStageCmd() *cobra.Command {
 				}
 				req.Percent = &pct
 			}
-			var r route
+			var r admin.RouteJSON
 			err := f.client().do(cmd.Context(), "POST", "/admin/routes/"+url.PathEscape(args[0])+"/stage", req, &r)
 			if err != nil {
 				return err
@@ -189,7 +181,7 @@ func newPauseCmd(action string, paused bool) *cobra.Command {
 		short = "Let automation move a route again"
 	}
 	return newPostCmd(action, short, "automation", false, func(f *verbFlags) any {
-		return map[string]any{"paused": paused, "reason": f.reason}
+		return admin.AutomationRequest{Paused: &paused, Reason: f.reason}
 	})
 }
 
@@ -206,7 +198,7 @@ func newPostCmd(action, short, endpoint string, versioned bool, body func(*verbF
 			if err := f.checkOutput(); err != nil {
 				return err
 			}
-			var r route
+			var r admin.RouteJSON
 			path := "/admin/routes/" + url.PathEscape(args[0]) + "/" + endpoint
 			if err := f.client().do(cmd.Context(), "POST", path, body(&f), &r); err != nil {
 				return err
@@ -262,7 +254,7 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func printRoutes(w io.Writer, routes []route) error {
+func printRoutes(w io.Writer, routes []admin.RouteJSON) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROUTE\tSTAGE\tFILE\tSERVICE\tLEGACY REQ\tSERVICE REQ\tSERVICE 5XX\tP99 LEGACY\tP99 SERVICE\tVERSION")
 	for _, r := range routes {
@@ -277,7 +269,7 @@ func printRoutes(w io.Writer, routes []route) error {
 	return tw.Flush()
 }
 
-func printRoute(w io.Writer, output string, r route) error {
+func printRoute(w io.Writer, output string, r admin.RouteJSON) error {
 	if output == "json" {
 		return printJSON(w, r)
 	}
