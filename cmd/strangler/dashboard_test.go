@@ -169,24 +169,33 @@ func newGate(t *testing.T, adminURL string) *gate {
 	return g
 }
 
-// adminRoute reads a route through the admin API with the token.
-func adminRoute(t *testing.T, adminURL, token, name string) (stage string, percent float64, version uint64) {
+// adminGet GETs path from the admin API (with the token, if any) and
+// decodes the 200 answer into out.
+func adminGet(t *testing.T, adminURL, token, path string, out any) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", adminURL+"/admin/routes/"+name, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
+	req, _ := http.NewRequest("GET", adminURL+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
+	}
+}
+
+// adminRoute reads a route through the admin API with the token.
+func adminRoute(t *testing.T, adminURL, token, name string) (stage string, percent float64, version uint64) {
+	t.Helper()
 	var r struct {
 		Stage   string  `json:"stage"`
 		Percent float64 `json:"percent"`
 		Version uint64  `json:"version"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /admin/routes/%s: %d %v", name, resp.StatusCode, err)
-	}
+	adminGet(t, adminURL, token, "/admin/routes/"+name, &r)
 	return r.Stage, r.Percent, r.Version
 }
 
@@ -206,21 +215,12 @@ type automationJSON struct {
 // the admin API with the token.
 func adminAutomation(t *testing.T, adminURL, token, name string) (stage, breaker string, a *automationJSON) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", adminURL+"/admin/routes/"+name, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var r struct {
 		Stage      string          `json:"stage"`
 		Breaker    string          `json:"breaker"`
 		Automation *automationJSON `json:"automation"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /admin/routes/%s: %d %v", name, resp.StatusCode, err)
-	}
+	adminGet(t, adminURL, token, "/admin/routes/"+name, &r)
 	return r.Stage, r.Breaker, r.Automation
 }
 
@@ -241,26 +241,17 @@ func waitAutomation(t *testing.T, adminURL, token, name, what string, ok func(st
 	}
 }
 
-// waitCompared waits (10 s at most) until the report counts n comparisons
-// of route: they are stored after the client's answer.
+// waitCompared waits (10 s at most) until the admin API lists n stored
+// comparisons of route (1,000 at most): they are stored after the
+// client's answer. token may be empty.
 func waitCompared(t *testing.T, adminURL, token, route string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		req, _ := http.NewRequest("GET", adminURL+"/admin/diffs?route="+route+"&limit=1000", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var out struct {
 			Diffs []json.RawMessage `json:"diffs"`
 		}
-		err = json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET /admin/diffs: %d %v", resp.StatusCode, err)
-		}
+		adminGet(t, adminURL, token, "/admin/diffs?route="+route+"&limit=1000", &out)
 		if len(out.Diffs) >= n {
 			return
 		}

@@ -52,36 +52,6 @@ routes:
 `, mono, svc)
 }
 
-// waitForDiffs polls the admin API (at most 10 s) until route has n
-// stored comparisons: they are stored asynchronously, after the client's
-// answer.
-func waitForDiffs(t *testing.T, adminURL, route string, n int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	got := 0
-	for {
-		resp, err := http.Get(adminURL + "/admin/diffs?route=" + route)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out struct {
-			Diffs []json.RawMessage `json:"diffs"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET /admin/diffs: status %d, %v", resp.StatusCode, err)
-		}
-		if got = len(out.Diffs); got >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d comparisons of %s stored after 10s; want %d", got, route, n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // cliStdout runs a strangler verb against adminURL and returns its
 // standard output alone (for JSON).
 func cliStdout(t *testing.T, adminURL string, args ...string) []byte {
@@ -127,7 +97,7 @@ func TestReportVerbs(t *testing.T) {
 			t.Fatalf("GET through the proxy: %d %s; want the monolith's answer", resp.StatusCode, body)
 		}
 	}
-	waitForDiffs(t, adminURL, "orders", sent)
+	waitCompared(t, adminURL, "", "orders", sent)
 
 	// The kinds as the Markdown report shows them.
 	wantKinds := map[string]string{"/customerName": "extra", `/customer\_name`: "missing", "/items": "order", "/at": "changed"}
