@@ -77,25 +77,16 @@ func (a *Audit) stamp(events []Event) {
 	}
 }
 
-// add appends e (assigning its ID, unless stamped, and time) and drops
-// the oldest events beyond the bound.
-func (a *Audit) add(e Event) Event {
+// add appends e, already given its ID and time by stamp, and drops the
+// oldest events beyond the bound.
+func (a *Audit) add(e Event) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if e.ID == 0 {
-		e.ID = a.nextID
-	}
-	if e.ID >= a.nextID {
-		a.nextID = e.ID + 1
-	}
-	if e.Time.IsZero() {
-		e.Time = time.Now().UTC()
-	}
+	a.nextID = e.ID + 1
 	a.events = append(a.events, e)
 	if over := len(a.events) - a.max; over > 0 {
 		a.events = append(a.events[:0:0], a.events[over:]...)
 	}
-	return e
 }
 
 // all returns a copy of every event, oldest first.

@@ -178,7 +178,7 @@ func (c *Controller) commit(file, eff *config.Config, next State, events []Event
 	c.effective.Store(eff)
 	c.state.Events = nil // the audit trail holds them
 	for _, e := range events {
-		e = c.audit.add(e)
+		c.audit.add(e) // stamped above
 		c.log.Info().Str("route", e.Route).Str("action", e.Action).Str("from", e.From.String()).
 			Str("to", e.To.String()).Str("source", e.Source).Str("reason", e.Reason).Msg("stage change")
 		if c.observer != nil {
