@@ -37,8 +37,6 @@ type Options struct {
 	Statuses []int
 	// MaxBody bounds the body kept for a replay; 0 means DefaultMaxBody.
 	MaxBody int64
-	// OnFallback, if set, hears each fallback.
-	OnFallback func(reason string)
 	// OnRefused, if set, hears each request refused with 503 because the
 	// breaker is open and the request cannot fall back.
 	OnRefused func()
@@ -202,9 +200,6 @@ func (g *guarded) open(w http.ResponseWriter, r *http.Request, body []byte, canF
 // fallback serves r from the monolith, replaying the kept body.
 func (g *guarded) fallback(w http.ResponseWriter, r *http.Request, body []byte, reason string) {
 	note(w, reason)
-	if g.OnFallback != nil {
-		g.OnFallback(reason)
-	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if len(body) == 0 {
 		r.Body = http.NoBody

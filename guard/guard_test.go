@@ -75,7 +75,12 @@ type noteWriter struct {
 	g *rig
 }
 
-func (n noteWriter) NoteFallback(reason string) { n.g.noted.Store(&reason) }
+func (n noteWriter) NoteFallback(reason string) {
+	n.g.noted.Store(&reason)
+	n.g.mu.Lock()
+	n.g.reasons = append(n.g.reasons, reason)
+	n.g.mu.Unlock()
+}
 
 // Flush passes flushes through, as the proxy's own writers do.
 func (n noteWriter) Flush() {
@@ -91,11 +96,6 @@ func startRig(t *testing.T, o Options, service http.Handler) *rig {
 	o.Service = g.service
 	if service != nil {
 		o.Service = service
-	}
-	o.OnFallback = func(reason string) {
-		g.mu.Lock()
-		g.reasons = append(g.reasons, reason)
-		g.mu.Unlock()
 	}
 	o.OnRefused = func() { g.refused.Add(1) }
 	h := Handler(o)
@@ -191,7 +191,7 @@ func TestHandlerFallsBackOnlyWhenSafe(t *testing.T) {
 				wantReasons = []string{tc.reason}
 			}
 			if got := g.fallbacks(); strings.Join(got, ",") != strings.Join(wantReasons, ",") {
-				t.Fatalf("OnFallback heard %v, want %v", got, wantReasons)
+				t.Fatalf("writer heard fallbacks %v, want %v", got, wantReasons)
 			}
 			noted := ""
 			if p := g.noted.Load(); p != nil {
