@@ -218,11 +218,11 @@ func TestMirrorDecision(t *testing.T) {
 			tab := mustBuild(t, []Spec{{Name: "r", Prefix: "/", Stage: tc.stage, Percent: tc.percent,
 				Service: named("svc"), Mirror: mirrorProbe{&got}, MirrorCanary: tc.canary, MirrorMigrated: tc.migrated}})
 			d, _, m := tab.Decide(httptest.NewRequest("GET", "/x", nil))
-			if d.Mirror != tc.wantMirror || (m != nil) != tc.wantMirror {
-				t.Fatalf("mirror = %v (mirror handler %v); want %v", d.Mirror, m != nil, tc.wantMirror)
+			if (m != nil) != tc.wantMirror {
+				t.Fatalf("mirror handler %v; want mirroring %v", m != nil, tc.wantMirror)
 			}
-			if d.Side != tc.wantSide || (tc.wantMirror && d.MirrorTo != tc.wantTo) {
-				t.Errorf("side %s, mirror to %s; want %s, %s", d.Side, d.MirrorTo, tc.wantSide, tc.wantTo)
+			if d.Side != tc.wantSide || (tc.wantMirror && d.Other() != tc.wantTo) {
+				t.Errorf("side %s, mirror to %s; want %s, %s", d.Side, d.Other(), tc.wantSide, tc.wantTo)
 			}
 			NewRouter(tab).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil))
 			if tc.wantMirror && got.Route != "r" {

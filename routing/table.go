@@ -206,9 +206,14 @@ type Decision struct {
 	Stage   Stage
 	Side    Side
 	Service string // the route's service name, if any
-	// Mirror says a copy goes to the other side (MirrorTo).
-	Mirror   bool
-	MirrorTo Side
+}
+
+// Other is the side that did not serve: where a mirrored copy goes.
+func (d Decision) Other() Side {
+	if d.Side == SideService {
+		return SideLegacy
+	}
+	return SideService
 }
 
 // Decide matches r and picks the side that serves it, returning the
@@ -225,10 +230,6 @@ func (t *Table) Decide(r *http.Request) (Decision, http.Handler, Mirror) {
 	}
 	if !rt.mirrorOn[rt.stage] {
 		return d, h, nil
-	}
-	d.Mirror, d.MirrorTo = true, SideService
-	if d.Side == SideService {
-		d.MirrorTo = SideLegacy
 	}
 	return d, h, rt.mirror
 }

@@ -68,7 +68,7 @@ type Dispatcher struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	pending atomic.Int64 // queued or being processed
+	pending atomic.Int64 // being prepared (hold), queued or being processed
 
 	mu       sync.Mutex
 	learners map[string]*Learner
@@ -144,7 +144,8 @@ func (d *Dispatcher) breaker(u *upstream.Upstream) *guard.Breaker {
 	return b
 }
 
-// Wait returns when no copy is queued or in flight, or with ctx's error.
+// Wait returns when no copy is being prepared, queued or in flight, or
+// with ctx's error.
 func (d *Dispatcher) Wait(ctx context.Context) error {
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
@@ -158,7 +159,8 @@ func (d *Dispatcher) Wait(ctx context.Context) error {
 	return nil
 }
 
-// Pending returns how many copies are queued or in flight.
+// Pending returns how many copies are being prepared, queued or in
+// flight.
 func (d *Dispatcher) Pending() int64 { return d.pending.Load() }
 
 // job is one copy to send and compare. The worker owns it.
@@ -175,7 +177,13 @@ type job struct {
 
 func (j *job) size() int64 { return int64(j.reqBody.Len() + j.primaryBuf.Len()) }
 
-// offer queues j without blocking; a full queue or memory budget drops it.
+// hold counts a copy as pending while it is prepared, from before the
+// client can see its answer: whoever waits for the copies after that
+// (Wait, Stop) waits for this one too. offer ends the hold.
+func (d *Dispatcher) hold() { d.pending.Add(1) }
+
+// offer queues j, prepared under a hold, without blocking; a full queue
+// or memory budget drops it.
 func (d *Dispatcher) offer(j *job) {
 	size := j.size()
 	reason := ""
@@ -187,18 +195,17 @@ func (d *Dispatcher) offer(j *job) {
 		d.queued.Add(-size)
 		reason = ReasonMemory
 	default:
-		d.pending.Add(1)
 		select {
 		case d.jobs <- j:
 			d.stopMu.RUnlock()
 			return
 		default:
-			d.pending.Add(-1)
 			d.queued.Add(-size)
 			reason = ReasonQueueFull
 		}
 	}
 	d.stopMu.RUnlock()
+	d.pending.Add(-1) // the hold ends with the drop
 	j.p.dropped(reason)
 	putBuffer(j.reqBody)
 	putBuffer(j.primaryBuf)

@@ -29,10 +29,10 @@ const testRoute = "orders"
 var (
 	// shadowDecision: the monolith answers, the copy goes to the service.
 	shadowDecision = routing.Decision{Route: testRoute, Stage: routing.Shadow, Side: routing.SideLegacy,
-		Service: "orders", Mirror: true, MirrorTo: routing.SideService}
+		Service: "orders"}
 	// migratedDecision: the service answers, the copy goes to the monolith.
 	migratedDecision = routing.Decision{Route: testRoute, Stage: routing.Migrated, Side: routing.SideService,
-		Service: "orders", Mirror: true, MirrorTo: routing.SideLegacy}
+		Service: "orders"}
 )
 
 // rig is a started Dispatcher with real upstreams (httptest servers), a

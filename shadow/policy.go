@@ -148,7 +148,7 @@ func (p *Policy) targetDown(to routing.Side) bool {
 // mirror needs, then hands a copy to the dispatcher without waiting. The
 // client's answer never waits for, or depends on, the copy.
 func (p *Policy) ServeMirrored(w http.ResponseWriter, r *http.Request, d routing.Decision, primary http.Handler) {
-	if reason := p.skipReason(r, d.MirrorTo); reason != "" {
+	if reason := p.skipReason(r, d.Other()); reason != "" {
 		p.skipped(reason)
 		primary.ServeHTTP(w, r)
 		return
@@ -161,13 +161,16 @@ func (p *Policy) ServeMirrored(w http.ResponseWriter, r *http.Request, d routing
 	}
 	cw := &captureWriter{ResponseWriter: w, buf: getBuffer(), max: p.cfg.MaxResponse}
 	primary.ServeHTTP(cw, r)
-	cw.sendAnswer()
+	// Judge the exchange before the client has its answer: a client that
+	// closes its connection once it has the answer has not gone away.
 	if reason := p.unusable(r, tee, cw); reason != "" {
 		putBuffer(tee.buf)
 		putBuffer(cw.buf)
 		p.skipped(reason)
 		return
 	}
+	p.d.hold()
+	cw.sendAnswer()
 	p.d.offer(p.newJob(r, d, tee, cw, time.Since(start)))
 }
 
@@ -205,7 +208,7 @@ func (p *Policy) newJob(r *http.Request, d routing.Decision, tee *teeBody, cw *c
 	snap := r.Clone(context.Background())
 	snap.Body = nil
 	return &job{
-		p: p, req: snap, reqBody: tee.buf, to: d.MirrorTo, primarySide: d.Side,
+		p: p, req: snap, reqBody: tee.buf, to: d.Other(), primarySide: d.Side,
 		primary:    diff.Response{Status: cw.status, Header: cw.Header().Clone(), Body: cw.buf.Bytes(), Duration: took},
 		primaryBuf: cw.buf, at: time.Now(),
 	}

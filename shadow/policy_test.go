@@ -423,6 +423,38 @@ func TestAnswerSentBeforeTheCopy(t *testing.T) {
 	}
 }
 
+// leavingClient is a recorder whose client goes away as soon as it has
+// its answer (curl, an HTTP/1.0 client): a flush cancels the request.
+type leavingClient struct {
+	*httptest.ResponseRecorder
+	cancel context.CancelFunc
+}
+
+func (l leavingClient) Flush() {
+	l.ResponseRecorder.Flush()
+	l.cancel()
+}
+
+// TestClientLeavingAfterItsAnswerIsCompared: a client that closes its
+// connection once it has the whole answer did not go away: its exchange
+// is still mirrored and compared.
+func TestClientLeavingAfterItsAnswerIsCompared(t *testing.T) {
+	r := newRig(t, okHandler, newCapturing("ok"), Options{Workers: 1, Queue: 8})
+	primary := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", "2")
+		_, _ = io.WriteString(w, "ok")
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req := httptest.NewRequest(http.MethodGet, "/items", nil).WithContext(ctx)
+	r.policy(nil).ServeMirrored(leavingClient{httptest.NewRecorder(), cancel}, req, shadowDecision, primary)
+	r.wait()
+	if ctx.Err() == nil {
+		t.Fatal("the answer was never flushed: the test did not exercise a leaving client")
+	}
+	wantCounts(t, r.d, 1, nil, nil)
+}
+
 // exchange is one client exchange through a front server.
 type exchange struct {
 	t      *testing.T
