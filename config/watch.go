@@ -15,12 +15,16 @@ import (
 // events to settle before it reads the file again.
 const DefaultDebounce = 200 * time.Millisecond
 
-// Watch calls onChange each time the content of the file at path changes,
-// until ctx is done. It watches the file's directory (and, for a symlink,
-// the directory of its target), so it sees in-place writes, atomic
-// renames and the Kubernetes ConfigMap symlink swap alike. Events are
-// debounced; onChange runs on Watch's goroutine, one call at a time.
-// onError receives watcher errors that do not stop the watch.
+// Watch calls onChange each time the content of the file at path changes
+// and has then stayed the same, until ctx is done. It watches the file's
+// directory (and, for a symlink, the directory of its target), so it sees
+// in-place writes, atomic renames and the Kubernetes ConfigMap symlink swap
+// alike. A change is reported only once the file is stable: a debounce
+// interval after the last event the content is read, and a debounce
+// interval later it must read the same, with no event in between. A
+// writer pausing mid-write (for less than that) therefore never has its
+// partial file reported. onChange runs on Watch's goroutine, one call at a
+// time. onError receives watcher errors that do not stop the watch.
 func Watch(ctx context.Context, path string, debounce time.Duration, onChange func(), onError func(error)) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -31,7 +35,7 @@ func Watch(ctx context.Context, path string, debounce time.Duration, onChange fu
 	if err := addDirs(w, path, watched); err != nil {
 		return err
 	}
-	last := hashFile(path)
+	st := stability{last: hashFile(path)}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -43,6 +47,7 @@ func Watch(ctx context.Context, path string, debounce time.Duration, onChange fu
 			if !ok {
 				return nil
 			}
+			st.reset() // anything read so far may be a partial write
 			timer.Reset(debounce)
 		case err, ok := <-w.Errors:
 			if !ok {
@@ -53,12 +58,50 @@ func Watch(ctx context.Context, path string, debounce time.Duration, onChange fu
 			if err := addDirs(w, path, watched); err != nil {
 				onError(err)
 			}
-			if h := hashFile(path); h != last {
-				last = h
+			switch st.observe(hashFile(path)) {
+			case changed:
 				onChange()
+			case unsettled:
+				timer.Reset(debounce)
 			}
 		}
 	}
+}
+
+// verdict is what one read of the watched file means.
+type verdict int
+
+const (
+	unchanged verdict = iota // same as the content last reported
+	unsettled                // new content, not yet seen twice: read again
+	changed                  // new content, read twice in a row: report it
+)
+
+// stability decides when new content has settled: it must be read twice
+// in a row, a debounce interval apart, with no file event in between
+// (an event clears pending).
+type stability struct {
+	last       string // digest of the content last reported (or found at start)
+	pending    string // digest of the new content read once
+	hasPending bool
+}
+
+// reset forgets the pending read.
+func (s *stability) reset() { s.pending, s.hasPending = "", false }
+
+// observe takes the digest of one read and says what it means.
+func (s *stability) observe(h string) verdict {
+	switch {
+	case h == s.last:
+		s.reset()
+		return unchanged
+	case !s.hasPending || h != s.pending:
+		s.pending, s.hasPending = h, true
+		return unsettled
+	}
+	s.last = h
+	s.reset()
+	return changed
 }
 
 // addDirs watches the directory of path and of every symlink hop.
