@@ -191,6 +191,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("shadowing.workers", DefaultShadowWorkers)
 	v.SetDefault("shadowing.queue", DefaultShadowQueue)
 	v.SetDefault("shadowing.timeout", DefaultShadowTimeout)
+	v.SetDefault("shadowing.secret_env", DefaultShadowSecretEnv)
 	v.SetDefault("reports.max_results", DefaultMaxResults)
 	v.SetDefault("reports.max_bytes", DefaultMaxReportBytes)
 	v.SetDefault("reports.queue", DefaultReportQueue)

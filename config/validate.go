@@ -141,6 +141,14 @@ func (c *Config) validateShadowing(v *validator) {
 	if sh.Timeout <= 0 {
 		v.add("shadowing.timeout", "must be positive, got %s", sh.Timeout)
 	}
+	for i, p := range sh.TrustMarkerFrom {
+		if _, err := ParseCIDR(p); err != nil {
+			v.add(fmt.Sprintf("shadowing.trust_marker_from[%d]", i), "%v", err)
+		}
+	}
+	if !envRe.MatchString(sh.SecretEnv) {
+		v.add("shadowing.secret_env", "%q is not a valid environment variable name", sh.SecretEnv)
+	}
 	if c.Automation.Interval <= 0 {
 		v.add("automation.interval", "must be positive, got %s", c.Automation.Interval)
 	}

@@ -100,7 +100,7 @@ func restartNeeded(started, now *config.Config) []string {
 	check("admin", started.Admin != now.Admin)
 	check("server", started.Server != now.Server)
 	check("log", started.Log != now.Log)
-	check("shadowing", started.Shadowing != now.Shadowing)
+	check("shadowing", !started.Shadowing.Equal(now.Shadowing))
 	check("reports", started.Reports != now.Reports)
 	check("automation.interval", started.Automation != now.Automation)
 	return out
