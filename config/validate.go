@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -186,8 +187,15 @@ func (v *validator) addr(field, addr string) {
 		v.add(field, "required")
 		return
 	}
-	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
 		v.add(field, "%q is not host:port", addr)
+		return
+	}
+	// 0 asks the kernel for any free port (tests, and the demo); anything
+	// else must be a real port: net.Listen would refuse 99999 only at start.
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.add(field, "port %q in %q must be a number from 1 to 65535 (or 0 for any free port)", port, addr)
 	}
 }
 
