@@ -74,6 +74,8 @@ type Dispatcher struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	pending atomic.Int64 // being prepared (hold), queued or being processed
+	// inflight counts copies a worker is sending and comparing.
+	inflight atomic.Int64
 
 	mu       sync.Mutex
 	learners map[string]*Learner
@@ -93,9 +95,25 @@ func New(opts Options) *Dispatcher {
 		opts.MaxQueuedBytes = 64 << 20
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Dispatcher{opts: opts, jobs: make(chan *job, opts.Queue), ctx: ctx, cancel: cancel,
+	d := &Dispatcher{opts: opts, jobs: make(chan *job, opts.Queue), ctx: ctx, cancel: cancel,
 		learners: map[string]*Learner{}, stats: map[string]*routeStats{}, breakers: map[string]*guard.Breaker{}}
+	if w, ok := opts.Observer.(gaugeWatcher); ok {
+		w.WatchShadow(d.InFlight, d.Queued)
+	}
+	return d
 }
+
+// gaugeWatcher is an Observer that also shows the in-flight and queued
+// copies as gauges (metrics.Registry).
+type gaugeWatcher interface {
+	WatchShadow(inflight, queued func() int64)
+}
+
+// InFlight returns how many copies workers are sending and comparing.
+func (d *Dispatcher) InFlight() int64 { return d.inflight.Load() }
+
+// Queued returns how many copies wait in the queue for a worker.
+func (d *Dispatcher) Queued() int64 { return int64(len(d.jobs)) }
 
 // Start runs the workers.
 func (d *Dispatcher) Start() {
@@ -238,7 +256,9 @@ func (d *Dispatcher) work() {
 				j.p.dropped(ReasonStopping)
 				d.release(j)
 			} else {
+				d.inflight.Add(1)
 				d.run(j)
+				d.inflight.Add(-1)
 			}
 			d.pending.Add(-1)
 		}
