@@ -62,6 +62,13 @@ func Load(path string, src Source) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	return LoadData(data, path, src)
+}
+
+// LoadData is Load for content already read from path (by WatchContent,
+// which hands over the bytes it found stable, so that a write begun since
+// is not read half done).
+func LoadData(data []byte, path string, src Source) (*Config, error) {
 	cfg, err := Parse(data, path, src)
 	if err != nil {
 		return nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -16,16 +15,26 @@ import (
 const DefaultDebounce = 200 * time.Millisecond
 
 // Watch calls onChange each time the content of the file at path changes
-// and has then stayed the same, until ctx is done. It watches the file's
-// directory (and, for a symlink, the directory of its target), so it sees
-// in-place writes, atomic renames and the Kubernetes ConfigMap symlink swap
-// alike. A change is reported only once the file is stable: a debounce
-// interval after the last event the content is read, and a debounce
-// interval later it must read the same, with no event in between. A
-// writer pausing mid-write (for less than that) therefore never has its
-// partial file reported. onChange runs on Watch's goroutine, one call at a
-// time. onError receives watcher errors that do not stop the watch.
+// and has then stayed the same, until ctx is done. It is WatchContent for
+// callers that read the file themselves; such a read may see a write that
+// began after the check, so reloaders should use WatchContent.
 func Watch(ctx context.Context, path string, debounce time.Duration, onChange func(), onError func(error)) error {
+	return WatchContent(ctx, path, debounce, func([]byte) { onChange() }, onError)
+}
+
+// WatchContent calls onChange with the file's content each time the
+// content of the file at path changes and has then stayed the same, until
+// ctx is done. It watches the file's directory (and, for a symlink, the
+// directory of its target), so it sees in-place writes, atomic renames and
+// the Kubernetes ConfigMap symlink swap alike. A change is reported only
+// once the file is stable: a debounce interval after the last event the
+// content is read, and a debounce interval later it must read the same,
+// with no event in between; onChange gets the bytes of that second read
+// (nil if the file could not be read, e.g. it was removed). A writer
+// pausing mid-write for less than that therefore never has its partial
+// file reported. onChange runs on WatchContent's goroutine, one call at a
+// time. onError receives watcher errors that do not stop the watch.
+func WatchContent(ctx context.Context, path string, debounce time.Duration, onChange func([]byte), onError func(error)) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watching %s: %w", path, err)
@@ -35,7 +44,8 @@ func Watch(ctx context.Context, path string, debounce time.Duration, onChange fu
 	if err := addDirs(w, path, watched); err != nil {
 		return err
 	}
-	st := stability{last: hashFile(path)}
+	_, first := readHashed(path)
+	st := stability{last: first}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -58,9 +68,10 @@ func Watch(ctx context.Context, path string, debounce time.Duration, onChange fu
 			if err := addDirs(w, path, watched); err != nil {
 				onError(err)
 			}
-			switch st.observe(hashFile(path)) {
+			data, h := readHashed(path)
+			switch st.observe(h) {
 			case changed:
-				onChange()
+				onChange(data)
 			case unsettled:
 				timer.Reset(debounce)
 			}
@@ -122,12 +133,13 @@ func addDirs(w *fsnotify.Watcher, path string, watched map[string]bool) error {
 	return nil
 }
 
-// hashFile returns a digest of the file's content, or "" if unreadable.
-func hashFile(path string) string {
-	data, err := os.ReadFile(path)
+// readHashed returns the file's content (as ReadFile, at most
+// MaxFileSize) and a digest of it, or nil and "" if it cannot be read.
+func readHashed(path string) ([]byte, string) {
+	data, err := ReadFile(path)
 	if err != nil {
-		return ""
+		return nil, ""
 	}
 	sum := sha256.Sum256(data)
-	return string(sum[:])
+	return data, string(sum[:])
 }

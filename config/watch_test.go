@@ -316,8 +316,8 @@ func TestWatchNeverReportsPausedPartialWrite(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() {
-				done <- Watch(ctx, path, debounce, func() {
-					if cfg, err := Load(path, Source{}); err == nil {
+				done <- WatchContent(ctx, path, debounce, func(data []byte) {
+					if cfg, err := LoadData(data, path, Source{}); err == nil {
 						loaded <- cfg
 					}
 				}, func(error) {})
