@@ -203,3 +203,26 @@ func TestShadowCopyMethodOverride(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkShadowMarker measures the edge check alone, for a request
+// without the marker (nearly all) and one with a forged marker.
+func BenchmarkShadowMarker(b *testing.B) {
+	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	h := withShadowMarker(next, []string{"10.0.0.0/8"})
+	for _, bc := range []struct {
+		name   string
+		marked bool
+	}{{"unmarked", false}, {"forged", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			req := httptest.NewRequest("GET", "/orders/1", nil)
+			w := httptest.NewRecorder()
+			b.ReportAllocs()
+			for b.Loop() {
+				if bc.marked {
+					req.Header[mark.Header] = []string{"1"}
+				}
+				h.ServeHTTP(w, req)
+			}
+		})
+	}
+}
