@@ -78,18 +78,22 @@ type Deps struct {
 	Pprof bool
 	// Token, when not empty, is required as a bearer token.
 	Token string
-	Log   zerolog.Logger
+	// LoginLimit bounds failed logins per client IP; zero means
+	// DefaultLoginBurst and DefaultLoginEvery.
+	LoginLimit LoginLimit
+	Log        zerolog.Logger
 }
 
 // server holds the handlers' dependencies.
 type server struct {
 	Deps
-	auth authenticator
+	auth    authenticator
+	limiter *loginLimiter
 }
 
 // New returns the admin API handler.
 func New(d Deps) http.Handler {
-	s := &server{Deps: d, auth: newAuthenticator(d.Token)}
+	s := &server{Deps: d, auth: newAuthenticator(d.Token), limiter: newLoginLimiter(d.LoginLimit)}
 	r := mux.NewRouter()
 	notFound := s.wrap(func(http.ResponseWriter, *http.Request) error {
 		return &Error{Status: http.StatusNotFound, Msg: "no such admin endpoint"}
@@ -142,7 +146,7 @@ func (s *server) wrap(h handlerFunc, authed bool) http.Handler {
 			err = checkLoopbackHost(r)
 		}
 		if err == nil && authed {
-			err = s.auth.check(r)
+			err = s.login(r)
 		}
 		if err == nil {
 			err = h(w, r)
@@ -152,6 +156,24 @@ func (s *server) wrap(h handlerFunc, authed bool) http.Handler {
 			writeError(w, err)
 		}
 	})
+}
+
+// login checks the bearer token unless the client has failed too often
+// lately (429 with Retry-After). A failure is logged as a warning with the
+// client IP and the reason, never the token, and counted.
+func (s *server) login(r *http.Request) error {
+	ip := clientIP(r)
+	if wait := s.limiter.wait(ip); wait > 0 {
+		return tooManyLogins(wait)
+	}
+	err := s.auth.check(r)
+	if err == nil {
+		return nil
+	}
+	limited := s.limiter.fail(ip)
+	s.Log.Warn().Str("client_ip", ip).Str("method", r.Method).Str("path", r.URL.Path).
+		Str("reason", err.Error()).Bool("limited", limited).Msg("admin login failed")
+	return err
 }
 
 // mutation wraps a state-changing handler: token, then same-origin.

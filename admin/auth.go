@@ -10,14 +10,27 @@ import (
 	"strings"
 )
 
+// MinTokenLength is the shortest admin token accepted for an admin
+// listener reachable beyond loopback.
+const MinTokenLength = 16
+
 // CheckExposure refuses an admin listener that is reachable beyond this
-// machine without a token.
+// machine without a token, or with one shorter than MinTokenLength
+// (guessable even at the rate failed logins are limited to). The error
+// names the variable, never the token.
 func CheckExposure(listen, token, tokenEnv string) error {
-	if token != "" || IsLoopback(listen) {
+	if IsLoopback(listen) {
 		return nil
 	}
-	return fmt.Errorf("admin.listen %q is reachable beyond loopback and no admin token is set: "+
-		"export %s=<a long random secret>, or bind admin.listen to 127.0.0.1", listen, tokenEnv)
+	if token == "" {
+		return fmt.Errorf("admin.listen %q is reachable beyond loopback and no admin token is set: "+
+			"export %s=<a long random secret>, or bind admin.listen to 127.0.0.1", listen, tokenEnv)
+	}
+	if n := len(token); n < MinTokenLength {
+		return fmt.Errorf("admin.listen %q is reachable beyond loopback and the admin token in %s has %d characters: "+
+			"it needs at least %d (a long random secret), or bind admin.listen to 127.0.0.1", listen, tokenEnv, n, MinTokenLength)
+	}
+	return nil
 }
 
 // IsLoopback reports whether a host:port listen address binds only the

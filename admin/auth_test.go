@@ -25,7 +25,8 @@ func TestAuth(t *testing.T) {
 	}
 	var logs testutil.SyncBuffer
 	log := zerolog.New(&logs).Level(zerolog.DebugLevel)
-	f := newFixture(t, fixtureOptions{Token: token, Log: &log})
+	// 77 refusals from one address: limiting is tested on its own.
+	f := newFixture(t, fixtureOptions{Token: token, Log: &log, LoginLimit: admin.LoginLimit{Burst: 1000}})
 	f.traffic()
 
 	t.Run("refused without the right token", func(t *testing.T) {
@@ -221,6 +222,10 @@ func TestCheckExposure(t *testing.T) {
 		{"private address with a token", "10.0.0.5:9901", token, true},
 		{"host name with a token", "example.com:9901", token, true},
 		{"loopback with a token", "127.0.0.1:9901", token, true},
+		{"all interfaces with a 1-character token", "0.0.0.0:9901", "x", false},
+		{"private address with a 15-character token", "10.0.0.5:9901", "0123456789abcde", false},
+		{"private address with a 16-character token", "10.0.0.5:9901", "0123456789abcdef", true},
+		{"loopback with a 1-character token", "127.0.0.1:9901", "x", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -236,6 +241,9 @@ func TestCheckExposure(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), env) {
 				t.Errorf("the refusal %q does not name %s", err, env)
+			}
+			if tc.token != "" && strings.Contains(err.Error(), tc.token) {
+				t.Errorf("the refusal %q shows the token", err)
 			}
 		})
 	}

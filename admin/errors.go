@@ -18,6 +18,8 @@ type Error struct {
 	Status int
 	Msg    string
 	Field  string
+	// RetryAfter, if set, is sent as the Retry-After header (seconds).
+	RetryAfter string
 }
 
 // Error returns the message.
@@ -38,6 +40,9 @@ func writeError(w http.ResponseWriter, err error) {
 	status, body := classify(err)
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="strangler admin"`)
+	}
+	if ae := (*Error)(nil); errors.As(err, &ae) && ae.RetryAfter != "" {
+		w.Header().Set("Retry-After", ae.RetryAfter)
 	}
 	writeJSON(w, status, body)
 }

@@ -73,6 +73,8 @@ type fixtureOptions struct {
 	Token string
 	// Log receives the admin and rollout logs; zero means zerolog.Nop().
 	Log *zerolog.Logger
+	// LoginLimit bounds failed logins per client IP (zero: the defaults).
+	LoginLimit admin.LoginLimit
 	// Reports runs a real shadow dispatcher and report store, wired into
 	// the proxy and the admin API, with reportsRouteFile and backends
 	// whose answers differ on the shadowed route.
@@ -164,6 +166,7 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 		Inventory:  f.proxy.Inventory(),
 		ConfigPath: f.path,
 		Token:      opts.Token,
+		LoginLimit: opts.LoginLimit,
 		Log:        log,
 	}
 	if opts.Reports {

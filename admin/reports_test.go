@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stranglerfig/strangler/admin"
 )
 
 // reportsRouteFile is the route file of fixtures with Reports. %s are the
@@ -421,7 +423,7 @@ func TestReportsNotEnabled(t *testing.T) {
 // is set; with it they answer.
 func TestReportsAuth(t *testing.T) {
 	const token = "reports-token-0123456789abcdef"
-	f := newFixture(t, fixtureOptions{Reports: true, Token: token})
+	f := newFixture(t, fixtureOptions{Reports: true, Token: token, LoginLimit: admin.LoginLimit{Burst: 1000}}) // many refusals from one address
 	f.reportsTraffic()
 	for _, path := range []string{"/admin/diffs", "/admin/diffs/1", "/admin/diffs/abc", "/admin/report",
 		"/admin/report?format=html", "/admin/report?format=md"} {

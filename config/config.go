@@ -5,6 +5,7 @@
 package config
 
 import (
+	"slices"
 	"time"
 
 	"github.com/stranglerfig/strangler/report"
@@ -299,6 +300,22 @@ type Shadowing struct {
 	Queue   int `mapstructure:"queue" json:"queue"`
 	// Timeout bounds one mirrored request unless a route sets its own.
 	Timeout time.Duration `mapstructure:"timeout" json:"timeout"`
+	// TrustMarkerFrom lists CIDRs (or single IPs) whose inbound
+	// X-Strangler-Shadow and X-Strangler-Shadow-Signature headers are
+	// kept (another strangler in front). From anyone else they are
+	// stripped at the edge. Independent of trusted_proxies; default none.
+	TrustMarkerFrom []string `mapstructure:"trust_marker_from" json:"trust_marker_from"`
+	// SecretEnv names the environment variable holding the key that signs
+	// the marker on copies. Unset or empty variable: copies carry the
+	// plain marker, unsigned (logged once at start).
+	SecretEnv string `mapstructure:"secret_env" json:"secret_env"`
+}
+
+// Equal reports whether two Shadowing settings are the same (the struct
+// holds a list, so == does not compile).
+func (s Shadowing) Equal(o Shadowing) bool {
+	return s.Workers == o.Workers && s.Queue == o.Queue && s.Timeout == o.Timeout &&
+		s.SecretEnv == o.SecretEnv && slices.Equal(s.TrustMarkerFrom, o.TrustMarkerFrom)
 }
 
 // Reports bounds the stored diff results.
@@ -327,6 +344,7 @@ const (
 	DefaultShadowWorkers     = 8
 	DefaultShadowQueue       = 1024
 	DefaultShadowTimeout     = 5 * time.Second
+	DefaultShadowSecretEnv   = "STRANGLER_SHADOW_SECRET"
 	DefaultNoiseSample       = 10
 	DefaultNoiseWarmup       = 20
 	DefaultMaxResults        = report.DefaultMaxResults // the report store's own defaults
@@ -395,6 +413,7 @@ func (s *Shadowing) applyDefaults() {
 	setIfZero(&s.Workers, DefaultShadowWorkers)
 	setIfZero(&s.Queue, DefaultShadowQueue)
 	setIfZero(&s.Timeout, DefaultShadowTimeout)
+	setIfZero(&s.SecretEnv, DefaultShadowSecretEnv)
 }
 
 func (r *Reports) applyDefaults() {

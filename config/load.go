@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,6 +62,13 @@ func Load(path string, src Source) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	return LoadData(data, path, src)
+}
+
+// LoadData is Load for content already read from path (by WatchContent,
+// which hands over the bytes it found stable, so that a write begun since
+// is not read half done).
+func LoadData(data []byte, path string, src Source) (*Config, error) {
 	cfg, err := Parse(data, path, src)
 	if err != nil {
 		return nil, err
@@ -111,19 +120,54 @@ func Parse(data []byte, name string, src Source) (*Config, error) {
 		return nil, &FieldError{File: name, Field: "(file)", Reason: "not valid YAML: " + unwrapAll(err).Error()}
 	}
 	var cfg Config
+	var problems []error
 	if err := v.UnmarshalExact(&cfg, viper.DecodeHook(decodeHook())); err != nil {
-		return nil, decodeErrors(name, err)
+		// Report the decode problems and still validate what decoded, so
+		// that an unknown key does not hide every other problem. The
+		// lenient decode ignores unknown keys; a field that failed to
+		// decode keeps its zero value and is not reported twice.
+		problems = Problems(decodeErrors(name, err))
+		cfg = Config{}
+		_ = v.Unmarshal(&cfg, viper.DecodeHook(decodeHook()))
 	}
 	cfg.applyDefaults()
 	// viper lower-cases map keys, so check service names as written.
-	problems := serviceNameProblems(data, name)
+	problems = append(problems, serviceNameProblems(data, name)...)
 	if err := cfg.validate(name); err != nil {
-		problems = append(problems, Problems(err)...)
+		problems = append(problems, notCovered(Problems(err), problems)...)
 	}
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
 	}
 	return &cfg, nil
+}
+
+// notCovered drops the validation problems on a field (or inside one)
+// that already has a decode problem: its value did not decode, so what
+// validation saw was a zero value, not what the file says.
+func notCovered(validation, decode []error) []error {
+	var out []error
+	for _, p := range validation {
+		var fe *FieldError
+		if errors.As(p, &fe) && coveredBy(fe.Field, decode) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func coveredBy(field string, decode []error) bool {
+	for _, d := range decode {
+		var fe *FieldError
+		if !errors.As(d, &fe) || fe.Reason == "unknown key" {
+			continue
+		}
+		if field == fe.Field || strings.HasPrefix(field, fe.Field+".") || strings.HasPrefix(field, fe.Field+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // serviceNameProblems reports service names, as written in the file, that
@@ -191,6 +235,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("shadowing.workers", DefaultShadowWorkers)
 	v.SetDefault("shadowing.queue", DefaultShadowQueue)
 	v.SetDefault("shadowing.timeout", DefaultShadowTimeout)
+	v.SetDefault("shadowing.secret_env", DefaultShadowSecretEnv)
 	v.SetDefault("reports.max_results", DefaultMaxResults)
 	v.SetDefault("reports.max_bytes", DefaultMaxReportBytes)
 	v.SetDefault("reports.queue", DefaultReportQueue)
@@ -215,7 +260,68 @@ func decodeHook() mapstructure.DecodeHookFunc {
 	return mapstructure.ComposeDecodeHookFunc(
 		durationHook(),
 		byteSizeHook(),
+		wholeNumberHook(),
 	)
+}
+
+// wholeNumberHook refuses, for integer fields, numbers that are not whole
+// (256.9 would be cut to 256) or that do not fit the field (1e20 would
+// wrap to -9223372036854775808, -1 to 4294967295), naming the value as
+// written.
+func wholeNumberHook() mapstructure.DecodeHookFuncType {
+	return func(from, to reflect.Type, data any) (any, error) {
+		lo, hi, ok := intRange(to.Kind())
+		if !ok {
+			return data, nil
+		}
+		v := reflect.ValueOf(data)
+		switch {
+		case v.CanFloat():
+			f := v.Float()
+			if f != math.Trunc(f) || math.IsInf(f, 0) {
+				return nil, fmt.Errorf("%s is not a whole number", strconv.FormatFloat(f, 'g', -1, 64))
+			}
+			if f < float64(lo) || f >= float64(hi)+1 { // hi+1 is a power of two: exact
+				return nil, outOfRange(strconv.FormatFloat(f, 'g', -1, 64), lo, hi)
+			}
+		case v.CanInt():
+			if i := v.Int(); i < lo || (i > 0 && uint64(i) > hi) {
+				return nil, outOfRange(strconv.FormatInt(i, 10), lo, hi)
+			}
+		case v.CanUint():
+			if u := v.Uint(); u > hi {
+				return nil, outOfRange(strconv.FormatUint(u, 10), lo, hi)
+			}
+		}
+		return data, nil
+	}
+}
+
+// intRange returns the values an integer kind holds.
+func intRange(k reflect.Kind) (lo int64, hi uint64, ok bool) {
+	switch k {
+	case reflect.Int, reflect.Int64:
+		return math.MinInt64, math.MaxInt64, true
+	case reflect.Int32:
+		return math.MinInt32, math.MaxInt32, true
+	case reflect.Int16:
+		return math.MinInt16, math.MaxInt16, true
+	case reflect.Int8:
+		return math.MinInt8, math.MaxInt8, true
+	case reflect.Uint, reflect.Uint64:
+		return 0, math.MaxUint64, true
+	case reflect.Uint32:
+		return 0, math.MaxUint32, true
+	case reflect.Uint16:
+		return 0, math.MaxUint16, true
+	case reflect.Uint8:
+		return 0, math.MaxUint8, true
+	}
+	return 0, 0, false
+}
+
+func outOfRange(value string, lo int64, hi uint64) error {
+	return fmt.Errorf("%s is out of range: want a whole number from %d to %d", value, lo, hi)
 }
 
 // durationHook decodes "30s"-style strings into time.Duration, naming the

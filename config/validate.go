@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -141,6 +142,14 @@ func (c *Config) validateShadowing(v *validator) {
 	if sh.Timeout <= 0 {
 		v.add("shadowing.timeout", "must be positive, got %s", sh.Timeout)
 	}
+	for i, p := range sh.TrustMarkerFrom {
+		if _, err := ParseCIDR(p); err != nil {
+			v.add(fmt.Sprintf("shadowing.trust_marker_from[%d]", i), "%v", err)
+		}
+	}
+	if !envRe.MatchString(sh.SecretEnv) {
+		v.add("shadowing.secret_env", "%q is not a valid environment variable name", sh.SecretEnv)
+	}
 	if c.Automation.Interval <= 0 {
 		v.add("automation.interval", "must be positive, got %s", c.Automation.Interval)
 	}
@@ -178,8 +187,15 @@ func (v *validator) addr(field, addr string) {
 		v.add(field, "required")
 		return
 	}
-	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
 		v.add(field, "%q is not host:port", addr)
+		return
+	}
+	// 0 asks the kernel for any free port (tests, and the demo); anything
+	// else must be a real port: net.Listen would refuse 99999 only at start.
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.add(field, "port %q in %q must be a number from 1 to 65535 (or 0 for any free port)", port, addr)
 	}
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -148,6 +149,20 @@ func TestValidateRejects(t *testing.T) {
 		{"admin listen without port", baseYAML + "admin: {listen: \"127.0.0.1:\"}\n", "admin.listen", "not host:port"},
 		{"admin token_env invalid", baseYAML + "admin: {token_env: \"MY-TOKEN\"}\n", "admin.token_env", "not a valid environment variable name"},
 		{"max_idle_conns negative", "legacy:\n  url: http://l:1\n  max_idle_conns: -1\n", "legacy.max_idle_conns", "at least 1"},
+		{"listen port over 65535", baseYAML + "listen: \":99999\"\n", "listen", `port "99999" in ":99999" must be a number from 1 to 65535`},
+		{"admin listen port over 65535", baseYAML + "admin: {listen: \"127.0.0.1:70000\"}\n", "admin.listen", "from 1 to 65535"},
+		{"listen port negative", baseYAML + "listen: \":-1\"\n", "listen", "from 1 to 65535"},
+		{"listen port by name", baseYAML + "listen: \":http\"\n", "listen", "must be a number"},
+		{"integer overflow", "legacy:\n  url: http://l:1\n  max_idle_conns: 99999999999999999999\n", "legacy.max_idle_conns",
+			"1e+20 is out of range: want a whole number from -9223372036854775808 to 9223372036854775807"},
+		{"integer overflow past int64 by one", "legacy:\n  url: http://l:1\n  max_idle_conns: 9223372036854775808\n", "legacy.max_idle_conns", "out of range"},
+		{"fraction for a whole number", "legacy:\n  url: http://l:1\n  max_idle_conns: 256.9\n", "legacy.max_idle_conns", "256.9 is not a whole number"},
+		{"fraction for a size", baseYAML + "reports: {max_bytes: 2048.5}\n", "reports.max_bytes", "2048.5 is not a whole number"},
+		{"negative for an unsigned field", baseYAML + "    breaker: {consecutive_failures: -1}\n", "services[scratch].breaker.consecutive_failures",
+			"-1 is out of range: want a whole number from 0 to 4294967295"},
+		{"huge worker count", baseYAML + "shadowing: {workers: 1e30}\n", "shadowing.workers", "1e+30 is out of range"},
+		{"bad trust_marker_from entry", baseYAML + "shadowing: {trust_marker_from: [10.0.0.0/8, nowhere]}\n", "shadowing.trust_marker_from[1]", "neither an IP address nor a CIDR"},
+		{"bad shadowing.secret_env", baseYAML + "shadowing: {secret_env: \"MY-SECRET\"}\n", "shadowing.secret_env", "not a valid environment variable name"},
 	}
 	const file = "routes.yaml"
 	for _, tc := range tests {
@@ -327,4 +342,52 @@ func TestProblemStrings(t *testing.T) {
 	if ProblemStrings(nil) != nil {
 		t.Error("no error gave messages")
 	}
+}
+
+// TestUnknownKeyDoesNotHideProblems: an unknown key, a value that does not
+// decode and plain validation problems in one file are all reported in
+// one pass, and the field that did not decode is reported once.
+func TestUnknownKeyDoesNotHideProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string // every field with a problem, no more
+	}{
+		{"unknown key beside validation problems", `listn: ":1"
+listen: ":99999"
+log: {level: loud}
+legacy: {url: ftp://legacy}
+routes:
+  - name: r
+    match: {pathh: /a, path: /a}
+    service: orders
+    stage: canary
+    percent: 150
+`, []string{"listn", "listen", "log.level", "legacy.url", "routes[0].match.pathh", "routes[0].service", "routes[0].percent"}},
+		{"undecodable value reported once", `legacy: {url: "http://l:1", max_idle_conns: 256.9}
+shadowing: {workers: 1e30, queue: 0.5}
+`, []string{"legacy.max_idle_conns", "shadowing.workers", "shadowing.queue"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml), "one.yaml", Source{})
+			var got []string
+			for _, p := range Problems(err) {
+				var fe *FieldError
+				if !errors.As(p, &fe) {
+					t.Fatalf("problem %v is not a *FieldError", p)
+				}
+				got = append(got, fe.Field)
+			}
+			if strings.Join(sorted(got), "\n") != strings.Join(sorted(tc.want), "\n") {
+				t.Errorf("problems on %q; want %q:\n%v", got, tc.want, err)
+			}
+		})
+	}
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	slices.Sort(out)
+	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -15,13 +14,27 @@ import (
 // events to settle before it reads the file again.
 const DefaultDebounce = 200 * time.Millisecond
 
-// Watch calls onChange each time the content of the file at path changes,
-// until ctx is done. It watches the file's directory (and, for a symlink,
-// the directory of its target), so it sees in-place writes, atomic
-// renames and the Kubernetes ConfigMap symlink swap alike. Events are
-// debounced; onChange runs on Watch's goroutine, one call at a time.
-// onError receives watcher errors that do not stop the watch.
+// Watch calls onChange each time the content of the file at path changes
+// and has then stayed the same, until ctx is done. It is WatchContent for
+// callers that read the file themselves; such a read may see a write that
+// began after the check, so reloaders should use WatchContent.
 func Watch(ctx context.Context, path string, debounce time.Duration, onChange func(), onError func(error)) error {
+	return WatchContent(ctx, path, debounce, func([]byte) { onChange() }, onError)
+}
+
+// WatchContent calls onChange with the file's content each time the
+// content of the file at path changes and has then stayed the same, until
+// ctx is done. It watches the file's directory (and, for a symlink, the
+// directory of its target), so it sees in-place writes, atomic renames and
+// the Kubernetes ConfigMap symlink swap alike. A change is reported only
+// once the file is stable: a debounce interval after the last event the
+// content is read, and a debounce interval later it must read the same,
+// with no event in between; onChange gets the bytes of that second read
+// (nil if the file could not be read, e.g. it was removed). A writer
+// pausing mid-write for less than that therefore never has its partial
+// file reported. onChange runs on WatchContent's goroutine, one call at a
+// time. onError receives watcher errors that do not stop the watch.
+func WatchContent(ctx context.Context, path string, debounce time.Duration, onChange func([]byte), onError func(error)) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watching %s: %w", path, err)
@@ -31,7 +44,8 @@ func Watch(ctx context.Context, path string, debounce time.Duration, onChange fu
 	if err := addDirs(w, path, watched); err != nil {
 		return err
 	}
-	last := hashFile(path)
+	_, first := readHashed(path)
+	st := stability{last: first}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -43,6 +57,7 @@ func Watch(ctx context.Context, path string, debounce time.Duration, onChange fu
 			if !ok {
 				return nil
 			}
+			st.reset() // anything read so far may be a partial write
 			timer.Reset(debounce)
 		case err, ok := <-w.Errors:
 			if !ok {
@@ -53,12 +68,51 @@ func Watch(ctx context.Context, path string, debounce time.Duration, onChange fu
 			if err := addDirs(w, path, watched); err != nil {
 				onError(err)
 			}
-			if h := hashFile(path); h != last {
-				last = h
-				onChange()
+			data, h := readHashed(path)
+			switch st.observe(h) {
+			case changed:
+				onChange(data)
+			case unsettled:
+				timer.Reset(debounce)
 			}
 		}
 	}
+}
+
+// verdict is what one read of the watched file means.
+type verdict int
+
+const (
+	unchanged verdict = iota // same as the content last reported
+	unsettled                // new content, not yet seen twice: read again
+	changed                  // new content, read twice in a row: report it
+)
+
+// stability decides when new content has settled: it must be read twice
+// in a row, a debounce interval apart, with no file event in between
+// (an event clears pending).
+type stability struct {
+	last       string // digest of the content last reported (or found at start)
+	pending    string // digest of the new content read once
+	hasPending bool
+}
+
+// reset forgets the pending read.
+func (s *stability) reset() { s.pending, s.hasPending = "", false }
+
+// observe takes the digest of one read and says what it means.
+func (s *stability) observe(h string) verdict {
+	switch {
+	case h == s.last:
+		s.reset()
+		return unchanged
+	case !s.hasPending || h != s.pending:
+		s.pending, s.hasPending = h, true
+		return unsettled
+	}
+	s.last = h
+	s.reset()
+	return changed
 }
 
 // addDirs watches the directory of path and of every symlink hop.
@@ -79,12 +133,13 @@ func addDirs(w *fsnotify.Watcher, path string, watched map[string]bool) error {
 	return nil
 }
 
-// hashFile returns a digest of the file's content, or "" if unreadable.
-func hashFile(path string) string {
-	data, err := os.ReadFile(path)
+// readHashed returns the file's content (as ReadFile, at most
+// MaxFileSize) and a digest of it, or nil and "" if it cannot be read.
+func readHashed(path string) ([]byte, string) {
+	data, err := ReadFile(path)
 	if err != nil {
-		return ""
+		return nil, ""
 	}
 	sum := sha256.Sum256(data)
-	return string(sum[:])
+	return data, string(sum[:])
 }

@@ -290,3 +290,81 @@ func TestWatchMissingDirectory(t *testing.T) {
 		t.Fatal("Watch of a file in a missing directory returned nil")
 	}
 }
+
+// TestWatchNeverReportsPausedPartialWrite writes a valid file in place in
+// two parts with a pause longer than the debounce between them. The first
+// part is itself a valid config (the cut leaves prefix: / or a short
+// URL), so only Watch's stability rule keeps it from being applied.
+func TestWatchNeverReportsPausedPartialWrite(t *testing.T) {
+	const debounce = 100 * time.Millisecond
+	const head = "legacy:\n  url: http://127.0.0.1:8081\nservices:\n  payments:\n    url: http://127.0.0.1:8"
+	const full = head + "082\nroutes:\n  - name: payments\n    service: payments\n    stage: migrated\n    match:\n      prefix: /payments/\n"
+	tests := []struct {
+		name string
+		cut  int // bytes written before the pause
+	}{
+		{"cut leaves prefix: /", len(full) - len("payments/\n")},
+		{"cut leaves url: http://127.0.0.1:8", len(head)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Parse([]byte(full[:tc.cut]), "partial", Source{}); err != nil {
+				t.Fatalf("the partial file must validate for this test to mean anything: %v", err)
+			}
+			path := writeTemp(t, "config.yaml", minimalYAML)
+			loaded := make(chan *Config, 16)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- WatchContent(ctx, path, debounce, func(data []byte) {
+					if cfg, err := LoadData(data, path, Source{}); err == nil {
+						loaded <- cfg
+					}
+				}, func(error) {})
+			}()
+			defer func() { cancel(); <-done }()
+			time.Sleep(debounce) // let Watch hash the file and add its watches
+
+			writeInTwoParts(t, path, full, tc.cut, debounce*3/2)
+			deadline := time.After(waitTimeout)
+			for {
+				select {
+				case cfg := <-loaded:
+					if got := routeSummary(cfg); got != "payments /payments/ http://127.0.0.1:8082" {
+						t.Fatalf("applied a partial file: route table %q", got)
+					}
+					return
+				case <-deadline:
+					t.Fatal("the complete file was never reported")
+				}
+			}
+		})
+	}
+}
+
+// writeInTwoParts truncates path and writes content[:cut], pauses, then
+// writes the rest, as a slow writer or an interrupted copy would.
+func writeInTwoParts(t *testing.T, path, content string, cut int, pause time.Duration) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(content[:cut]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(pause)
+	if _, err := f.WriteString(content[cut:]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// routeSummary names the first route, its prefix and its service URL.
+func routeSummary(cfg *Config) string {
+	if len(cfg.Routes) == 0 {
+		return "(no routes)"
+	}
+	r := cfg.Routes[0]
+	return r.Name + " " + r.Match.Prefix + " " + cfg.Services[r.Service].URL
+}

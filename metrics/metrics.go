@@ -56,7 +56,7 @@ func New() *Registry {
 	r.guard = newGuardCollectors()
 	r.reg.MustRegister(
 		r.guard.fallbacks, r.guard.refused, r.guard.breaker,
-		r.shadow.shadows, r.shadow.comparisons, r.shadow.reportDrops,
+		r.shadow.shadows, r.shadow.comparisons, r.shadow.reportDrops, r.shadow.inflight, r.shadow.queueDepth,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		r.requests, r.duration, r.upstreamErrors, r.stage, r.percent,

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,10 +14,38 @@ type shadowCollectors struct {
 	shadows     *prometheus.CounterVec
 	comparisons *prometheus.CounterVec
 	reportDrops prometheus.Counter
+	// inflight and queueDepth read the watched dispatcher at scrape time,
+	// so mirroring pays nothing for them.
+	inflight   prometheus.GaugeFunc
+	queueDepth prometheus.GaugeFunc
+	source     *atomic.Pointer[shadowSource]
+}
+
+// shadowSource is the dispatcher's live state, as WatchShadow got it.
+type shadowSource struct {
+	inflight, queued func() int64
+}
+
+// read returns f of the watched source, or 0 before WatchShadow.
+func read(p *atomic.Pointer[shadowSource], f func(*shadowSource) func() int64) float64 {
+	if s := p.Load(); s != nil {
+		return float64(f(s)())
+	}
+	return 0
 }
 
 func newShadowCollectors() shadowCollectors {
+	src := &atomic.Pointer[shadowSource]{}
 	return shadowCollectors{
+		source: src,
+		inflight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "shadow_inflight",
+			Help: "Mirrored copies being sent and compared by a shadow worker right now.",
+		}, func() float64 { return read(src, func(s *shadowSource) func() int64 { return s.inflight }) }),
+		queueDepth: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "shadow_queue_depth",
+			Help: "Mirrored copies waiting in the shadow queue for a worker.",
+		}, func() float64 { return read(src, func(s *shadowSource) func() int64 { return s.queued }) }),
 		shadows: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "shadow_requests_total",
 			Help: "Mirrored requests by route, result (sent, dropped, skipped, failed) and reason.",
@@ -48,6 +77,14 @@ func (r *Registry) Compared(route, verdict string) {
 		m.matched.Add(1)
 	}
 	m.timeline().compared(time.Now(), matched)
+}
+
+// WatchShadow makes strangler_shadow_inflight and
+// strangler_shadow_queue_depth read the given functions at each scrape
+// (the shadow dispatcher calls it when built). A later call replaces the
+// earlier source.
+func (r *Registry) WatchShadow(inflight, queued func() int64) {
+	r.shadow.source.Store(&shadowSource{inflight: inflight, queued: queued})
 }
 
 // ReportDropped counts a result the report store could not take.

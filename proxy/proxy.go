@@ -71,7 +71,7 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 	p.router = routing.NewRouter(table)
 	p.cfg.Store(cfg)
 	p.started = cfg
-	p.handler = withRequestID(withAccessLog(withCleanPath(p.router), log, cfg.Log.Access, p.metrics))
+	p.handler = withRequestID(withAccessLog(withCleanPath(withShadowMarker(p.router, cfg.Shadowing.TrustMarkerFrom)), log, cfg.Log.Access, p.metrics))
 	return p, nil
 }
 
@@ -167,7 +167,7 @@ func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[strin
 	}
 	policy, err := p.shadow.NewPolicy(policyConfig(r, cfg,
 		shadow.Target{Upstream: legacyUp, Route: legacyRoute, Trusted: trusted},
-		shadow.Target{Upstream: services[r.Service], Route: svcRoute, Trusted: trusted}))
+		shadow.Target{Upstream: services[r.Service], Route: svcRoute, Trusted: trusted, Sandbox: svc.Sandbox}))
 	if err != nil {
 		return spec, fmt.Errorf("shadow and diff rules: %w", err)
 	}

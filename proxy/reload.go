@@ -29,14 +29,23 @@ type Reloader struct {
 
 // Reload loads the file and applies it. source ("file", "signal",
 // "admin") is logged.
-func (r *Reloader) Reload(source string) (err error) {
+func (r *Reloader) Reload(source string) error { return r.reload(source, nil) }
+
+// reload applies data, the file's content as the watcher found it stable,
+// or, when data is nil, what the file holds now.
+func (r *Reloader) reload(source string, data []byte) (err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.Done != nil {
 		defer func() { r.Done(source, err) }()
 	}
 	log := r.Proxy.log
-	cfg, err := config.Load(r.Path, r.Source)
+	var cfg *config.Config
+	if data != nil {
+		cfg, err = config.LoadData(data, r.Path, r.Source)
+	} else {
+		cfg, err = config.Load(r.Path, r.Source)
+	}
 	if err == nil {
 		apply := r.Apply
 		if apply == nil {
@@ -61,8 +70,8 @@ func (r *Reloader) Reload(source string) (err error) {
 func (r *Reloader) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		err := config.Watch(ctx, r.Path, config.DefaultDebounce,
-			func() { _ = r.Reload("file") },
+		err := config.WatchContent(ctx, r.Path, config.DefaultDebounce,
+			func(data []byte) { _ = r.reload("file", data) },
 			func(err error) { r.Proxy.log.Warn().Err(err).Msg("config watch") })
 		if err != nil {
 			r.Proxy.log.Warn().Err(err).Msg("config file is not watched; reload with SIGHUP")
@@ -100,7 +109,7 @@ func restartNeeded(started, now *config.Config) []string {
 	check("admin", started.Admin != now.Admin)
 	check("server", started.Server != now.Server)
 	check("log", started.Log != now.Log)
-	check("shadowing", started.Shadowing != now.Shadowing)
+	check("shadowing", !started.Shadowing.Equal(now.Shadowing))
 	check("reports", started.Reports != now.Reports)
 	check("automation.interval", started.Automation != now.Automation)
 	return out

@@ -112,18 +112,50 @@ func (c *Controller) LoadFile(file *config.Config) error {
 	var events []Event
 	for name, o := range next.Overrides {
 		r := findRoute(file, name)
-		if r == nil || r.Position() != o.Base {
+		switch {
+		case r == nil:
+			delete(next.Overrides, name)
+			c.log.Warn().Str("route", name).Str("field", fmt.Sprintf("overrides[%q]", name)).
+				Str("override", o.Position.String()).Msg("override dropped: the route is no longer in the route file")
+			events = append(events, Event{Route: name, Action: "override-superseded", From: o.Position,
+				Source: SourceFile, Reason: "the route is no longer in the route file"})
+		case r.Position() != o.Base:
 			delete(next.Overrides, name)
 			events = append(events, Event{Route: name, Action: "override-superseded", From: o.Position,
 				To: positionOf(r), Source: SourceFile, Reason: "the file changed this route after the override"})
 		}
 	}
+	events = append(events, c.dropInvalidOverrides(file, next.Overrides)...)
 	eff, err := effectiveConfig(file, next.Overrides)
 	if err != nil {
 		return err
 	}
 	events = append(events, c.fileEvents(eff)...)
 	return c.commit(file, eff, next, events)
+}
+
+// dropInvalidOverrides removes overrides that the route as the file now
+// has it cannot take (a stage that needs a service the route no longer
+// names), each with a warning and an audit event. Called with c.mu held.
+func (c *Controller) dropInvalidOverrides(file *config.Config, overrides map[string]Override) []Event {
+	eff, err := effectiveConfig(file, overrides)
+	if err != nil {
+		return nil
+	}
+	problems := routeProblems(eff.Validate())
+	var events []Event
+	for name, o := range overrides {
+		err := problems[routeIndex(eff, name)]
+		if err == nil {
+			continue
+		}
+		delete(overrides, name)
+		c.log.Warn().Str("route", name).Str("field", fmt.Sprintf("overrides[%q]", name)).
+			Str("override", o.Position.String()).Err(err).Msg("override dropped: the route cannot take it")
+		events = append(events, Event{Route: name, Action: "override-invalid", From: o.Position,
+			To: positionOf(findRoute(file, name)), Source: SourceFile, Reason: "the route cannot take it: " + err.Error()})
+	}
+	return events
 }
 
 // fileEvents lists routes whose effective position the new config moves.
@@ -313,6 +345,32 @@ func (c *Controller) checkChange(ch Change) (*config.Route, error) {
 		return nil, fmt.Errorf("%w: %s is at version %d, not %d", ErrConflict, ch.Route, c.state.Versions[ch.Route], *ch.IfVersion)
 	}
 	return r, nil
+}
+
+// routeProblems maps route indexes to the first problem found on that
+// route (fields routes[N].*).
+func routeProblems(err error) map[int]error {
+	out := map[int]error{}
+	for _, p := range config.Problems(err) {
+		var fe *config.FieldError
+		var i int
+		if errors.As(p, &fe) && strings.HasPrefix(fe.Field, "routes[") {
+			if _, scanErr := fmt.Sscanf(fe.Field, "routes[%d]", &i); scanErr == nil && out[i] == nil {
+				out[i] = p
+			}
+		}
+	}
+	return out
+}
+
+// routeIndex is the index of the named route in cfg, or -1.
+func routeIndex(cfg *config.Config, name string) int {
+	for i := range cfg.Routes {
+		if cfg.Routes[i].Name == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // validateRoute validates eff exactly as a file, reporting the changed

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/stranglerfig/strangler/config"
@@ -65,7 +66,51 @@ func (s FileStore) Load() (State, error) {
 	if err := json.Unmarshal(data, &st); err != nil {
 		return State{}, fmt.Errorf("state file %s is corrupt: %w", s.Path, err)
 	}
+	if err := st.validate(s.Path); err != nil {
+		return State{}, fmt.Errorf("invalid state file (fix or remove the overrides named; "+
+			"strangler does not start on overrides it cannot apply as saved):\n%w", err)
+	}
 	return st, nil
+}
+
+// validate checks every override's position and base as the route file
+// checks a route's stage and percent, naming the file and the field of
+// each problem. An override that cannot be applied as saved is refused
+// rather than dropped: it may be a rollback, and forgetting it would send
+// traffic where an operator decided it must not go.
+func (st State) validate(file string) error {
+	var errs []error
+	names := make([]string, 0, len(st.Overrides))
+	for name := range st.Overrides {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		o := st.Overrides[name]
+		field := fmt.Sprintf("overrides[%q]", name)
+		if name == "" {
+			errs = append(errs, &config.FieldError{File: file, Field: field, Reason: "route name is empty"})
+		}
+		errs = append(errs, positionProblems(file, field, o.Position)...)
+		errs = append(errs, positionProblems(file, field+".base", o.Base)...)
+	}
+	return errors.Join(errs...)
+}
+
+// positionProblems checks a stage and its percent.
+func positionProblems(file, field string, p config.Position) []error {
+	var errs []error
+	switch p.Stage {
+	case config.StageLegacy, config.StageShadow, config.StageCanary, config.StageMigrated:
+	default:
+		errs = append(errs, &config.FieldError{File: file, Field: field + ".stage",
+			Reason: fmt.Sprintf("unknown stage %q: want legacy, shadow, canary or migrated", p.Stage)})
+	}
+	if p.Percent < 0 || p.Percent > 100 || p.Percent != p.Percent {
+		errs = append(errs, &config.FieldError{File: file, Field: field + ".percent",
+			Reason: fmt.Sprintf("must be between 0 and 100, got %v", p.Percent)})
+	}
+	return errs
 }
 
 // Save writes the state file atomically.

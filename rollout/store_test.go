@@ -39,6 +39,19 @@ func TestFileStore(t *testing.T) {
 		{name: "corrupt file", content: ptr(`{"overrides": {`), wantErr: "corrupt"},
 		{name: "wrong types", content: ptr(`{"versions": {"orders": "three"}}`), wantErr: "corrupt"},
 		{name: "empty object", content: ptr(`{}`), want: rollout.State{}},
+		{name: "override percent over 100", wantErr: `overrides["orders"].percent: must be between 0 and 100, got 150`,
+			content: ptr(`{"overrides": {"orders": {"stage": "canary", "percent": 150, "base": {"stage": "legacy"}}}}`)},
+		{name: "override percent negative", wantErr: `overrides["orders"].percent: must be between 0 and 100, got -5`,
+			content: ptr(`{"overrides": {"orders": {"stage": "canary", "percent": -5, "base": {"stage": "legacy"}}}}`)},
+		{name: "override unknown stage", wantErr: `overrides["orders"].stage: unknown stage "beta"`,
+			content: ptr(`{"overrides": {"orders": {"stage": "beta", "base": {"stage": "legacy"}}}}`)},
+		{name: "override without a stage", wantErr: `overrides["orders"].stage: unknown stage ""`,
+			content: ptr(`{"overrides": {"orders": {"percent": 5, "base": {"stage": "legacy"}}}}`)},
+		{name: "override base unknown stage", wantErr: `overrides["orders"].base.stage: unknown stage "later"`,
+			content: ptr(`{"overrides": {"orders": {"stage": "shadow", "base": {"stage": "later"}}}}`)},
+		{name: "every problem at once", wantErr: `overrides["a"].percent: must be between 0 and 100, got 101` + "\n" +
+			`overrides["b"].stage: unknown stage "x"`,
+			content: ptr(`{"overrides": {"b": {"stage": "x", "base": {"stage": "legacy"}}, "a": {"stage": "canary", "percent": 101, "base": {"stage": "legacy"}}}}`)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -50,8 +63,10 @@ func TestFileStore(t *testing.T) {
 			}
 			got, err := rollout.FileStore{Path: path}.Load()
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), path) {
-					t.Fatalf("Load: %v, want an error naming %s and %q", err, path, tc.wantErr)
+				for _, want := range strings.Split(tc.wantErr, "\n") { // each line: one problem
+					if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
+						t.Fatalf("Load: %v, want an error naming %s and %q", err, path, want)
+					}
 				}
 				// A controller refuses to start on it rather than
 				// forgetting the overrides.
@@ -274,4 +289,42 @@ func TestApplyFailureRestoresState(t *testing.T) {
 		t.Errorf("%d events, want 1", n)
 	}
 	e.checkServed("orders", "/orders", migrated)
+}
+
+// TestOverrideTheRouteCannotTake: a saved override that is valid in
+// itself but that the route as the file has it cannot take (a stage that
+// needs a service the route does not name) is dropped at load with an
+// audit event, and the file's position serves; nothing else is lost.
+func TestOverrideTheRouteCannotTake(t *testing.T) {
+	b := newBackends(t)
+	for _, tc := range []struct {
+		name, override string
+	}{
+		{"migrated without a service", `{"stage": "migrated"}`},
+		{"canary without a service", `{"stage": "canary", "percent": 20}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state.json")
+			state := `{"overrides": {
+				"reports": ` + strings.TrimSuffix(tc.override, "}") + `, "source": "admin", "base": {"stage": "legacy"}},
+				"orders": {"stage": "shadow", "source": "admin", "base": {"stage": "legacy"}}}}`
+			if err := os.WriteFile(path, []byte(state), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			e := startEnv(t, b, rollout.FileStore{Path: path}, nil, fileConfig(t, b, defaultRoutes()...))
+			if v := e.view("reports"); v.Position != legacy || v.Override != nil {
+				t.Errorf("reports: %+v, want the file's legacy without override", v)
+			}
+			if ev := e.lastEvent("reports"); ev.Action != "override-invalid" || ev.To != legacy || !strings.Contains(ev.Reason, "service") {
+				t.Errorf("last event of reports = %+v, want override-invalid naming the service", ev)
+			}
+			if v := e.view("orders"); v.Position != shadow || v.Override == nil {
+				t.Errorf("orders lost its valid override: %+v", v)
+			}
+			e.checkServed("orders", "/orders", shadow)
+			if saved := string(e.stateFile()); strings.Contains(saved, `"reports": {`) {
+				t.Errorf("the dropped override is still saved:\n%s", saved)
+			}
+		})
+	}
 }

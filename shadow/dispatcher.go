@@ -28,6 +28,7 @@ import (
 	"github.com/stranglerfig/strangler/guard"
 	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/routing"
+	"github.com/stranglerfig/strangler/shadow/mark"
 	"github.com/stranglerfig/strangler/upstream"
 )
 
@@ -53,6 +54,10 @@ type Options struct {
 	Observer       Observer
 	Sink           Sink
 	Log            zerolog.Logger
+	// Secret signs the marker on every copy (package shadow/mark). Empty:
+	// copies carry the plain marker, and Start logs once that they are
+	// unsigned.
+	Secret []byte
 }
 
 // Dispatcher owns the queue and the workers. Start it once, Stop it once.
@@ -69,6 +74,8 @@ type Dispatcher struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	pending atomic.Int64 // being prepared (hold), queued or being processed
+	// inflight counts copies a worker is sending and comparing.
+	inflight atomic.Int64
 
 	mu       sync.Mutex
 	learners map[string]*Learner
@@ -88,12 +95,32 @@ func New(opts Options) *Dispatcher {
 		opts.MaxQueuedBytes = 64 << 20
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Dispatcher{opts: opts, jobs: make(chan *job, opts.Queue), ctx: ctx, cancel: cancel,
+	d := &Dispatcher{opts: opts, jobs: make(chan *job, opts.Queue), ctx: ctx, cancel: cancel,
 		learners: map[string]*Learner{}, stats: map[string]*routeStats{}, breakers: map[string]*guard.Breaker{}}
+	if w, ok := opts.Observer.(gaugeWatcher); ok {
+		w.WatchShadow(d.InFlight, d.Queued)
+	}
+	return d
 }
+
+// gaugeWatcher is an Observer that also shows the in-flight and queued
+// copies as gauges (metrics.Registry).
+type gaugeWatcher interface {
+	WatchShadow(inflight, queued func() int64)
+}
+
+// InFlight returns how many copies workers are sending and comparing.
+func (d *Dispatcher) InFlight() int64 { return d.inflight.Load() }
+
+// Queued returns how many copies wait in the queue for a worker.
+func (d *Dispatcher) Queued() int64 { return int64(len(d.jobs)) }
 
 // Start runs the workers.
 func (d *Dispatcher) Start() {
+	if len(d.opts.Secret) == 0 {
+		d.opts.Log.Warn().Str("header", mark.SignatureHeader).
+			Msg("shadow copies are unsigned: no secret in shadowing.secret_env; services cannot tell a copy from a forged marker")
+	}
 	for range d.opts.Workers {
 		d.wg.Go(d.work)
 	}
@@ -229,7 +256,9 @@ func (d *Dispatcher) work() {
 				j.p.dropped(ReasonStopping)
 				d.release(j)
 			} else {
+				d.inflight.Add(1)
 				d.run(j)
+				d.inflight.Add(-1)
 			}
 			d.pending.Add(-1)
 		}
@@ -301,6 +330,10 @@ func (d *Dispatcher) send(j *job, side routing.Side) (diff.Response, error) {
 	defer cancel()
 	start := time.Now()
 	req := t.Upstream.ShadowRequest(ctx, j.req, j.reqBody.Bytes(), t.Route, t.Trusted)
+	if !t.Sandbox {
+		dropMethodOverrides(req.Header)
+	}
+	mark.SignRequest(req, d.opts.Secret, start)
 	resp, err := t.Upstream.Transport().RoundTrip(req)
 	if err != nil {
 		done.Done(guard.Failure)
@@ -343,4 +376,16 @@ func (d *Dispatcher) store(j *job, other diff.Response, res diff.Result, failure
 func side(r diff.Response, failure string) report.Side {
 	return report.Side{Status: r.Status, Header: r.Header, Body: string(r.Body), Truncated: r.Truncated,
 		Duration: r.Duration, Error: failure}
+}
+
+// methodOverrides are the headers some frameworks read as the real method
+// (Rails, Laravel, Spring's HiddenHttpMethodFilter variants, ASP.NET).
+var methodOverrides = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// dropMethodOverrides removes them from a copy to a service that is not a
+// sandbox, where a GET copy carrying one would act as a write.
+func dropMethodOverrides(h http.Header) {
+	for _, k := range methodOverrides {
+		delete(h, k)
+	}
 }

@@ -40,6 +40,9 @@ type Target struct {
 	Upstream *upstream.Upstream
 	Route    upstream.Route
 	Trusted  *upstream.Trusted
+	// Sandbox marks a service whose side effects are disposable. Copies to
+	// any other target lose their method-override headers.
+	Sandbox bool
 }
 
 // PolicyConfig describes how one route mirrors.

@@ -285,8 +285,9 @@ func writeHeaderLine(bw *bufio.Writer, k, v string) {
 }
 
 // dropOutbound reports whether the inbound header k is not forwarded:
-// hop-by-hop headers, the X-Forwarded-* set (written afresh) and, from an
-// untrusted peer, the shadow mark. It is a switch, not a walk over
+// hop-by-hop headers and the X-Forwarded-* set (written afresh). The
+// shadow mark is not among them: the edge (proxy) has already stripped an
+// untrusted one. It is a switch, not a walk over
 // hopHeaders and forwardedHeaders, because it runs for every header of
 // every request; TestDropOutbound keeps it in step with those lists.
 func dropOutbound(k string, fromTrusted bool) bool {
@@ -296,8 +297,6 @@ func dropOutbound(k string, fromTrusted bool) bool {
 		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Host",
 		"Content-Length": // no body is sent: the upstream needs no length
 		return true
-	case ShadowHeader:
-		return !fromTrusted
 	}
 	return false
 }

@@ -8,12 +8,16 @@ import (
 	"net/http/httputil"
 	"net/textproto"
 	"strings"
+
+	"github.com/stranglerfig/strangler/shadow/mark"
 )
 
 // ShadowHeader marks a mirrored request. strangler never mirrors a request
 // that carries it (loop guard), and upstreams can use it to recognise
-// shadow traffic.
-const ShadowHeader = "X-Strangler-Shadow"
+// shadow traffic. An inbound one is stripped at the edge (proxy) unless
+// its peer is in shadowing.trust_marker_from, so what reaches this
+// package is forwarded as is. Copies are signed (package shadow/mark).
+const ShadowHeader = mark.Header
 
 // hopHeaders are removed from a forwarded request (RFC 9110 7.6.1), as
 // httputil.ReverseProxy does.

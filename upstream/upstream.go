@@ -199,12 +199,8 @@ func rewrite(pr *httputil.ProxyRequest, target *url.URL, rt Route, trusted *Trus
 		}
 	}
 	pr.SetXForwarded()
-	if !fromTrusted {
-		// A client must not be able to pass a real request off as a shadow
-		// copy (upstreams may skip side effects for those). Copies from a
-		// trusted peer (another strangler in front) keep the mark.
-		pr.Out.Header.Del(ShadowHeader)
-	}
+	// The shadow mark is not touched here: the edge (proxy) strips it
+	// unless the peer is in shadowing.trust_marker_from.
 	if fromTrusted {
 		for _, h := range []string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
 			if v := pr.In.Header.Get(h); v != "" {

@@ -109,7 +109,7 @@ func newApp(cfg *config.Config, log zerolog.Logger, o serveOptions) (*app, error
 		return nil, fmt.Errorf("building the report store: %w", err)
 	}
 	a.shadow = shadow.New(shadow.Options{Workers: cfg.Shadowing.Workers, Queue: cfg.Shadowing.Queue,
-		Observer: a.metrics, Sink: a.reports, Log: a.log})
+		Observer: a.metrics, Sink: a.reports, Log: a.log, Secret: []byte(os.Getenv(cfg.Shadowing.SecretEnv))})
 	if a.proxy, err = proxy.New(cfg, proxy.Options{Log: a.log, Metrics: a.metrics, Shadow: a.shadow}); err != nil {
 		return nil, fmt.Errorf("building proxy: %w", err)
 	}
