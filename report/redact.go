@@ -175,7 +175,9 @@ func looksJSON(s string) bool {
 	return s != "" && (s[0] == '{' || s[0] == '[')
 }
 
-// excerpt cuts s to at most n bytes, on a UTF-8 boundary.
+// excerpt cuts s to at most n bytes, on a UTF-8 boundary. A cut excerpt
+// is a copy: a slice of s would keep all of s (a whole captured body)
+// reachable for as long as the excerpt is stored.
 func excerpt(s string, n int) (string, bool) {
 	if len(s) <= n {
 		return s, false
@@ -183,7 +185,7 @@ func excerpt(s string, n int) (string, bool) {
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return s[:n], true
+	return strings.Clone(s[:n]), true
 }
 
 // errTooDeep stops the JSON redactor at maxJSONDepth.

@@ -125,18 +125,43 @@ func New(opts Options) (*Store, error) {
 // writer has stopped (a record offered while Run is returning may be
 // lost uncounted). The store takes ownership of nothing: rec's maps and
 // slices are copied before anything is kept, and never modified.
+//
+// A queued record keeps at most queuedExcerpts × MaxExcerpt bytes of each
+// body (a copy, marked Truncated when cut), so that a full queue holds
+// excerpts rather than whole captured bodies.
 func (s *Store) Offer(rec Record) bool {
 	if s.stopped.Load() {
 		s.dropped.Add(1)
 		return false
 	}
 	select {
-	case s.queue <- item{rec: rec}:
+	case s.queue <- item{rec: s.queueable(rec)}:
 		return true
 	default:
 		s.dropped.Add(1)
 		return false
 	}
+}
+
+// queuedExcerpts is how many excerpts' worth of each body a queued record
+// keeps: enough for the JSON redactor to fill an excerpt after replacing
+// values and dropping white space.
+const queuedExcerpts = 4
+
+// queueable returns rec with each body cut to what the writer may use.
+func (s *Store) queueable(rec Record) Record {
+	limit := queuedExcerpts * s.opts.MaxExcerpt
+	rec.Legacy = cutBody(rec.Legacy, limit)
+	rec.Service = cutBody(rec.Service, limit)
+	return rec
+}
+
+// cutBody cuts the body of side to a copy of at most limit bytes.
+func cutBody(side Side, limit int) Side {
+	var cut bool
+	side.Body, cut = excerpt(side.Body, limit)
+	side.Truncated = side.Truncated || cut
+	return side
 }
 
 // Run is the single writer: it stores queued records until ctx is done,
