@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stranglerfig/strangler/diff"
 )
@@ -109,10 +111,7 @@ func TestStoredResultsHeapBound(t *testing.T) {
 	}{
 		{"defaults (64MiB), header redaction", Options{}, nil, n},
 		{"4MiB, header redaction", Options{MaxBytes: 4 << 20}, nil, n / 4},
-		// The JSON redactor re-encodes each body excerpt token by token
-		// in the writer (a few ms per record), hence fewer, and a short
-		// queue, so that waiting for a full queue stays short.
-		{"4MiB, JSON redaction", Options{MaxBytes: 4 << 20, QueueSize: 64}, jsonRed, n / 10},
+		{"4MiB, JSON redaction", Options{MaxBytes: 4 << 20}, jsonRed, n / 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,12 +119,9 @@ func TestStoredResultsHeapBound(t *testing.T) {
 			base := liveHeap()
 			s := startStore(t, tt.opts)
 			for i := range n {
-				rec := bigRecord(body, i, tt.red)
-				for !s.Offer(rec) {
-					flush(t, s)
-				}
+				offerWaiting(t, s, bigRecord(body, i, tt.red))
 			}
-			flush(t, s)
+			flushWaiting(t, s)
 			held := int64(liveHeap()) - int64(base)
 			st := s.Stats()
 			t.Logf("%d comparisons of 1 MiB bodies: %d stored, %d evicted, counted %.1f MiB, heap after GC %.1f MiB over the start",
@@ -139,6 +135,26 @@ func TestStoredResultsHeapBound(t *testing.T) {
 			}
 			runtime.KeepAlive(s)
 		})
+	}
+}
+
+// offerWaiting offers rec, waiting for the queue to drain when it is
+// full.
+func offerWaiting(t *testing.T, s *Store, rec Record) {
+	t.Helper()
+	for !s.Offer(rec) {
+		flushWaiting(t, s)
+	}
+}
+
+// flushWaiting waits for the writer like flush, but up to 2 minutes:
+// race runs on a loaded machine redact slowly.
+func flushWaiting(t *testing.T, s *Store) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := s.Flush(ctx); err != nil {
+		t.Fatalf("waiting for the store's writer: %v", err)
 	}
 }
 
@@ -182,12 +198,9 @@ func TestEstimateCoversHeap(t *testing.T) {
 			base := liveHeap()
 			s := startStore(t, Options{MaxResults: n, MaxBytes: 1 << 40})
 			for i := range n {
-				rec := tt.rec(i)
-				for !s.Offer(rec) {
-					flush(t, s)
-				}
+				offerWaiting(t, s, tt.rec(i))
 			}
-			flush(t, s)
+			flushWaiting(t, s)
 			held := int64(liveHeap()) - int64(base)
 			st := s.Stats()
 			t.Logf("%d records: counted %d B each, heap after GC %d B each", st.Stored, st.Bytes/int64(st.Stored), held/int64(st.Stored))
@@ -292,11 +305,9 @@ func TestGzipBombHeapBound(t *testing.T) {
 				rec := Record{Route: "bomb", Method: http.MethodGet, Path: "/bomb", Result: res,
 					Legacy:  Side{Status: legacy.Status, Header: legacy.Header, Body: string(legacy.Body)},
 					Service: Side{Status: service.Status, Header: service.Header, Body: string(service.Body)}}
-				for !s.Offer(rec) {
-					flush(t, s)
-				}
+				offerWaiting(t, s, rec)
 			}
-			flush(t, s)
+			flushWaiting(t, s)
 			runtime.ReadMemStats(&after)
 			held := int64(liveHeap()) - int64(base)
 			st := s.Stats()
