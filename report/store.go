@@ -32,8 +32,10 @@ var ErrStopped = errors.New("report: store writer is not running")
 type Options struct {
 	// MaxResults bounds the stored results (default 10000).
 	MaxResults int
-	// MaxBytes bounds the estimated size of the stored results
-	// (default 64 MiB).
+	// MaxBytes bounds the memory the stored results hold (default
+	// 64 MiB): every byte a result keeps counts (excerpts, headers,
+	// differences, texts) plus a fixed overhead per result, and results
+	// keep copies, never slices of the bodies they were given.
 	MaxBytes int64
 	// QueueSize is how many offered records may wait for the writer
 	// (default 1024).
@@ -69,7 +71,7 @@ func orDefault[T int | int64](v, def T) T {
 type Stats struct {
 	// Stored is the number of results held now.
 	Stored int `json:"stored"`
-	// Bytes is their estimated size.
+	// Bytes is the memory they hold, as counted against MaxBytes.
 	Bytes int64 `json:"bytes"`
 	// Evicted counts results removed to stay within the bounds.
 	Evicted uint64 `json:"evicted"`
