@@ -29,7 +29,7 @@ const storeSlack = 4 << 20
 // heapComparisons is how many comparisons TestStoredResultsHeapBound
 // offers at the default bounds (its other cases offer a fraction):
 // $STRANGLER_HEAP_COMPARISONS when set (the figure is 20000), else
-// 8000 (enough to fill the default 64 MiB and evict), or 1500 with -short
+// 6000 (enough to fill the default 64 MiB and evict), or 1500 with -short
 // or under the race detector.
 func heapComparisons(t *testing.T) int {
 	t.Helper()
@@ -43,7 +43,7 @@ func heapComparisons(t *testing.T) int {
 	if testing.Short() || raceEnabled {
 		return 1500
 	}
-	return 8000
+	return 6000
 }
 
 // liveHeap is the heap in use after two full collections (the second
