@@ -36,6 +36,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzConfigLoad$$' -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run '^$$' -fuzz '^FuzzCanaryAssign$$' -fuzztime $(FUZZTIME) ./routing
 	$(GO) test -run '^$$' -fuzz '^FuzzJSONDiff$$' -fuzztime $(FUZZTIME) ./diff
+	$(GO) test -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime $(FUZZTIME) ./report
 	$(GO) test -run '^$$' -fuzz '^FuzzAdminRequest$$' -fuzztime $(FUZZTIME) ./admin
 	$(GO) test -run '^$$' -fuzz '^FuzzLeanMatchesStandard$$' -fuzztime $(FUZZTIME) ./upstream
 	$(GO) test -run '^$$' -fuzz '^FuzzLeanRelayMatchesStandard$$' -fuzztime $(FUZZTIME) ./upstream

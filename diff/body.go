@@ -6,11 +6,14 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -18,32 +21,50 @@ import (
 // snippetLen bounds a text snippet around the first differing byte.
 const snippetLen = 80
 
-// compareBodies decodes and compares the bodies. errMsg is set when they
-// could not be compared.
-func compareBodies(l, s Response, r *Rules) (kind BodyKind, diffs []Difference, errMsg string) {
+// bodies is the outcome of comparing two bodies: their kind and
+// differences, or why they could not be compared (err) and whether that
+// is because one was cut (truncated).
+type bodies struct {
+	kind      BodyKind
+	diffs     []Difference
+	err       string
+	truncated bool
+}
+
+// compareBodies decodes and compares the bodies.
+func compareBodies(l, s Response, r *Rules) bodies {
 	if l.Truncated || s.Truncated {
-		return "", nil, errTruncated
+		return bodies{err: errTruncated, truncated: true}
 	}
 	lb, err := decodeBody(l.Body, l.Header, r.maxDecodedBytes())
 	if err != nil {
-		return "", nil, "legacy body: " + err.Error()
+		return decodeFailed("legacy", err)
 	}
 	sb, err := decodeBody(s.Body, s.Header, r.maxDecodedBytes())
 	if err != nil {
-		return "", nil, "service body: " + err.Error()
+		return decodeFailed("service", err)
 	}
 	if bytes.Equal(lb, sb) {
-		return sameBodyKind(lb, l.Header, s.Header), nil, ""
+		return bodies{kind: sameBodyKind(lb, l.Header, s.Header)}
 	}
 	if lv, ok := jsonBody(lb, l.Header); ok {
 		if sv, ok := jsonBody(sb, s.Header); ok {
-			return BodyJSON, compareJSON(lv, sv, r), ""
+			return bodies{kind: BodyJSON, diffs: compareJSON(lv, sv, r)}
 		}
 	}
 	if utf8.Valid(lb) && utf8.Valid(sb) {
-		return BodyText, compareText(lb, sb), ""
+		return bodies{kind: BodyText, diffs: compareText(lb, sb)}
 	}
-	return BodyBinary, compareBinary(lb, sb), ""
+	return bodies{kind: BodyBinary, diffs: compareBinary(lb, sb)}
+}
+
+// decodeFailed is the outcome when one side's body could not be decoded;
+// a body over the decode cap counts as truncated.
+func decodeFailed(side string, err error) bodies {
+	if errors.Is(err, errOverCap) {
+		return bodies{err: side + " body: " + err.Error() + "; " + errNotCompared, truncated: true}
+	}
+	return bodies{err: side + " body: " + err.Error()}
 }
 
 // sameBodyKind is the kind of two identical bodies, found without
@@ -153,39 +174,67 @@ func contentEncodings(h http.Header) []string {
 	return encs
 }
 
+// errOverCap is wrapped by decodeBody's error when a decoded body passes
+// the decode cap: decoding stopped there, and the body is not compared.
+var errOverCap = errors.New("decoded body over the decode cap")
+
 // gunzip decodes gzip data.
 func gunzip(b []byte, limit int64) ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
-	return readCapped(zr, "gzip", limit)
+	return readCapped(zr, "gzip", limit, gzipSizeHint(b))
+}
+
+// gzipSizeHint is the decoded size a gzip stream states in its trailer
+// (ISIZE, the size modulo 2^32 of its last member). It is only a hint
+// for the first buffer: readCapped never trusts it further.
+func gzipSizeHint(b []byte) int64 {
+	if len(b) < 18 { // header 10, trailer 8
+		return 0
+	}
+	return int64(binary.LittleEndian.Uint32(b[len(b)-4:]))
 }
 
 // inflate decodes deflate data: zlib-wrapped as RFC 9110 says, or raw as
 // some servers send it.
 func inflate(b []byte, limit int64) ([]byte, error) {
+	hint := 4 * int64(len(b))
 	if len(b) >= 2 && b[0]&0x0f == 8 && (uint(b[0])<<8|uint(b[1]))%31 == 0 {
 		zr, err := zlib.NewReader(bytes.NewReader(b))
 		if err != nil {
 			return nil, fmt.Errorf("deflate: %w", err)
 		}
-		return readCapped(zr, "deflate", limit)
+		return readCapped(zr, "deflate", limit, hint)
 	}
-	return readCapped(flate.NewReader(bytes.NewReader(b)), "deflate", limit)
+	return readCapped(flate.NewReader(bytes.NewReader(b)), "deflate", limit, hint)
 }
 
-// readCapped reads r to the end, failing past limit bytes: a
-// decompression bomb stops at the cap.
-func readCapped(r io.Reader, name string, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+// minDecodeBuffer is the smallest first buffer readCapped allocates.
+const minDecodeBuffer = 4 << 10
+
+// readCapped reads r to the end into a buffer that starts at hint bytes
+// and doubles, never past limit+1 bytes: a decompression bomb stops
+// there, having allocated about twice the cap at most, and the error
+// wraps errOverCap.
+func readCapped(r io.Reader, name string, limit, hint int64) ([]byte, error) {
+	b := make([]byte, 0, min(max(hint, minDecodeBuffer), limit+1))
+	for {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, int(min(int64(cap(b)), limit+1-int64(len(b)))))
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		switch {
+		case int64(len(b)) > limit:
+			return nil, fmt.Errorf("%s: %w (%d bytes): decoding stopped there", name, errOverCap, limit)
+		case errors.Is(err, io.EOF):
+			return b, nil
+		case err != nil:
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("decoded body over %d bytes", limit)
-	}
-	return b, nil
 }
 
 // headerValues is h[name], found case-insensitively when h was built

@@ -8,10 +8,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
-// errTruncated is Result.Error when a body was cut at the capture cap.
-const errTruncated = "body truncated at capture cap; body not compared"
+// Result.Error texts for bodies that were cut.
+const (
+	errNotCompared = "body not compared"
+	errTruncated   = "body truncated at capture cap; " + errNotCompared
+)
 
 // Compare compares the monolith's response (legacy) with the service's
 // under rules (nil means the defaults). It never panics: a panic inside
@@ -28,8 +32,8 @@ func Compare(legacy, service Response, rules *Rules) (res Result) {
 	}
 	diffs := compareStatus(nil, legacy.Status, service.Status)
 	diffs = compareHeaders(diffs, legacy.Header, service.Header, rules)
-	kind, body, errMsg := compareBodies(legacy, service, rules)
-	return finish(Result{BodyKind: kind, Error: errMsg}, append(diffs, body...), rules)
+	b := compareBodies(legacy, service, rules)
+	return finish(Result{BodyKind: b.kind, Error: b.err, Truncated: b.truncated}, append(diffs, b.diffs...), rules)
 }
 
 // compareStatus appends a difference if the status codes differ.
@@ -77,8 +81,12 @@ func joinHeaders(h http.Header, r *Rules) map[string]string {
 	return out
 }
 
-// finish marks noise, sets the verdict, sorts and caps the differences.
+// finish cuts long paths, marks noise, sets the verdict, sorts and caps
+// the differences.
 func finish(res Result, diffs []Difference, r *Rules) Result {
+	for i := range diffs {
+		diffs[i].Path = cutPath(diffs[i].Path)
+	}
 	if r.noise != nil {
 		for i := range diffs {
 			diffs[i].Noise = r.noise.IsNoise(diffs[i].Path)
@@ -111,4 +119,17 @@ func verdict(errMsg string, diffs []Difference) Verdict {
 		}
 	}
 	return VerdictNoiseOnly
+}
+
+// cutPath shortens a path to at most MaxPathLen bytes, on a UTF-8
+// boundary, marking the cut with "…". The cut path is a new string.
+func cutPath(p string) string {
+	if len(p) <= MaxPathLen {
+		return p
+	}
+	n := MaxPathLen - len("…")
+	for n > 0 && !utf8.RuneStart(p[n]) {
+		n--
+	}
+	return p[:n] + "…"
 }

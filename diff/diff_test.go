@@ -6,14 +6,18 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -435,15 +439,18 @@ func TestCompareErrors(t *testing.T) {
 		service Response
 		cfg     RulesConfig
 		errHas  string
+		cut     bool // Result.Truncated
 	}{
-		{desc: "decompression bomb stops at the cap", legacy: js(`{}`), service: bomb,
-			cfg: RulesConfig{MaxDecoded: 1 << 20}, errHas: "service body: decoded body over 1048576 bytes"},
+		{desc: "decompression bomb stops at the cap", legacy: js(`{}`), service: bomb, cfg: RulesConfig{MaxDecoded: 1 << 20},
+			errHas: "service body: gzip: decoded body over the decode cap (1048576 bytes): decoding stopped there; body not compared", cut: true},
+		{desc: "bomb under the default cap", legacy: bomb, service: js(`{}`),
+			errHas: "legacy body: gzip: decoded body over the decode cap (8388608 bytes)", cut: true},
 		{desc: "undecodable gzip", legacy: resp("not gzip", "Content-Encoding", "gzip"), service: js(`{}`),
 			errHas: "legacy body: gzip:"},
 		{desc: "corrupt deflate", legacy: js(`{}`), service: resp("\x78\x9c\xff\xff", "Content-Encoding", "deflate"),
 			errHas: "service body: deflate:"},
 		{desc: "truncated body", legacy: truncated, service: js(`{}`),
-			errHas: "body truncated at capture cap; body not compared"},
+			errHas: "body truncated at capture cap; body not compared", cut: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -453,8 +460,9 @@ func TestCompareErrors(t *testing.T) {
 			}
 			start := time.Now()
 			got := Compare(tt.legacy, tt.service, rules)
-			if got.Verdict != VerdictError || !strings.Contains(got.Error, tt.errHas) {
-				t.Errorf("got %s %q; want error containing %q", got.Verdict, got.Error, tt.errHas)
+			if got.Verdict != VerdictError || !strings.Contains(got.Error, tt.errHas) || got.Truncated != tt.cut {
+				t.Errorf("got %s %q truncated %v; want error containing %q, truncated %v",
+					got.Verdict, got.Error, got.Truncated, tt.errHas, tt.cut)
 			}
 			if el := time.Since(start); el > 2*time.Second {
 				t.Errorf("took %v", el)
@@ -647,7 +655,7 @@ func TestCompareDeepNesting(t *testing.T) {
 			if got.Verdict != VerdictDifferent || len(got.Differences) != 1 || got.Differences[0].Kind != KindChanged {
 				t.Errorf("got %s %q %d differences", got.Verdict, got.Error, len(got.Differences))
 			}
-			if el := time.Since(start); el > 2*time.Second {
+			if el := time.Since(start); el > 2*time.Second && !raceEnabled {
 				t.Errorf("took %v: quadratic?", el)
 			}
 		})
@@ -661,5 +669,89 @@ func TestVerdictMatched(t *testing.T) {
 		if got := v.Matched(); got != want {
 			t.Errorf("%q.Matched() = %v, want %v", v, got, want)
 		}
+	}
+}
+
+func TestLongPathsAreCut(t *testing.T) {
+	long := strings.Repeat("k", 4*MaxPathLen)
+	wide := strings.Repeat("é", MaxPathLen) // 2 bytes each: the cut must not split one
+	tests := []struct {
+		desc    string
+		legacy  Response
+		service Response
+		want    string
+	}{
+		{"json key", js(`{"` + long + `":1}`), js(`{"` + long + `":2}`), "/" + long[:MaxPathLen-len("…")-1] + "…"},
+		{"multibyte key", js(`{"` + wide + `":1}`), js(`{"` + wide + `":2}`), "/" + wide[:MaxPathLen-len("…")-1] + "…"},
+		{"header name", resp("", "X-"+long, "a"), resp("", "X-"+long, "b"),
+			("header:X-K" + long)[:MaxPathLen-len("…")] + "…"},
+		{"short key kept", js(`{"a":1}`), js(`{"a":2}`), "/a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			got := Compare(tt.legacy, tt.service, nil)
+			if len(got.Differences) != 1 {
+				t.Fatalf("differences = %+v, want 1", got.Differences)
+			}
+			if p := got.Differences[0].Path; p != tt.want || len(p) > MaxPathLen || !utf8.ValidString(p) {
+				t.Errorf("path = %.40q… (%d bytes), want %.40q… (%d bytes)", p, len(p), tt.want, len(tt.want))
+			}
+		})
+	}
+}
+
+// gzipped compresses body; isize, when not nil, replaces the trailer's
+// stated size, as a lying server would.
+func gzipped(t *testing.T, body []byte, isize *uint32) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(body); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	if isize != nil {
+		binary.LittleEndian.PutUint32(b[len(b)-4:], *isize)
+	}
+	return b
+}
+
+func TestDecodeCapped(t *testing.T) {
+	const limit = 64 << 10
+	text := bytes.Repeat([]byte("0123456789abcdef"), limit/16) // exactly limit bytes
+	small, huge := uint32(10), uint32(1<<32-1)
+	twoMembers := append(gzipped(t, text[:1000], nil), gzipped(t, text[:2000], nil)...)
+	// want is the decoded body, or nil for an error: over the cap
+	// (overCap), or else a gzip error (a stated size that does not match
+	// is one: the trailer is only ever a hint for the first buffer).
+	tests := []struct {
+		desc    string
+		body    []byte
+		want    []byte
+		overCap bool
+	}{
+		{"small", gzipped(t, text[:100], nil), text[:100], false},
+		{"exactly the cap", gzipped(t, text, nil), text, false},
+		{"one byte over the cap", gzipped(t, append(slices.Clone(text), 'x'), nil), nil, true},
+		{"two members", twoMembers, append(slices.Clone(text[:1000]), text[:2000]...), false},
+		{"trailer claims less", gzipped(t, text[:50000], &small), nil, false},
+		{"trailer claims 4 GiB", gzipped(t, text[:100], &huge), nil, false},
+		{"bomb with a small claim", gzipped(t, make([]byte, 4*limit), &small), nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			got, err := decodeBody(tt.body, http.Header{"Content-Encoding": {"gzip"}}, limit)
+			switch {
+			case errors.Is(err, errOverCap) != tt.overCap:
+				t.Fatalf("err = %v, want over cap %v", err, tt.overCap)
+			case tt.want == nil && err == nil:
+				t.Errorf("decoded %d bytes, want an error", len(got))
+			case tt.want != nil && (err != nil || !bytes.Equal(got, tt.want)):
+				t.Errorf("decoded %d bytes (err %v), want %d", len(got), err, len(tt.want))
+			}
+		})
 	}
 }

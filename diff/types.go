@@ -29,11 +29,16 @@
 // # Bodies
 //
 // gzip and deflate (zlib or raw) Content-Encodings are decoded, up to the
-// decode cap, and the Content-Encoding header itself is not compared;
-// other encodings (br, zstd) are compared as sent. A body marked
-// Truncated is not compared: status and headers are, and the Result is an
-// error ("body truncated at capture cap; body not compared"), because a
-// partial body can prove nothing either way.
+// decode cap (RulesConfig.MaxDecoded), and the Content-Encoding header
+// itself is not compared; other encodings (br, zstd) are compared as sent.
+// Decoding stops at the cap: a decompression bomb costs at most about
+// twice the cap in allocations, however much it would expand. A body
+// marked Truncated, or one whose decoding passed the cap, is not
+// compared: status and headers are, and the Result is an error with
+// Result.Truncated set ("body truncated at capture cap; body not
+// compared", "service body: gzip: decoded body over the decode cap
+// (8388608 bytes): decoding stopped there; body not compared"), because
+// a partial body can prove nothing either way.
 package diff
 
 import (
@@ -70,7 +75,8 @@ const (
 // Difference is one place where the two responses differ.
 type Difference struct {
 	// Path is a JSON Pointer into the body ("/items/0/price"), or
-	// "status", or "header:Name", or "body" for non-JSON bodies.
+	// "status", or "header:Name", or "body" for non-JSON bodies; cut to
+	// MaxPathLen bytes.
 	Path string `json:"path"`
 	Kind Kind   `json:"kind"`
 	// Legacy and Service are the values at Path, JSON-encoded (or a text
@@ -84,6 +90,11 @@ type Difference struct {
 
 // MaxValueLen bounds Difference.Legacy and Difference.Service.
 const MaxValueLen = 256
+
+// MaxPathLen bounds Difference.Path: a longer path (a huge JSON key or
+// header name) is cut, marked with "…", so that no difference, stored
+// result or learned noise path holds a large part of a body.
+const MaxPathLen = 1024
 
 // BodyKind says how the bodies were compared.
 type BodyKind string
@@ -122,6 +133,10 @@ type Result struct {
 	// Omitted counts the differences left out of Differences beyond
 	// MaxDifferences (the Verdict accounts for them all).
 	Omitted int `json:"omitted,omitempty"`
+	// Truncated says a body was cut, at the capture cap or at the decode
+	// cap (a decompression bomb stops there), so the bodies were not
+	// compared; Error says which and where.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // MaxDifferences bounds Result.Differences; the rest are counted in

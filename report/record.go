@@ -3,6 +3,7 @@ package report
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/stranglerfig/strangler/diff"
@@ -87,34 +88,131 @@ func (rec Record) clone() Record {
 	return rec
 }
 
-// Size estimate constants: a rough per-allocation overhead so that many
-// small records are not counted as free.
+// Size accounting. A stored record is counted as every byte it keeps:
+// each of its strings (the store gives each record its own copies, see
+// own) with an allowance for the allocator's rounding, a fixed cost per
+// header name, header value and difference for the map and slice slots
+// around them, and recordOverhead for the row, the Record struct, its
+// entries in the two memdb indexes and its fifo slot. The constants are
+// rounded up from what TestEstimateCoversHeap measures, so that the count
+// is not below the heap a record holds.
 const (
-	recordOverhead = 512 // the row, the Record struct and its index entries
-	entryOverhead  = 32  // one header value or one difference
+	recordOverhead = 2048 // the row, the Record, two index leaves and tree nodes
+	headerOverhead = 64   // one header name: its map slot and []string
+	valueOverhead  = 16   // one header value's slot in its []string
+	diffOverhead   = 80   // one diff.Difference in the Differences array
 )
 
-// estimateSize is the approximate memory held by a stored record.
+// estimateSize is the memory held by a stored record, as counted against
+// Options.MaxBytes.
 func estimateSize(rec *Record) int64 {
-	n := recordOverhead + len(rec.Route) + len(rec.Method) + len(rec.Path) +
-		len(rec.RequestID) + len(rec.Primary) + len(rec.Result.Error)
+	n := recordOverhead + strSize(rec.Route) + strSize(rec.Method) + strSize(rec.Path) +
+		strSize(rec.RequestID) + strSize(rec.Primary)
 	n += sideSize(&rec.Legacy) + sideSize(&rec.Service)
+	n += strSize(string(rec.Result.Verdict)) + strSize(string(rec.Result.BodyKind)) + strSize(rec.Result.Error)
 	for i := range rec.Result.Differences {
 		d := &rec.Result.Differences[i]
-		n += entryOverhead + len(d.Path) + len(d.Kind) + len(d.Legacy) + len(d.Service)
+		n += diffOverhead + strSize(d.Path) + strSize(string(d.Kind)) + strSize(d.Legacy) + strSize(d.Service)
 	}
 	return int64(n)
 }
 
+// sideSize is the memory held by one stored answer, its struct aside.
 func sideSize(s *Side) int {
-	n := len(s.Body) + len(s.Error)
+	n := strSize(s.Body) + strSize(s.Error)
 	for k, vs := range s.Header {
-		n += entryOverhead + len(k)
+		n += headerOverhead + strSize(k)
 		for _, v := range vs {
-			n += entryOverhead + len(v)
+			n += valueOverhead + strSize(v)
 		}
 	}
 	return n
+}
+
+// strSize is the memory held by a string copy: nothing when empty, else
+// its bytes plus up to an eighth for the allocator's size classes, which
+// are at most 12.5 % apart, and 8 bytes for the smallest ones.
+func strSize(s string) int {
+	if s == "" {
+		return 0
+	}
+	return len(s) + len(s)/8 + 8
+}
+
+// own returns rec with every string, header map and slice copied into
+// memory of its own: nothing it keeps may share, and so pin, the
+// caller's memory, such as a captured body of which a value, a header or
+// an error text is a slice. What it keeps is then exactly what
+// estimateSize counts.
+func own(rec Record) Record {
+	rec.Route, rec.Method, rec.Path = strings.Clone(rec.Route), strings.Clone(rec.Method), strings.Clone(rec.Path)
+	rec.RequestID, rec.Primary = strings.Clone(rec.RequestID), strings.Clone(rec.Primary)
+	rec.Legacy, rec.Service = ownSide(rec.Legacy), ownSide(rec.Service)
+	rec.Result = ownResult(rec.Result)
+	rec.Redactor = nil
+	return rec
+}
+
+// ownSide copies the strings and the header of one answer.
+func ownSide(s Side) Side {
+	s.Body, s.Error = strings.Clone(s.Body), strings.Clone(s.Error)
+	if s.Header == nil {
+		return s
+	}
+	h := make(http.Header, len(s.Header))
+	for k, vs := range s.Header {
+		c := make([]string, len(vs))
+		for i, v := range vs {
+			c[i] = strings.Clone(v)
+		}
+		h[strings.Clone(k)] = c
+	}
+	s.Header = h
+	return s
+}
+
+// ownResult copies the strings and the differences of a diff result.
+func ownResult(r diff.Result) diff.Result {
+	r.Verdict, r.BodyKind = intern(r.Verdict, verdicts), intern(r.BodyKind, bodyKinds)
+	r.Error = strings.Clone(r.Error)
+	if r.Differences == nil {
+		return r
+	}
+	ds := make([]diff.Difference, len(r.Differences))
+	for i, d := range r.Differences {
+		d.Path, d.Kind = strings.Clone(d.Path), intern(d.Kind, kinds)
+		d.Legacy, d.Service = strings.Clone(d.Legacy), strings.Clone(d.Service)
+		ds[i] = d
+	}
+	r.Differences = ds
+	return r
+}
+
+// The known values of diff's enumerations, kept as the constants
+// themselves rather than as copies.
+var (
+	verdicts  = set(diff.VerdictEqual, diff.VerdictDifferent, diff.VerdictNoiseOnly, diff.VerdictError)
+	bodyKinds = set(diff.BodyEmpty, diff.BodyJSON, diff.BodyText, diff.BodyBinary)
+	kinds     = set(diff.KindChanged, diff.KindMissing, diff.KindExtra, diff.KindType, diff.KindOrder,
+		diff.KindStatus, diff.KindHeader, diff.KindBody)
+)
+
+// set maps each of vs to itself.
+func set[T ~string](vs ...T) map[T]T {
+	m := make(map[T]T, len(vs))
+	for _, v := range vs {
+		m[v] = v
+	}
+	return m
+}
+
+// intern returns the constant equal to v when known has one, else a
+// copy of v.
+func intern[T ~string](v T, known map[T]T) T {
+	if c, ok := known[v]; ok {
+		return c
+	}
+	return T(strings.Clone(string(v)))
 }
 
 // resultRow is a row of the results table.

@@ -77,7 +77,7 @@ func (r *Redactor) apply(rec Record, maxExcerpt int) Record {
 // side redacts one answer.
 func (r *Redactor) side(s Side, maxExcerpt int) Side {
 	s.Header = r.header(s.Header)
-	body, complete := r.body(s.Body)
+	body, complete := r.body(s.Body, maxExcerpt)
 	body, cut := excerpt(body, maxExcerpt)
 	s.Body = body
 	s.Truncated = s.Truncated || !complete || cut
@@ -113,18 +113,26 @@ func (r *Redactor) hidesPath(p string) bool {
 }
 
 // body redacts a body; complete is false when part of it was dropped.
-func (r *Redactor) body(b string) (out string, complete bool) {
-	return r.jsonValue(b, "")
+// A JSON body is re-encoded only until the output passes limit bytes
+// (0: no limit): the rest would be cut from the excerpt anyway.
+func (r *Redactor) body(b string, limit int) (out string, complete bool) {
+	return r.jsonLimited(b, "", limit)
 }
 
 // jsonValue hides the values at redacted paths inside s, a JSON document
 // found at the JSON Pointer base. s is returned unchanged when it is not
 // a JSON object or array, or holds nothing to hide and parses completely.
 func (r *Redactor) jsonValue(s, base string) (out string, complete bool) {
+	return r.jsonLimited(s, base, 0)
+}
+
+// jsonLimited is jsonValue stopping once the output is over limit bytes
+// (0: no limit), with complete false.
+func (r *Redactor) jsonLimited(s, base string, limit int) (out string, complete bool) {
 	if len(r.paths) == 0 || !looksJSON(s) {
 		return s, true
 	}
-	w := jsonRedactor{r: r, dec: json.NewDecoder(strings.NewReader(s))}
+	w := jsonRedactor{r: r, dec: json.NewDecoder(strings.NewReader(s)), limit: limit}
 	w.dec.UseNumber()
 	err := w.stream(base)
 	if err == nil && !w.changed {
@@ -175,7 +183,9 @@ func looksJSON(s string) bool {
 	return s != "" && (s[0] == '{' || s[0] == '[')
 }
 
-// excerpt cuts s to at most n bytes, on a UTF-8 boundary.
+// excerpt cuts s to at most n bytes, on a UTF-8 boundary. A cut excerpt
+// is a copy: a slice of s would keep all of s (a whole captured body)
+// reachable for as long as the excerpt is stored.
 func excerpt(s string, n int) (string, bool) {
 	if len(s) <= n {
 		return s, false
@@ -183,11 +193,14 @@ func excerpt(s string, n int) (string, bool) {
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return s[:n], true
+	return strings.Clone(s[:n]), true
 }
 
 // errTooDeep stops the JSON redactor at maxJSONDepth.
 var errTooDeep = errors.New("report: JSON nested too deep")
+
+// errFull stops the JSON redactor once its output is over its limit.
+var errFull = errors.New("report: redacted excerpt full")
 
 // pointerEscaper escapes an object key as a JSON Pointer segment.
 var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
@@ -199,6 +212,7 @@ type jsonRedactor struct {
 	r       *Redactor
 	dec     *json.Decoder
 	out     []byte
+	limit   int // stop once out is longer; 0: no limit
 	depth   int
 	changed bool
 }
@@ -229,6 +243,9 @@ func ignoreEOF(err error) error {
 
 // value re-encodes the value at JSON Pointer path.
 func (w *jsonRedactor) value(path string) error {
+	if w.limit > 0 && len(w.out) > w.limit {
+		return errFull
+	}
 	if w.r.hidesPath(path) {
 		w.changed = true
 		w.out = strconv.AppendQuote(w.out, Redacted)

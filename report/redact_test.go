@@ -37,7 +37,7 @@ func TestRedactBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, complete := tt.redactor.body(tt.body)
+			got, complete := tt.redactor.body(tt.body, 0)
 			if got != tt.want || complete != tt.wantComplete {
 				t.Errorf("body(%q) = %q, %v; want %q, %v", tt.body, got, complete, tt.want, tt.wantComplete)
 			}
@@ -193,5 +193,30 @@ func TestSecretsNeverLeave(t *testing.T) {
 	}
 	if in.Legacy.Header.Get("Authorization") != "Bearer sekret-auth-1" {
 		t.Error("the caller's header was modified")
+	}
+}
+
+func TestRedactBodyStopsPastLimit(t *testing.T) {
+	r := NewRedactor(nil, []string{"/*/token"})
+	body := `[{"token":"s1","n":1},{"token":"s2","n":2},{"token":"s3","n":3}]`
+	tests := []struct {
+		name         string
+		limit        int
+		want         string
+		wantComplete bool
+	}{
+		{"no limit", 0, `[{"token":"[redacted]","n":1},{"token":"[redacted]","n":2},{"token":"[redacted]","n":3}]`, true},
+		{"over the output", 1000, `[{"token":"[redacted]","n":1},{"token":"[redacted]","n":2},{"token":"[redacted]","n":3}]`, true},
+		// The key is written, then its value found past the limit.
+		{"stops at the first value past it", 10, `[{"token":"[redacted]","n":`, false},
+		{"stops in the second element", 30, `[{"token":"[redacted]","n":1},{"token":`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, complete := r.body(body, tt.limit)
+			if got != tt.want || complete != tt.wantComplete {
+				t.Errorf("body(limit %d) = %q, %v; want %q, %v", tt.limit, got, complete, tt.want, tt.wantComplete)
+			}
+		})
 	}
 }

@@ -32,8 +32,10 @@ var ErrStopped = errors.New("report: store writer is not running")
 type Options struct {
 	// MaxResults bounds the stored results (default 10000).
 	MaxResults int
-	// MaxBytes bounds the estimated size of the stored results
-	// (default 64 MiB).
+	// MaxBytes bounds the memory the stored results hold (default
+	// 64 MiB): every byte a result keeps counts (excerpts, headers,
+	// differences, texts) plus a fixed overhead per result, and results
+	// keep copies, never slices of the bodies they were given.
 	MaxBytes int64
 	// QueueSize is how many offered records may wait for the writer
 	// (default 1024).
@@ -69,7 +71,7 @@ func orDefault[T int | int64](v, def T) T {
 type Stats struct {
 	// Stored is the number of results held now.
 	Stored int `json:"stored"`
-	// Bytes is their estimated size.
+	// Bytes is the memory they hold, as counted against MaxBytes.
 	Bytes int64 `json:"bytes"`
 	// Evicted counts results removed to stay within the bounds.
 	Evicted uint64 `json:"evicted"`
@@ -125,18 +127,43 @@ func New(opts Options) (*Store, error) {
 // writer has stopped (a record offered while Run is returning may be
 // lost uncounted). The store takes ownership of nothing: rec's maps and
 // slices are copied before anything is kept, and never modified.
+//
+// A queued record keeps at most queuedExcerpts × MaxExcerpt bytes of each
+// body (a copy, marked Truncated when cut), so that a full queue holds
+// excerpts rather than whole captured bodies.
 func (s *Store) Offer(rec Record) bool {
 	if s.stopped.Load() {
 		s.dropped.Add(1)
 		return false
 	}
 	select {
-	case s.queue <- item{rec: rec}:
+	case s.queue <- item{rec: s.queueable(rec)}:
 		return true
 	default:
 		s.dropped.Add(1)
 		return false
 	}
+}
+
+// queuedExcerpts is how many excerpts' worth of each body a queued record
+// keeps: enough for the JSON redactor to fill an excerpt after replacing
+// values and dropping white space.
+const queuedExcerpts = 4
+
+// queueable returns rec with each body cut to what the writer may use.
+func (s *Store) queueable(rec Record) Record {
+	limit := queuedExcerpts * s.opts.MaxExcerpt
+	rec.Legacy = cutBody(rec.Legacy, limit)
+	rec.Service = cutBody(rec.Service, limit)
+	return rec
+}
+
+// cutBody cuts the body of side to a copy of at most limit bytes.
+func cutBody(side Side, limit int) Side {
+	var cut bool
+	side.Body, cut = excerpt(side.Body, limit)
+	side.Truncated = side.Truncated || cut
+	return side
 }
 
 // Run is the single writer: it stores queued records until ctx is done,

@@ -136,11 +136,11 @@ func finish(batch []item) {
 	clear(batch)
 }
 
-// insert redacts and stores rec, updates the aggregates and evicts the
+// insert redacts rec, copies what it keeps (see own) and stores it, updates the aggregates and evicts the
 // oldest results while the store is over a bound, all in txn. It returns
 // the number of results evicted.
 func (w *writer) insert(txn *memdb.Txn, rec Record) (uint64, error) {
-	rec = rec.Redactor.orDefault().apply(rec, w.opts.MaxExcerpt)
+	rec = own(rec.Redactor.orDefault().apply(rec, w.opts.MaxExcerpt))
 	rec.ID = w.nextID
 	if rec.Time.IsZero() {
 		rec.Time = time.Now()
