@@ -72,11 +72,11 @@ func (a Allow) String() string {
 
 // pathClass tells, per byte, how the canonical form writes it.
 const (
-	classEscape   = iota // percent-encoded (upper-case hex)
-	classKeep            // kept as is
-	classSpecial         // kept, but noted or checked (';', '\', '%', '/', '.')
-	classHigh            // non-ASCII byte: escaped and checked for UTF-8
-	classControl         // control byte: escaped and noted
+	classEscape  = iota // percent-encoded (upper-case hex)
+	classKeep           // kept as is
+	classSpecial        // kept, but noted or checked (';', '\', '%', '/', '.')
+	classHigh           // non-ASCII byte: escaped and checked for UTF-8
+	classControl        // control byte: escaped and noted
 )
 
 var byteClass = func() (t [256]uint8) {
