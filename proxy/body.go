@@ -48,7 +48,7 @@ type bodyGuard struct {
 	minRate  int64
 	deadline bool      // a read deadline is set on the connection
 	reading  time.Time // while a read waits: its deadline
-	ended    bool // the body was read to its end (or broke)
+	ended    bool      // the body was read to its end (or broke)
 	done     bool
 
 	cut atomic.Int32 // bodyOK, bodyTooLarge or bodyTooSlow
