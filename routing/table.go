@@ -9,7 +9,8 @@
 // order) and the first whose path (template or prefix), methods, host and
 // headers all match wins. A request no route matches, or whose path matches
 // but whose method does not, goes to the monolith. Paths are matched in
-// their escaped form, exactly as they are forwarded.
+// their canonical escaped form (see CanonicalPath), exactly as they are
+// forwarded.
 package routing
 
 import (
