@@ -101,3 +101,16 @@ func FuzzCanonicalPath(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCanonicalPath measures the path check on the request path:
+// a path that is canonical already (most traffic) and one that is not.
+func BenchmarkCanonicalPath(b *testing.B) {
+	for _, p := range []string{"/api/fn99/items/42", "/api/fn99/items/%34%32"} {
+		b.Run(p, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				CanonicalPath(p)
+			}
+		})
+	}
+}
