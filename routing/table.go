@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -232,7 +233,9 @@ func (t *Table) Match(r *http.Request) *Route {
 	}
 	lr := *r
 	u := *r.URL
-	u.Path, u.RawPath = lowerPath(u.Path), lowerPath(u.RawPath)
+	if dec, err := url.PathUnescape(low); err == nil {
+		u.Path, u.RawPath = dec, low
+	}
 	lr.URL = &u
 	return t.matchIn(r, exact, t.index.candidatesFor(low), &lr)
 }
