@@ -2,6 +2,8 @@ package routing
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -112,5 +114,42 @@ func BenchmarkCanonicalPath(b *testing.B) {
 				CanonicalPath(p)
 			}
 		})
+	}
+}
+
+// TestCaseInsensitiveMatch checks file order between case-sensitive and
+// case-insensitive routes and that only the latter ignore case.
+func TestCaseInsensitiveMatch(t *testing.T) {
+	specs := []Spec{
+		{Name: "upper", Prefix: "/API/v1/", Stage: Legacy},
+		{Name: "ci", Prefix: "/api/", CaseInsensitive: true, Stage: Legacy},
+		{Name: "ci-tpl", Path: "/Shop/{id:[0-9]+}", CaseInsensitive: true, Stage: Legacy},
+		{Name: "exact", Prefix: "/docs/", Stage: Legacy},
+	}
+	tab, err := Build(specs, named("monolith"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ path, want string }{
+		{"/API/v1/x", "upper"},
+		{"/api/v1/x", "ci"},
+		{"/Api/v2/x", "ci"},
+		{"/API/V1/x", "ci"},
+		{"/shop/42", "ci-tpl"},
+		{"/SHOP/42", "ci-tpl"},
+		{"/shop/x", ""},
+		{"/docs/a", "exact"},
+		{"/DOCS/a", ""},
+		{"/a%2Fb", ""},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(http.MethodGet, tt.path, nil)
+		got := ""
+		if rt := tab.Match(req); rt != nil {
+			got = rt.Name()
+		}
+		if got != tt.want {
+			t.Errorf("%s matched %q; want %q", tt.path, got, tt.want)
+		}
 	}
 }
