@@ -181,7 +181,7 @@ func (p *Proxy) admit(w http.ResponseWriter, r *http.Request, rt *routing.Route)
 	return true
 }
 
-// bodyTimeouts returns a server's body limits, with defaults for zero
+// bodyLimits returns a server's body limits, with defaults for zero
 // values (a config built in code).
 func bodyLimits(s config.Server) config.Server {
 	if s.MaxBodyBytes <= 0 {

@@ -102,7 +102,8 @@ type connSet struct {
 
 func newConnSet() *connSet { return &connSet{conns: map[*trackedConn]struct{}{}} }
 
-// listener wraps ln so that its connections are tracked conns of s.
+// trackingListener wraps a listener so that its connections are tracked
+// connections of set.
 type trackingListener struct {
 	net.Listener
 	set *connSet

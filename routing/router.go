@@ -74,7 +74,7 @@ func refuseHeld(w http.ResponseWriter, held Allow, route *Route) {
 	refuse(w, http.StatusBadRequest, "ambiguous request refused: "+held.String()+" not allowed on this route (match.allow)")
 }
 
-// refuse answers status with a JSON error and closes nothing.
+// refuse answers status with a JSON error.
 func refuse(w http.ResponseWriter, status int, msg string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
