@@ -90,6 +90,14 @@ type Server struct {
 	MemoryLimit ByteSize `mapstructure:"memory_limit" json:"memory_limit"`
 	// ShutdownTimeout bounds how long in-flight requests may drain on stop.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" json:"shutdown_timeout"`
+	// MaxBodyBytes bounds a request body (413); a route may set its own.
+	MaxBodyBytes ByteSize `mapstructure:"max_body_bytes" json:"max_body_bytes"`
+	// BodyReadTimeout is the longest wait for the next bytes of a request
+	// body (408), as nginx's client_body_timeout.
+	BodyReadTimeout time.Duration `mapstructure:"body_read_timeout" json:"body_read_timeout"`
+	// BodyMinRate is the slowest average upload accepted once a body has
+	// taken longer than BodyReadTimeout, in bytes per second (408).
+	BodyMinRate ByteSize `mapstructure:"body_min_rate" json:"body_min_rate"`
 }
 
 // Admin configures the admin HTTP listener.
@@ -182,6 +190,8 @@ type Route struct {
 	// (N percent) and "migrated", in increasing order. Empty means
 	// DefaultPlan.
 	Plan []string `mapstructure:"plan" json:"plan"`
+	// MaxBodyBytes overrides server.max_body_bytes for this route.
+	MaxBodyBytes ByteSize `mapstructure:"max_body_bytes" json:"max_body_bytes,omitempty"`
 }
 
 // Match selects the requests a route claims. Path and Prefix are exclusive.
@@ -191,7 +201,17 @@ type Match struct {
 	Host    string            `mapstructure:"host" json:"host,omitempty"`     // gorilla/mux host template
 	Methods []string          `mapstructure:"methods" json:"methods,omitempty"`
 	Headers map[string]string `mapstructure:"headers" json:"headers,omitempty"` // "" matches any value
+	// Allow lists ambiguous request properties this route accepts (see
+	// MatchAllowances); others are refused with 400.
+	Allow []string `mapstructure:"allow" json:"allow,omitempty"`
+	// CaseInsensitive matches the path ignoring ASCII case (IIS backends).
+	CaseInsensitive bool `mapstructure:"case_insensitive" json:"case_insensitive,omitempty"`
 }
+
+// MatchAllowances are the values of match.allow: request properties that
+// backends read differently, refused unless a route allows them.
+var MatchAllowances = []string{"semicolon", "backslash", "encoded_slash", "empty_segment",
+	"double_encoding", "control", "invalid_utf8", "h2c"}
 
 // Rewrite changes the request sent to the route's service (never the
 // request sent to the monolith).
@@ -333,7 +353,10 @@ const (
 	DefaultTokenEnv          = "STRANGLER_ADMIN_TOKEN"
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
-	DefaultMaxHeaderBytes    = 1 << 20
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultMaxBodyBytes      = 10 << 20
+	DefaultBodyReadTimeout   = 60 * time.Second
+	DefaultBodyMinRate       = 500
 	DefaultShutdownTimeout   = 30 * time.Second
 	DefaultGCPercent         = 400
 	DefaultUpstreamTimeout   = 30 * time.Second
@@ -389,6 +412,9 @@ func (c *Config) applyDefaults() {
 	c.Shadowing.applyDefaults()
 	c.Reports.applyDefaults()
 	setIfZero(&c.Server.GCPercent, DefaultGCPercent)
+	setIfZero(&c.Server.MaxBodyBytes, DefaultMaxBodyBytes)
+	setIfZero(&c.Server.BodyReadTimeout, DefaultBodyReadTimeout)
+	setIfZero(&c.Server.BodyMinRate, DefaultBodyMinRate)
 	setIfZero(&c.Automation.Interval, DefaultAutomationEvery)
 }
 

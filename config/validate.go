@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -128,6 +129,15 @@ func (c *Config) validateServer(v *validator) {
 	}
 	if s.ShutdownTimeout <= 0 {
 		v.add("server.shutdown_timeout", "must be positive, got %s", s.ShutdownTimeout)
+	}
+	if s.MaxBodyBytes < 1 {
+		v.add("server.max_body_bytes", "must be positive, got %d", s.MaxBodyBytes)
+	}
+	if s.BodyReadTimeout <= 0 {
+		v.add("server.body_read_timeout", "must be positive, got %s", s.BodyReadTimeout)
+	}
+	if s.BodyMinRate < 0 {
+		v.add("server.body_min_rate", "must not be negative (0: no minimum), got %d", s.BodyMinRate)
 	}
 }
 
@@ -285,6 +295,9 @@ func (c *Config) validateRoute(v *validator, i int, seen map[string]int) {
 	validateDiff(v, f+".diff", r.Diff)
 	validatePlan(v, f+".plan", r.Plan)
 	c.validateGuard(v, f, r)
+	if r.MaxBodyBytes < 0 {
+		v.add(f+".max_body_bytes", "must not be negative (0: server.max_body_bytes), got %d", r.MaxBodyBytes)
+	}
 }
 
 func validateMatch(v *validator, f string, m *Match) {
@@ -313,6 +326,11 @@ func validateMatch(v *validator, f string, m *Match) {
 	for name := range m.Headers {
 		if !tokenRe.MatchString(name) {
 			v.add(f+".headers", "%q is not a valid header name", name)
+		}
+	}
+	for j, a := range m.Allow {
+		if !slices.Contains(MatchAllowances, a) {
+			v.add(fmt.Sprintf("%s.allow[%d]", f, j), "unknown value %q: want one of %s", a, strings.Join(MatchAllowances, ", "))
 		}
 	}
 }

@@ -66,36 +66,6 @@ func NewRequestID() string {
 	return string(out[:])
 }
 
-// withCleanPath refuses request paths with dot-segments ("/a/../b"),
-// plain or percent-encoded. Routes match the path as sent while upstreams
-// often resolve such segments, so "/public/../admin" could match a route
-// for /public/ and reach /admin upstream.
-func withCleanPath(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The decoded path is enough: a "." or ".." segment of the raw
-		// path stays one when decoded, and encoded dots become plain.
-		if hasDotSegment(r.URL.Path) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = w.Write([]byte(`{"error":"request path with . or .. segments refused"}` + "\n"))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// hasDotSegment reports whether a path has a "." or ".." segment.
-func hasDotSegment(p string) bool {
-	for p != "" {
-		var seg string
-		seg, p, _ = strings.Cut(p, "/")
-		if seg == "." || seg == ".." {
-			return true
-		}
-	}
-	return false
-}
-
 // logWriter records what the access log needs while passing everything
 // through. It implements routing.Recorder and unwraps for
 // http.ResponseController (Flush, Hijack for WebSocket upgrades).
@@ -109,11 +79,25 @@ type logWriter struct {
 	// answer after a 1xx: proxies clear the header map after relaying an
 	// informational answer (httputil does), which dropped it.
 	requestID []string
+
+	req       *http.Request
+	body      *bodyGuard   // the request body's guard, if it has a body
+	swallowed bool         // the body was cut off: the upstream side's answer is dropped
+	closeConn bool         // answer with Connection: close
+	conn      *trackedConn // set once the answer streams or the connection is hijacked
+	streaming bool
 }
 
 var logWriters = sync.Pool{New: func() any { return new(logWriter) }}
 
 func (lw *logWriter) WriteHeader(code int) {
+	if lw.body != nil && code >= 200 && lw.status < 200 && lw.body.cutOff() != bodyOK {
+		lw.swallowed = true // the client's body broke: answer 408 or 413 after
+		return
+	}
+	if lw.closeConn && code >= 200 {
+		lw.Header().Set("Connection", "close")
+	}
 	if code >= 200 && lw.status != 0 && lw.status < 200 && lw.requestID != nil {
 		if h := lw.Header(); h[RequestIDHeader] == nil {
 			h[RequestIDHeader] = lw.requestID
@@ -126,6 +110,12 @@ func (lw *logWriter) WriteHeader(code int) {
 }
 
 func (lw *logWriter) Write(b []byte) (int, error) {
+	if lw.status == 0 && lw.body != nil && lw.body.cutOff() != bodyOK {
+		lw.swallowed = true
+	}
+	if lw.swallowed {
+		return len(b), nil
+	}
 	if lw.status == 0 {
 		lw.status = http.StatusOK
 	}
@@ -143,8 +133,18 @@ func (lw *logWriter) finalStatus() int {
 	return lw.status
 }
 
-// Flush sends buffered data to the client (SSE, streaming).
+// Flush sends buffered data to the client (SSE, streaming). An answer
+// that flushes is a stream: shutdown ends it.
 func (lw *logWriter) Flush() {
+	if lw.swallowed {
+		return
+	}
+	if !lw.streaming && lw.req != nil {
+		lw.streaming = true
+		if lw.conn = connOf(lw.req); lw.conn != nil {
+			lw.conn.startStream()
+		}
+	}
 	if f, ok := lw.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
@@ -159,7 +159,23 @@ func (lw *logWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if lw.status == 0 {
 		lw.status = http.StatusSwitchingProtocols
 	}
-	return h.Hijack()
+	c, rw, err := h.Hijack()
+	if err == nil && lw.req != nil {
+		if tc := connOf(lw.req); tc != nil {
+			tc.hijack(isWebSocket(lw.req))
+		}
+	}
+	return c, rw, err
+}
+
+// isWebSocket reports whether r asks to upgrade to WebSocket.
+func isWebSocket(r *http.Request) bool {
+	for _, v := range r.Header["Upgrade"] {
+		if strings.Contains(strings.ToLower(v), "websocket") {
+			return true
+		}
+	}
+	return false
 }
 
 // Unwrap exposes the underlying writer to http.ResponseController.
@@ -180,10 +196,22 @@ func withAccessLog(next http.Handler, log zerolog.Logger, access bool, reg *metr
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		lw := logWriters.Get().(*logWriter)
-		*lw = logWriter{ResponseWriter: w, requestID: w.Header()[RequestIDHeader]}
+		*lw = logWriter{ResponseWriter: w, requestID: w.Header()[RequestIDHeader], req: r}
+		if r.TransferEncoding != nil {
+			closeIfAlsoLength(lw, r)
+		}
 		defer func() {
 			v := recover()
 			aborted := v == http.ErrAbortHandler // the upstream broke off mid-answer
+			if lw.body != nil {
+				lw.finishBody(aborted)
+			}
+			if lw.conn != nil {
+				aborted = lw.endStream(aborted)
+				if !aborted && v == http.ErrAbortHandler {
+					v = nil // shutdown ended the stream: finish the answer cleanly
+				}
+			}
 			if v != nil && !aborted {
 				log.Error().Str("request_id", r.Header.Get(RequestIDHeader)).Str("route", lw.decision.Route).
 					Interface("panic", v).Msg("handler panicked")
@@ -210,6 +238,43 @@ func withAccessLog(next http.Handler, log zerolog.Logger, access bool, reg *metr
 		}()
 		next.ServeHTTP(lw, r)
 	})
+}
+
+// closeIfAlsoLength marks the answer to a request with Transfer-Encoding
+// for Connection: close when the request also had a Content-Length (RFC
+// 9112 §6.1): the two disagree on where the next request starts.
+func closeIfAlsoLength(lw *logWriter, r *http.Request) {
+	if tc := connOf(r); tc != nil && tc.sawCL.Load() {
+		lw.closeConn = true
+		lw.Header().Set("Connection", "close")
+	}
+}
+
+// finishBody ends the body guard and, when it cut the body off before
+// the answer started, answers 413 or 408 in place of whatever the
+// upstream side made of the broken body.
+func (lw *logWriter) finishBody(aborted bool) {
+	cut := int(lw.body.cutOff())
+	lw.body.finish()
+	if cut == bodyOK || aborted || !lw.swallowed && lw.status != 0 {
+		return
+	}
+	h := lw.Header()
+	id := h[RequestIDHeader]
+	clear(h)
+	h[RequestIDHeader] = id
+	lw.swallowed, lw.body = false, nil
+	refuseBody(lw, cut)
+}
+
+// endStream forgets the streamed answer or hijacked connection. A stream
+// that shutdown ended is not an abort: it returns aborted as false then.
+func (lw *logWriter) endStream(aborted bool) bool {
+	ended := lw.conn.ended.Load()
+	if lw.streaming {
+		lw.conn.endStream()
+	}
+	return aborted && !ended
 }
 
 // observe counts the request in the route's metrics.

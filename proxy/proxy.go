@@ -40,6 +40,7 @@ type Proxy struct {
 	breakers  map[string]*guard.Breaker // by service and settings, kept across reloads
 	cfg       atomic.Pointer[config.Config]
 	started   *config.Config // the config the process started with
+	server    config.Server  // the server limits read at start (request bodies)
 }
 
 // Options are the parts a Proxy reports to.
@@ -63,6 +64,7 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 		inventory: legacy.NewInventory(legacy.DefaultMaxEndpoints),
 		upstreams: map[string]*upstream.Upstream{},
 		breakers:  map[string]*guard.Breaker{},
+		server:    bodyLimits(cfg.Server),
 	}
 	table, err := p.build(cfg)
 	if err != nil {
@@ -71,7 +73,7 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 	p.router = routing.NewRouter(table)
 	p.cfg.Store(cfg)
 	p.started = cfg
-	p.handler = withRequestID(withAccessLog(withCleanPath(withShadowMarker(p.router, cfg.Shadowing.TrustMarkerFrom)), log, cfg.Log.Access, p.metrics))
+	p.handler = withRequestID(withAccessLog(withShadowMarker(p.router, cfg.Shadowing.TrustMarkerFrom), log, cfg.Log.Access, p.metrics))
 	return p, nil
 }
 
@@ -130,7 +132,7 @@ func (p *Proxy) build(cfg *config.Config) (*routing.Table, error) {
 		}
 		specs = append(specs, spec)
 	}
-	return routing.Build(specs, defaultLegacy, routing.Options{ClientIP: trusted.ClientIP})
+	return routing.Build(specs, defaultLegacy, routing.Options{ClientIP: trusted.ClientIP, Admit: p.admit})
 }
 
 func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[string]*upstream.Upstream,
@@ -143,6 +145,7 @@ func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[strin
 		Name: r.Name, Path: r.Match.Path, Prefix: r.Match.Prefix, Host: r.Match.Host,
 		Methods: r.Match.Methods, Headers: r.Match.Headers,
 		Stage: stage, Percent: r.Percent, Sticky: r.Sticky, ServiceName: r.Service,
+		Allow: allowOf(r.Match.Allow), CaseInsensitive: r.Match.CaseInsensitive, MaxBody: int64(r.MaxBodyBytes),
 		Legacy: legacyUp.Proxy(upstream.Route{Name: r.Name, KeepHost: legacyKeepHost,
 			OnError: p.errorCounter(r.Name, "legacy")}, trusted, p.log),
 	}
@@ -173,6 +176,15 @@ func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[strin
 	}
 	spec.Mirror, spec.MirrorCanary, spec.MirrorMigrated = policy, r.Shadow.Canary, r.Shadow.Migrated
 	return spec, nil
+}
+
+// allowOf translates match.allow names (validated by config).
+func allowOf(names []string) routing.Allow {
+	var a routing.Allow
+	for _, n := range names {
+		a |= routing.AllowNames[n]
+	}
+	return a
 }
 
 // guarded wraps a route's service handler with its service's circuit

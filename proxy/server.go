@@ -58,14 +58,21 @@ func NewServer(h http.Handler, cfg config.Server, log zerolog.Logger) *http.Serv
 }
 
 // Serve runs srv on ln until ctx is done, then shuts down gracefully:
-// it stops accepting, lets in-flight requests finish for up to
-// shutdownTimeout, then closes what is left. Upgraded connections
-// (WebSocket) are closed once the ordinary requests have drained.
-// It returns nil after a clean shutdown.
+// it stops accepting, ends streamed answers (SSE: the request's context
+// is cancelled and the answer finished) and closes upgraded connections
+// (WebSocket with a 1001 close frame), lets the other in-flight requests
+// finish for up to shutdownTimeout, then closes what is left. It returns
+// nil after a clean shutdown.
 func Serve(ctx context.Context, srv *http.Server, ln net.Listener, shutdownTimeout time.Duration) error {
 	base, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
 	srv.BaseContext = func(net.Listener) context.Context { return base }
+	conns := newConnSet()
+	ln = trackingListener{Listener: ln, set: conns}
+	srv.RegisterOnShutdown(conns.closeAll)
+	if srv.ConnContext == nil {
+		srv.ConnContext = connContext
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

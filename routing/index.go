@@ -17,9 +17,13 @@ type node struct {
 func buildIndex(specs []Spec) *node {
 	root := &node{}
 	for i, s := range specs {
-		segs := literalSegments(s.Path, false)
-		if s.Path == "" {
-			segs = literalSegments(s.Prefix, true)
+		path, prefix := s.Path, s.Prefix
+		if s.CaseInsensitive {
+			path, prefix = lowerTemplate(path), lowerTemplate(prefix)
+		}
+		segs := literalSegments(path, false)
+		if path == "" {
+			segs = literalSegments(prefix, true)
 		}
 		n := root
 		for _, seg := range segs {

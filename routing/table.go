@@ -9,13 +9,15 @@
 // order) and the first whose path (template or prefix), methods, host and
 // headers all match wins. A request no route matches, or whose path matches
 // but whose method does not, goes to the monolith. Paths are matched in
-// their escaped form, exactly as they are forwarded.
+// their canonical escaped form (see CanonicalPath), exactly as they are
+// forwarded.
 package routing
 
 import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -46,6 +48,14 @@ type Spec struct {
 	Mirror         Mirror
 	MirrorCanary   bool
 	MirrorMigrated bool
+	// Allow lists the ambiguous request properties this route accepts
+	// (see Allow); any other is refused with 400.
+	Allow Allow
+	// CaseInsensitive matches the path (template and request) in lower
+	// case, for backends that ignore case (IIS).
+	CaseInsensitive bool
+	// MaxBody bounds the request body; 0 leaves the server's limit.
+	MaxBody int64
 }
 
 // Mirror serves a request whose copy goes to the other side. It must call
@@ -60,6 +70,10 @@ type Options struct {
 	// ClientIP returns the client address used for "ip" stickiness and as
 	// the fallback key. Nil uses RemoteIP.
 	ClientIP func(*http.Request) string
+	// Admit, if set, is called for each request once it is routed (rt is
+	// nil for the monolith) and its path accepted, before it is served or
+	// mirrored. It returns false when it answered the request itself.
+	Admit func(w http.ResponseWriter, r *http.Request, rt *Route) bool
 }
 
 // Route is one compiled route of a Table.
@@ -75,7 +89,16 @@ type Route struct {
 	matcher     *mux.Route
 	mirror      Mirror
 	mirrorOn    [4]bool // by Stage: does this stage mirror?
+	allow       Allow
+	lower       bool // case-insensitive: matched on the lower-cased path
+	maxBody     int64
 }
+
+// MaxBody returns the route's request body limit (0: the server's).
+func (r *Route) MaxBody() int64 { return r.maxBody }
+
+// Allows reports whether the route accepts every property in held.
+func (r *Route) Allows(held Allow) bool { return r.allow&held == held }
 
 // Name returns the route's name.
 func (r *Route) Name() string { return r.name }
@@ -96,6 +119,8 @@ type Table struct {
 	index    *node
 	legacy   http.Handler
 	clientIP func(*http.Request) string
+	admit    func(http.ResponseWriter, *http.Request, *Route) bool
+	anyLower bool // some route matches case-insensitively
 }
 
 // Build compiles specs into a Table. legacy serves unmatched requests.
@@ -103,7 +128,8 @@ func Build(specs []Spec, legacy http.Handler, opts Options) (*Table, error) {
 	if legacy == nil {
 		return nil, errors.New("building route table: no legacy handler")
 	}
-	t := &Table{legacy: legacy, byName: make(map[string]*Route, len(specs)), clientIP: opts.ClientIP}
+	t := &Table{legacy: legacy, byName: make(map[string]*Route, len(specs)), clientIP: opts.ClientIP,
+		admit: opts.Admit}
 	if t.clientIP == nil {
 		t.clientIP = RemoteIP
 	}
@@ -117,6 +143,7 @@ func Build(specs []Spec, legacy http.Handler, opts Options) (*Table, error) {
 		}
 		t.routes = append(t.routes, r)
 		t.byName[r.name] = r
+		t.anyLower = t.anyLower || r.lower
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -147,6 +174,7 @@ func (t *Table) compile(mr *mux.Router, s Spec) (*Route, error) {
 		name: s.Name, serviceName: s.ServiceName, stage: s.Stage,
 		percent: s.Percent, threshold: Threshold(s.Percent), sticky: st,
 		service: s.Service, legacy: s.Legacy, matcher: m, mirror: s.Mirror,
+		allow: s.Allow, lower: s.CaseInsensitive, maxBody: s.MaxBody,
 	}
 	if s.Mirror != nil && s.Service != nil {
 		r.mirrorOn = [4]bool{Shadow: true, Canary: s.MirrorCanary, Migrated: s.MirrorMigrated}
@@ -159,6 +187,9 @@ func (t *Table) compile(mr *mux.Router, s Spec) (*Route, error) {
 
 func matcher(mr *mux.Router, s Spec) (*mux.Route, error) {
 	m := mr.NewRoute()
+	if s.CaseInsensitive {
+		s.Path, s.Prefix = lowerTemplate(s.Path), lowerTemplate(s.Prefix)
+	}
 	switch {
 	case s.Path != "" && s.Prefix != "":
 		return nil, errors.New("path and prefix are exclusive")
@@ -188,11 +219,49 @@ func (t *Table) Routes() []*Route { return t.routes }
 func (t *Table) Route(name string) *Route { return t.byName[name] }
 
 // Match returns the first route that claims r, or nil for the monolith.
+// Case-insensitive routes are indexed and matched on the lower-cased
+// path; the others on the path as it is.
 func (t *Table) Match(r *http.Request) *Route {
+	path := r.URL.EscapedPath()
+	exact := t.index.candidatesFor(path)
+	if !t.anyLower {
+		return t.matchIn(r, exact, nil, nil)
+	}
+	low := lowerPath(path)
+	if low == path {
+		return t.matchIn(r, exact, nil, r)
+	}
+	lr := *r
+	u := *r.URL
+	if dec, err := url.PathUnescape(low); err == nil {
+		u.Path, u.RawPath = dec, low
+	}
+	lr.URL = &u
+	return t.matchIn(r, exact, t.index.candidatesFor(low), &lr)
+}
+
+// matchIn tries the candidates of both lists in file order: a
+// case-insensitive route against lowered, the others against r.
+func (t *Table) matchIn(r *http.Request, a, b []int, lowered *http.Request) *Route {
 	var rm mux.RouteMatch
-	for _, i := range t.index.candidatesFor(r.URL.EscapedPath()) {
-		rt := t.routes[i]
-		if rt.matcher.Match(r, &rm) {
+	for len(a) > 0 || len(b) > 0 {
+		var i int
+		switch {
+		case len(b) == 0 || len(a) > 0 && a[0] < b[0]:
+			i, a = a[0], a[1:]
+		case len(a) == 0 || b[0] < a[0]:
+			i, b = b[0], b[1:]
+		default: // the same route in both
+			i, a, b = a[0], a[1:], b[1:]
+		}
+		rt, req := t.routes[i], r
+		if rt.lower {
+			if lowered == nil {
+				continue // no lowered request: no case-insensitive route in the table
+			}
+			req = lowered
+		}
+		if rt.matcher.Match(req, &rm) {
 			return rt
 		}
 		rm.MatchErr = nil
@@ -219,7 +288,11 @@ func (d Decision) Other() Side {
 // Decide matches r and picks the side that serves it, returning the
 // handler to call and, when the request is mirrored, the route's Mirror.
 func (t *Table) Decide(r *http.Request) (Decision, http.Handler, Mirror) {
-	rt := t.Match(r)
+	return t.decide(r, t.Match(r))
+}
+
+// decide picks the side of rt (nil: the monolith) for r.
+func (t *Table) decide(r *http.Request, rt *Route) (Decision, http.Handler, Mirror) {
 	if rt == nil {
 		return Decision{}, t.legacy, nil
 	}
@@ -249,6 +322,26 @@ func (rt *Route) serves(r *http.Request, clientIP func(*http.Request) string) bo
 		return Bucket(rt.name, rt.sticky.key(r, clientIP)) < rt.threshold
 	}
 	return false
+}
+
+// lowerTemplate lower-cases the literal parts of a path template, leaving
+// the {name:pattern} variables as they are.
+func lowerTemplate(tpl string) string {
+	b := []byte(tpl)
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '%' && depth == 0:
+			i += 2 // escapes stay upper-case, as in canonical paths
+		case c == '{':
+			depth++
+		case c == '}':
+			depth--
+		case depth == 0 && 'A' <= c && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // literalSegments returns the leading path segments of a template that are
