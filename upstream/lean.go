@@ -87,28 +87,7 @@ func leanEligible(r *http.Request) bool {
 		return false
 	}
 	h := r.Header
-	return h["Upgrade"] == nil && h["Expect"] == nil && h["Transfer-Encoding"] == nil && cleanQuery(r.URL.RawQuery)
-}
-
-// cleanQuery reports whether q is forwarded as it is by the standard
-// path: httputil re-encodes (and so changes) a query with a ';' or a
-// malformed escape; such requests take the standard path.
-func cleanQuery(q string) bool {
-	for i := 0; i < len(q); i++ {
-		switch q[i] {
-		case ';':
-			return false
-		case '%':
-			if i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2]) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+	return h["Upgrade"] == nil && h["Expect"] == nil && h["Transfer-Encoding"] == nil
 }
 
 // errHeaderTooLarge is returned when the upstream's response header does

@@ -190,6 +190,11 @@ func rewrite(pr *httputil.ProxyRequest, target *url.URL, rt Route, trusted *Trus
 		rewritePath(pr.Out.URL, rt.StripPrefix, rt.AddPrefix)
 	}
 	pr.SetURL(target)
+	// The query goes upstream byte for byte: ReverseProxy drops the
+	// parameters it cannot parse (a stray '%', a ';') before Rewrite and
+	// SetURL re-joins it; a proxy must not change it. Target URLs carry
+	// no query (config validation refuses one).
+	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
 	fromTrusted := trusted.Contains(pr.In.RemoteAddr)
 	if fromTrusted {
 		// Rewrite has removed the inbound X-Forwarded-For; a trusted peer's
