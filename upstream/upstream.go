@@ -176,6 +176,11 @@ func (u *Upstream) standardProxy(rt Route, trusted *Trusted, onError func(http.R
 	p := &httputil.ReverseProxy{
 		Transport: u.transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
+			if b := pr.Out.Body; b != nil && b != http.NoBody {
+				// Remember a failure to read the client's body: it is
+				// the client's fault, not the upstream's (errorHandler).
+				pr.Out.Body = &clientBody{rc: b}
+			}
 			rewrite(pr, u.opts.URL, rt, trusted)
 		},
 		ErrorHandler: onError,
@@ -270,14 +275,13 @@ const (
 func errorHandler(upstream string, rt Route, log zerolog.Logger) func(http.ResponseWriter, *http.Request, error) {
 	route := rt.Name
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		reqID := r.Header.Get("X-Request-Id")
-		if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
-			// The client went away: not an upstream failure.
-			log.Debug().Str("route", route).Str("upstream", upstream).Str("request_id", reqID).
-				Msg("client closed the request")
-			w.WriteHeader(StatusClientClosed)
+		if bodyErr := bodyError(r); bodyErr != nil || clientGone(r) {
+			// The client's body broke or the client went away: not an
+			// upstream failure.
+			clientFailed(w, r, bodyErr, route, upstream, log)
 			return
 		}
+		reqID := r.Header.Get("X-Request-Id")
 		kind := ErrorKind(err)
 		if rt.OnError != nil {
 			rt.OnError(kind)
