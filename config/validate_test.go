@@ -148,6 +148,8 @@ func TestValidateRejects(t *testing.T) {
 		{"admin listen without port", baseYAML + "admin: {listen: \"127.0.0.1:\"}\n", "admin.listen", "not host:port"},
 		{"admin token_env invalid", baseYAML + "admin: {token_env: \"MY-TOKEN\"}\n", "admin.token_env", "not a valid environment variable name"},
 		{"max_idle_conns negative", "legacy:\n  url: http://l:1\n  max_idle_conns: -1\n", "legacy.max_idle_conns", "at least 1"},
+		{"max_in_flight negative", "legacy:\n  url: http://l:1\n  max_in_flight: -1\n", "legacy.max_in_flight", "at least 1"},
+		{"service max_in_flight negative", baseYAML + "    max_in_flight: -5\n", "services.scratch.max_in_flight", "no unbounded setting"},
 	}
 	const file = "routes.yaml"
 	for _, tc := range tests {

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -32,6 +33,10 @@ type Options struct {
 	// Lean forwards plain GET, HEAD and OPTIONS requests without a body
 	// on the lean path (see lean.go) when the URL allows it.
 	Lean bool
+	// MaxInFlight bounds the requests forwarded at once through the
+	// upstream's proxies; past it they are answered 503 at once. 0 or
+	// less means no bound (config always sets one).
+	MaxInFlight int
 }
 
 // Upstream is one backend with its shared connection pool.
@@ -42,6 +47,8 @@ type Upstream struct {
 	// off or the URL needs the standard path (https, a base path or
 	// query).
 	pool *leanPool
+	// inFlight counts the requests its proxies are forwarding.
+	inFlight atomic.Int64
 }
 
 // New returns an Upstream with a Transport tuned for a proxy: keep-alive
@@ -133,6 +140,9 @@ type Route struct {
 	KeepHost bool
 	// OnError, if set, hears the kind of each upstream failure (metrics).
 	OnError func(kind string)
+	// OnAtCapacity, if set, hears each request refused because the
+	// upstream had MaxInFlight requests in flight (metrics).
+	OnAtCapacity func()
 }
 
 // Proxy returns a handler that forwards to u, rewriting requests for rt.
@@ -142,16 +152,16 @@ type Route struct {
 // replaced.
 func (u *Upstream) Proxy(rt Route, trusted *Trusted, log zerolog.Logger) http.Handler {
 	onError := errorHandler(u.opts.Name, rt, log)
-	std := u.standardProxy(rt, trusted, onError, log)
-	if u.pool == nil {
-		return std
+	var h http.Handler = u.standardProxy(rt, trusted, onError, log)
+	if addPrefix, ok := escapedPrefix(rt.AddPrefix); ok && u.pool != nil {
+		h = &leanProxy{up: u, rt: rt, trusted: trusted, host: u.opts.URL.Host, addPrefix: addPrefix, std: h,
+			onError: onError}
 	}
-	addPrefix, ok := escapedPrefix(rt.AddPrefix)
-	if !ok {
-		return std
+	if u.opts.MaxInFlight <= 0 {
+		return h
 	}
-	return &leanProxy{up: u, rt: rt, trusted: trusted, host: u.opts.URL.Host, addPrefix: addPrefix, std: std,
-		onError: onError}
+	return &bounded{up: u, next: h, rt: rt, max: int64(u.opts.MaxInFlight),
+		log: log.Sample(&zerolog.BurstSampler{Burst: 1, Period: time.Second})}
 }
 
 // escapedPrefix returns the path prefix p in escaped form: kept as it is
