@@ -301,6 +301,15 @@ func hasToken(values []string, tok string) bool {
 	return false
 }
 
+// flush sends what w buffered to the client; a writer that cannot flush
+// is not an error.
+func flush(rc *http.ResponseController) error {
+	if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	return nil
+}
+
 // relay sends resp to the client, then returns c to the pool if the
 // upstream left it reusable. A failure after the header was sent aborts
 // the client's response (http.ErrAbortHandler), as httputil does, so a
@@ -317,7 +326,7 @@ func (p *leanProxy) relay(w http.ResponseWriter, c *leanConn, resp *http.Respons
 		h.Add("Trailer", strings.Join(keys, ", "))
 	}
 	w.WriteHeader(resp.StatusCode)
-	err := copyBody(w, resp)
+	err := copyBody(w, resp, c.br)
 	if err == nil && len(resp.Trailer) > 0 {
 		// Header() again: a wrapping writer may hand out its own map
 		// until the answer is committed (guard's fallback does).
@@ -334,27 +343,40 @@ func (p *leanProxy) relay(w http.ResponseWriter, c *leanConn, resp *http.Respons
 	}
 }
 
-// copyBody copies resp's body to w with a pooled buffer, flushing after
-// every write when the length is unknown (streams, server-sent events).
-func copyBody(w http.ResponseWriter, resp *http.Response) error {
+// copyBody copies resp's body, read from the connection's reader br, to
+// w with a pooled buffer. An answer of unknown length (streams,
+// server-sent events) is flushed after every write. One of known length
+// is flushed, header included, whenever the next read would wait on the
+// upstream (br holds nothing and the body is not complete): what arrived
+// reaches the client while the upstream pauses, with no timer. An answer
+// that arrived whole with its header, the common case, is never flushed
+// here: net/http sends it when the handler returns, in one write.
+func copyBody(w http.ResponseWriter, resp *http.Response, br *bufio.Reader) error {
 	if resp.Body == http.NoBody {
 		return nil
 	}
-	var rc *http.ResponseController
-	if resp.ContentLength == -1 {
-		rc = http.NewResponseController(w)
-	}
+	stream := resp.ContentLength == -1
+	rc := http.NewResponseController(w)
 	bp := copyBuffers.pool.Get().(*[]byte) // the pointer itself: Put(buf) would allocate one
 	defer copyBuffers.pool.Put(bp)
 	buf := *bp
+	remaining, unflushed := resp.ContentLength, true // the header is not sent yet
 	for {
+		if !stream && unflushed && remaining > 0 && br.Buffered() == 0 {
+			if err := flush(rc); err != nil {
+				return err
+			}
+			unflushed = false
+		}
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return werr
 			}
-			if rc != nil {
-				if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			remaining -= int64(n)
+			unflushed = true
+			if stream {
+				if err := flush(rc); err != nil {
 					return err
 				}
 			}

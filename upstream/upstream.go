@@ -118,6 +118,12 @@ func (u *Upstream) Close() {
 	}
 }
 
+// FlushInterval is the longest an answer of known length waits in
+// strangler's buffers on the standard path when the upstream pauses
+// mid-answer (httputil.ReverseProxy.FlushInterval). The lean path needs
+// no interval: it flushes whenever its next read would wait.
+const FlushInterval = 100 * time.Millisecond
+
 // copyBuffers recycles the 32 KiB buffers ReverseProxy copies bodies
 // with; without a pool it allocates one per request.
 var copyBuffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
@@ -194,8 +200,11 @@ func (u *Upstream) standardProxy(rt Route, trusted *Trusted, onError func(http.R
 			rewrite(pr, u.opts.URL, rt, trusted)
 		},
 		ErrorHandler: onError,
-		BufferPool:   copyBuffers,
-		ErrorLog:     stdlog.New(log.With().Str("upstream", u.opts.Name).Logger(), "", 0),
+		// An answer of known length is flushed when the upstream pauses
+		// (httputil's timer-based writer); streams flush every write.
+		FlushInterval: FlushInterval,
+		BufferPool:    copyBuffers,
+		ErrorLog:      stdlog.New(log.With().Str("upstream", u.opts.Name).Logger(), "", 0),
 	}
 	return p
 }
