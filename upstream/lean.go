@@ -63,9 +63,10 @@ func addHeader(h, src http.Header) {
 }
 
 // informational passes a 1xx answer (103 Early Hints, 100 Continue) on
-// to the client, as httputil does.
+// to the client, as httputil does, without its hop-by-hop headers.
 func informational(w http.ResponseWriter, resp *http.Response) {
 	h := w.Header()
+	removeHopHeaders(resp.Header)
 	addHeader(h, resp.Header)
 	w.WriteHeader(resp.StatusCode)
 	clear(h) // WriteHeader keeps the header map for 1xx answers
@@ -210,7 +211,7 @@ func (p *leanProxy) writeRequest(bw *bufio.Writer, r *http.Request) {
 	fromTrusted := p.trusted.Contains(r.RemoteAddr)
 	conn := r.Header["Connection"]
 	for k, vv := range r.Header {
-		if dropOutbound(k, fromTrusted) || listedIn(conn, k) {
+		if dropOutbound(k, fromTrusted) || listedIn(conn, k) || spoofsInternal(k) {
 			continue
 		}
 		for _, v := range vv {
@@ -277,8 +278,32 @@ func dropOutbound(k string, fromTrusted bool) bool {
 		return true
 	case ShadowHeader:
 		return !fromTrusted
+	case "X-Real-Ip", "True-Client-Ip":
+		// Client addresses as another proxy saw them: believed, like
+		// X-Forwarded-Host, only from a trusted peer.
+		return !fromTrusted
 	}
 	return false
+}
+
+// spoofsInternal reports whether the header name k is an underscore
+// spelling of a header strangler controls ("X_Forwarded_For",
+// "X-Strangler_Shadow"): many backends (CGI, PHP, WSGI, nginx's
+// variables) read '-' and '_' alike, so such a header would pass for the
+// real one. It is dropped from every peer. Names without '_' cost one
+// byte scan.
+func spoofsInternal(k string) bool {
+	if strings.IndexByte(k, '_') < 0 {
+		return false
+	}
+	return internalHeader(http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-")))
+}
+
+// internalHeader reports whether the canonical name k is one strangler
+// drops, writes or reads itself: hop-by-hop and framing headers, the
+// forwarding family, client addresses, the request id and X-Strangler-*.
+func internalHeader(k string) bool {
+	return dropOutbound(k, false) || k == "X-Request-Id" || strings.HasPrefix(k, "X-Strangler-")
 }
 
 // listedIn reports whether the Connection header values name k.

@@ -206,8 +206,41 @@ func (u *Upstream) standardProxy(rt Route, trusted *Trusted, onError func(http.R
 		BufferPool:    copyBuffers,
 		ErrorLog:      stdlog.New(log.With().Str("upstream", u.opts.Name).Logger(), "", 0),
 	}
-	return p
+	return stdProxy{p}
 }
+
+// stdProxy serves a request through httputil.ReverseProxy with a writer
+// that strips hop-by-hop headers from the 1xx answers it relays: httputil
+// copies those verbatim (Got1xxResponse), unlike final answers.
+type stdProxy struct{ rp *httputil.ReverseProxy }
+
+func (p stdProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	iw := informationalWriters.Get().(*informationalWriter)
+	iw.ResponseWriter = w
+	p.rp.ServeHTTP(iw, r)
+	// Not reached when the handler aborts: the writer is then dropped,
+	// never reused while anything may still hold it.
+	iw.ResponseWriter = nil
+	informationalWriters.Put(iw)
+}
+
+var informationalWriters = sync.Pool{New: func() any { return new(informationalWriter) }}
+
+// informationalWriter removes hop-by-hop headers, and those the upstream
+// named in Connection, from 1xx answers other than 101 (whose Upgrade
+// and Connection headers are the switch itself).
+type informationalWriter struct{ http.ResponseWriter }
+
+func (w *informationalWriter) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		removeHopHeaders(w.Header())
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap exposes the underlying writer to http.ResponseController
+// (flushes, hijacks for upgrades) and guard.Exempt.
+func (w *informationalWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func rewrite(pr *httputil.ProxyRequest, target *url.URL, rt Route, trusted *Trusted) {
 	if rt.StripPrefix != "" || rt.AddPrefix != "" {
@@ -241,8 +274,25 @@ func rewrite(pr *httputil.ProxyRequest, target *url.URL, rt Route, trusted *Trus
 			}
 		}
 	}
+	sanitizeHeaders(pr.Out.Header, fromTrusted)
 	if rt.KeepHost {
 		pr.Out.Host = pr.In.Host
+	}
+}
+
+// sanitizeHeaders drops, on the standard path, what the lean path's
+// dropOutbound and spoofsInternal drop besides the hop-by-hop and
+// forwarding headers httputil already handles: client addresses from an
+// untrusted peer and underscore spellings of internal headers.
+func sanitizeHeaders(h http.Header, fromTrusted bool) {
+	if !fromTrusted {
+		delete(h, "X-Real-Ip")
+		delete(h, "True-Client-Ip")
+	}
+	for k := range h {
+		if spoofsInternal(k) {
+			delete(h, k)
+		}
 	}
 }
 
