@@ -59,15 +59,19 @@ func clientGone(r *http.Request) bool {
 }
 
 // clientStatus is the status answered when reading the client's body
-// failed with err: 413 past a body limit, 408 when it was too slow, 400
+// failed with err: 413 past a body limit, 408 when it was too slow, 499
+// when the client went away (net/http cancels the request's context on
+// any read error, so a limit or a deadline are told apart first), 400
 // otherwise (malformed chunked encoding, a body shorter than announced).
-func clientStatus(err error) (int, string) {
+func clientStatus(r *http.Request, err error) (int, string) {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge, "request body too large"
 	case isTimeout(err):
 		return http.StatusRequestTimeout, "request body timed out"
+	case clientGone(r):
+		return StatusClientClosed, ""
 	}
 	return http.StatusBadRequest, "request body unreadable"
 }
@@ -80,13 +84,16 @@ func clientStatus(err error) (int, string) {
 func clientFailed(w http.ResponseWriter, r *http.Request, bodyErr error, route, upstream string, log zerolog.Logger) {
 	reqID := r.Header.Get("X-Request-Id")
 	guard.Exempt(w, "client")
-	if bodyErr == nil || clientGone(r) {
+	status, msg := StatusClientClosed, ""
+	if bodyErr != nil {
+		status, msg = clientStatus(r, bodyErr)
+	}
+	if status == StatusClientClosed {
 		log.Debug().Str("route", route).Str("upstream", upstream).Str("request_id", reqID).
 			Msg("client closed the request")
 		w.WriteHeader(StatusClientClosed)
 		return
 	}
-	status, msg := clientStatus(bodyErr)
 	log.Info().Str("route", route).Str("upstream", upstream).Str("request_id", reqID).
 		Str("method", r.Method).Int("status", status).AnErr("body_error", bodyErr).
 		Msg("client request body failed")
