@@ -41,3 +41,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzAdminRequest$$' -fuzztime $(FUZZTIME) ./admin
 	$(GO) test -run '^$$' -fuzz '^FuzzLeanMatchesStandard$$' -fuzztime $(FUZZTIME) ./upstream
 	$(GO) test -run '^$$' -fuzz '^FuzzLeanRelayMatchesStandard$$' -fuzztime $(FUZZTIME) ./upstream
+	$(GO) test -run '^$$' -fuzz '^FuzzSanitizeHeaders$$' -fuzztime $(FUZZTIME) ./upstream

@@ -135,6 +135,10 @@ type Upstream struct {
 	// Client is "lean" (the lean path for bodiless GET, HEAD and OPTIONS
 	// over plain http) or "standard" (Go's http.Transport for all).
 	Client string `mapstructure:"client" json:"client"`
+	// MaxInFlight bounds the requests forwarded to this upstream at once;
+	// past it strangler answers 503 itself. 0 means the default: there is
+	// no unbounded setting.
+	MaxInFlight int `mapstructure:"max_in_flight" json:"max_in_flight"`
 }
 
 // Service is an extracted service.
@@ -362,6 +366,7 @@ const (
 	DefaultUpstreamTimeout   = 30 * time.Second
 	DefaultDialTimeout       = 5 * time.Second
 	DefaultMaxIdleConns      = 256
+	DefaultMaxInFlight       = 1024
 	DefaultShadowMaxBody     = 1 << 20
 	DefaultDiffMaxBody       = 1 << 20
 	DefaultShadowWorkers     = 8
@@ -463,6 +468,7 @@ func (u *Upstream) applyDefaults() {
 	setIfZero(&u.MaxIdleConns, DefaultMaxIdleConns)
 	setIfZero(&u.HostHeader, HostUpstream)
 	setIfZero(&u.Client, ClientLean)
+	setIfZero(&u.MaxInFlight, DefaultMaxInFlight)
 }
 
 func (r *Route) applyDefaults() {

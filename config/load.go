@@ -254,6 +254,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("legacy.max_idle_conns", DefaultMaxIdleConns)
 	v.SetDefault("legacy.host_header", HostUpstream)
 	v.SetDefault("legacy.client", ClientLean)
+	v.SetDefault("legacy.max_in_flight", DefaultMaxInFlight)
 }
 
 func decodeHook() mapstructure.DecodeHookFunc {

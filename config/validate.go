@@ -228,6 +228,9 @@ func (v *validator) upstream(field string, u Upstream) {
 	if u.Client != ClientLean && u.Client != ClientStandard {
 		v.add(field+".client", "unknown value %q: want lean or standard", u.Client)
 	}
+	if u.MaxInFlight < 1 {
+		v.add(field+".max_in_flight", "must be at least 1, got %d (there is no unbounded setting)", u.MaxInFlight)
+	}
 }
 
 func (v *validator) hostHeader(field, h string) {

@@ -163,6 +163,8 @@ func TestValidateRejects(t *testing.T) {
 		{"huge worker count", baseYAML + "shadowing: {workers: 1e30}\n", "shadowing.workers", "1e+30 is out of range"},
 		{"bad trust_marker_from entry", baseYAML + "shadowing: {trust_marker_from: [10.0.0.0/8, nowhere]}\n", "shadowing.trust_marker_from[1]", "neither an IP address nor a CIDR"},
 		{"bad shadowing.secret_env", baseYAML + "shadowing: {secret_env: \"MY-SECRET\"}\n", "shadowing.secret_env", "not a valid environment variable name"},
+		{"max_in_flight negative", "legacy:\n  url: http://l:1\n  max_in_flight: -1\n", "legacy.max_in_flight", "at least 1"},
+		{"service max_in_flight negative", baseYAML + "    max_in_flight: -5\n", "services.scratch.max_in_flight", "no unbounded setting"},
 	}
 	const file = "routes.yaml"
 	for _, tc := range tests {

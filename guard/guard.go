@@ -22,6 +22,33 @@ type Noter interface {
 	NoteFallback(reason string)
 }
 
+// Exempter is implemented by the guard's response writers. The proxy
+// below the guard calls Exempt before it answers for a failure that is
+// not the service's: the client's request or connection broke (400,
+// 408, 413, 499) or strangler refused the request itself (503 at the
+// in-flight bound). The breaker does not count the request, and the
+// answer is passed on as it is, never swallowed for a fallback.
+type Exempter interface {
+	Exempt(reason string)
+}
+
+// Exempt tells the nearest Exempter in w's chain of wrapping writers
+// (through Unwrap) that the answer about to be written is not the
+// service's doing. It does nothing when there is none.
+func Exempt(w http.ResponseWriter, reason string) {
+	for w != nil {
+		if e, ok := w.(Exempter); ok {
+			e.Exempt(reason)
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
+}
+
 // Options guard one route's service side.
 type Options struct {
 	Route   string
@@ -126,6 +153,8 @@ type call struct {
 	g        *guarded
 	allowed  Ticket // nil without a breaker
 	reported bool
+	// exempt: the answer is not the service's doing (Exempt).
+	exempt bool
 	// streamChecked: the breaker's state was looked at on the first
 	// flush or upgrade; later ones need not (an outcome of an older
 	// breaker generation is ignored anyway).
@@ -144,7 +173,7 @@ func (c *call) done(o Outcome) {
 // report tells the breaker how the service did.
 func (c *call) report(status int) {
 	switch {
-	case status == statusClientClosed:
+	case c.exempt, status == statusClientClosed:
 		c.done(Excluded)
 	case c.g.failing[status]:
 		c.done(Failure)
@@ -174,7 +203,7 @@ func (c *call) finish(r *http.Request) {
 	if c.reported {
 		return
 	}
-	if r.Context().Err() != nil {
+	if c.exempt || r.Context().Err() != nil {
 		c.done(Excluded)
 	} else {
 		c.done(Failure)
@@ -216,7 +245,10 @@ func note(w http.ResponseWriter, reason string) {
 
 // keepBody reads r's body (up to MaxBody) so it can be sent twice, and
 // puts an equivalent body back on r. It reports false when the body is
-// larger than MaxBody (r still gets every byte).
+// larger than MaxBody (r still gets every byte) or could not be read: r's
+// body then gives what was read and the read error again, so that the
+// proxy below sees the client's failure as it would without the guard
+// (a second read of a broken body may not fail again).
 func (g *guarded) keepBody(r *http.Request) ([]byte, bool) {
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return nil, true
@@ -225,7 +257,14 @@ func (g *guarded) keepBody(r *http.Request) ([]byte, bool) {
 		return nil, false
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, g.MaxBody+1))
-	if err != nil || int64(len(data)) > g.MaxBody {
+	if err != nil {
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(data), failedReader{err}), r.Body}
+		return nil, false
+	}
+	if int64(len(data)) > g.MaxBody {
 		r.Body = struct {
 			io.Reader
 			io.Closer
@@ -235,3 +274,8 @@ func (g *guarded) keepBody(r *http.Request) ([]byte, bool) {
 	r.Body = io.NopCloser(bytes.NewReader(data))
 	return data, true
 }
+
+// failedReader fails every read with the error a body read ended with.
+type failedReader struct{ err error }
+
+func (f failedReader) Read([]byte) (int, error) { return 0, f.err }

@@ -478,3 +478,43 @@ func TestStreamingProbeFreesHalfOpenSlot(t *testing.T) {
 		t.Errorf("while the probe streams, another request got %d (breaker %s); want 200 from the service", a.status, b.State())
 	}
 }
+
+// An answer the proxy below exempts (the client's fault, or strangler's
+// own refusal) is passed on as it is, whatever its status: no fallback,
+// and the breaker does not count it.
+func TestHandlerExemptAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		fallback bool
+		method   string
+		status   int
+	}{
+		{"refusal with fallback", true, "GET", 503},
+		{"refusal without fallback", false, "POST", 503},
+		{"bad request with fallback", true, "GET", 400},
+		{"listed status exempted", true, "GET", 500},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := NewBreaker("orders", BreakerConfig{ConsecutiveFailures: 2, FailureRatio: 1, MinRequests: 100,
+				Window: time.Hour, OpenFor: time.Hour, HalfOpenRequests: 1}, nil)
+			exempting := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				Exempt(w, "test")
+				w.Header().Set("X-Side", "orders")
+				w.WriteHeader(tc.status)
+				_, _ = io.WriteString(w, "ours")
+			})
+			g := startRig(t, Options{Fallback: tc.fallback, Breaker: b, Statuses: []int{500}}, exempting)
+			for range 4 {
+				if a := send(t, tc.method, g.url+"/orders", nil); a.status != tc.status || a.side != "orders" {
+					t.Fatalf("%d from %q, want %d passed on from the service side", a.status, a.side, tc.status)
+				}
+			}
+			if s := b.State(); s != StateClosed {
+				t.Errorf("breaker %s, want closed", s)
+			}
+			if n := g.legacy.hits.Load(); n != 0 || len(g.fallbacks()) != 0 {
+				t.Errorf("fell back %d times (%v)", n, g.fallbacks())
+			}
+		})
+	}
+}

@@ -31,6 +31,14 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
+// Exempt marks the answer as not the service's doing: the breaker does
+// not count it.
+func (s *statusWriter) Exempt(string) {
+	if s.call != nil {
+		s.call.exempt = true
+	}
+}
+
 // streaming tells the call that a long-lived answer has started.
 func (s *statusWriter) streaming(status int) {
 	if s.call != nil && status != 0 {
@@ -73,7 +81,19 @@ type holdWriter struct {
 	status    int
 	committed bool
 	failed    bool
-	call      *call // told when a committed answer streams; nil: nobody
+	// exempt: the answer is not the service's doing; it is passed on
+	// whatever its status.
+	exempt bool
+	call   *call // told when a committed answer streams; nil: nobody
+}
+
+// Exempt marks the answer as not the service's doing: it is passed on,
+// never swallowed for a fallback, and the breaker does not count it.
+func (hw *holdWriter) Exempt(string) {
+	hw.exempt = true
+	if hw.call != nil {
+		hw.call.exempt = true
+	}
 }
 
 func (hw *holdWriter) Header() http.Header {
@@ -89,7 +109,7 @@ func (hw *holdWriter) WriteHeader(code int) {
 		return
 	case code < 200:
 		return // informational responses are optional; not forwarded here
-	case hw.failing[code]:
+	case hw.failing[code] && !hw.exempt:
 		hw.status, hw.failed = code, true
 		return
 	}

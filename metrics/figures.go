@@ -4,7 +4,8 @@ package metrics
 type SideFigures struct {
 	// Requests is the number of responses served by that side.
 	Requests uint64 `json:"requests"`
-	// Errors counts responses with status >= 500 from that side.
+	// Errors counts responses with status >= 500 from that side, except
+	// strangler's own 503s at an upstream's capacity.
 	Errors uint64 `json:"errors"`
 	// P50ms is the estimated median latency in milliseconds.
 	P50ms float64 `json:"p50_ms"`

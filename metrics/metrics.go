@@ -34,6 +34,7 @@ type Registry struct {
 	requests       *prometheus.CounterVec
 	duration       *prometheus.HistogramVec
 	upstreamErrors *prometheus.CounterVec
+	atCapacity     *prometheus.CounterVec
 	stage          *prometheus.GaugeVec
 	percent        *prometheus.GaugeVec
 	reloads        *prometheus.CounterVec
@@ -59,7 +60,7 @@ func New() *Registry {
 		r.shadow.shadows, r.shadow.comparisons, r.shadow.reportDrops, r.shadow.inflight, r.shadow.queueDepth,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		r.requests, r.duration, r.upstreamErrors, r.stage, r.percent,
+		r.requests, r.duration, r.upstreamErrors, r.atCapacity, r.stage, r.percent,
 		r.reloads, r.lastReload, r.adminChanges,
 	)
 	return r
@@ -80,6 +81,10 @@ func (r *Registry) initRouteCollectors() {
 		Namespace: namespace, Name: "upstream_errors_total",
 		Help: "Failures reaching an upstream, by route, upstream and kind.",
 	}, []string{"route", "upstream", "kind"})
+	r.atCapacity = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "upstream_at_capacity_total",
+		Help: "Requests refused with 503 because their upstream had max_in_flight requests in flight, by route and upstream.",
+	}, []string{"route", "upstream"})
 }
 
 // initControlCollectors builds the collectors fed by configuration and admin changes.
@@ -149,6 +154,7 @@ func (r *Registry) ForgetRoute(name string) {
 	r.requests.DeletePartialMatch(match)
 	r.duration.DeletePartialMatch(match)
 	r.upstreamErrors.DeletePartialMatch(match)
+	r.atCapacity.DeletePartialMatch(match)
 	r.stage.DeletePartialMatch(match)
 	r.percent.DeletePartialMatch(match)
 	r.adminChanges.DeletePartialMatch(match)

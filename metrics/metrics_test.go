@@ -352,3 +352,44 @@ func BenchmarkObserve(b *testing.B) {
 		}
 	})
 }
+
+// Strangler's own 503s at an upstream's capacity are counted apart and
+// left out of the side's errors (what the rollout gates read), while the
+// side's other 5xx still count.
+func TestAtCapacityNotAnError(t *testing.T) {
+	tests := []struct {
+		name         string
+		side         string
+		refused      int // AtCapacity, each then observed as a 503
+		failed       int // the upstream's own 502s
+		wantErrors   uint64
+		wantRequests uint64
+	}{
+		{"service refusals only", SideService, 3, 0, 0, 3},
+		{"service refusals and failures", SideService, 2, 4, 4, 6},
+		{"legacy refusals", SideLegacy, 5, 1, 1, 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := New()
+			m := r.Route("orders")
+			for range tt.refused {
+				m.AtCapacity("orders-svc", tt.side)
+				m.Observe("migrated", tt.side, 503, time.Millisecond)
+			}
+			for range tt.failed {
+				m.Observe("migrated", tt.side, 502, time.Millisecond)
+			}
+			c := m.Snapshot().Service
+			if tt.side == SideLegacy {
+				c = m.Snapshot().Legacy
+			}
+			if c.Errors != tt.wantErrors || c.Requests != tt.wantRequests {
+				t.Errorf("errors %d requests %d, want %d and %d", c.Errors, c.Requests, tt.wantErrors, tt.wantRequests)
+			}
+			if got := testutil.ToFloat64(r.atCapacity.WithLabelValues("orders", "orders-svc")); got != float64(tt.refused) {
+				t.Errorf("strangler_upstream_at_capacity_total = %v, want %d", got, tt.refused)
+			}
+		})
+	}
+}

@@ -32,7 +32,10 @@ type observerSlot struct{ o prometheus.Observer }
 type sideStats struct {
 	requests atomic.Uint64
 	errors   atomic.Uint64
-	buckets  [numBuckets]atomic.Uint64
+	// refused counts the 503s strangler answered itself because the
+	// upstream was at capacity: not the side's errors (see counts).
+	refused atomic.Uint64
+	buckets [numBuckets]atomic.Uint64
 }
 
 // Route records the traffic of one named route. Obtain it with
@@ -79,6 +82,18 @@ func (m *Route) Observe(stage string, side string, status int, d time.Duration) 
 // (e.g. "timeout", "connect").
 func (m *Route) UpstreamError(upstream, kind string) {
 	m.reg.upstreamErrors.WithLabelValues(m.name, upstream, kind).Inc()
+}
+
+// AtCapacity counts one request refused with 503 because upstream had
+// its max_in_flight requests in flight. The refusal is strangler's, not
+// the upstream's: it is recorded as a request of side (legacy or service)
+// but not as one of its errors in the figures and snapshots the rollout
+// gates read. Call it before the request is observed.
+func (m *Route) AtCapacity(upstream, side string) {
+	m.reg.atCapacity.WithLabelValues(m.name, upstream).Inc()
+	if sd := sideIndex(side); sd >= 0 {
+		m.sides[sd].refused.Add(1)
+	}
 }
 
 // counter returns the cached requests counter for a known combination.

@@ -3,7 +3,8 @@ package metrics
 import "time"
 
 // SideCounts are one side's cumulative counts: requests, errors (status >=
-// 500) and the latency histogram (per-bucket, not cumulative).
+// 500, except strangler's own 503s at an upstream's capacity) and the
+// latency histogram (per-bucket, not cumulative).
 type SideCounts struct {
 	Requests uint64
 	Errors   uint64
@@ -32,8 +33,14 @@ func (m *Route) Snapshot() Snapshot {
 // Snapshot returns a route's cumulative counts now.
 func (r *Registry) Snapshot(route string) Snapshot { return r.Route(route).Snapshot() }
 
+// counts snapshots the side. Errors leave out strangler's own refusals
+// at an upstream's capacity (AtCapacity); refusals are counted before
+// their request is observed, so the difference is kept from going below
+// zero in between.
 func (s *sideStats) counts() SideCounts {
+	refused := s.refused.Load()
 	c := SideCounts{Requests: s.requests.Load(), Errors: s.errors.Load()}
+	c.Errors -= min(refused, c.Errors)
 	for i := range s.buckets {
 		c.Buckets[i] = s.buckets[i].Load()
 	}

@@ -123,7 +123,8 @@ func (p *Proxy) build(cfg *config.Config) (*routing.Table, error) {
 	}
 	legacyKeepHost := cfg.Legacy.HostHeader == config.HostClient
 	defaultLegacy := legacy.Handler(legacyUp.Proxy(upstream.Route{KeepHost: legacyKeepHost,
-		OnError: p.errorCounter(metrics.Unmatched, "legacy")}, trusted, p.log), p.inventory)
+		OnError:      p.errorCounter(metrics.Unmatched, "legacy"),
+		OnAtCapacity: p.capacityCounter(metrics.Unmatched, "legacy", metrics.SideLegacy)}, trusted, p.log), p.inventory)
 	specs := make([]routing.Spec, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
 		spec, err := p.routeSpec(r, cfg, services, legacyUp, legacyKeepHost, trusted)
@@ -147,7 +148,8 @@ func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[strin
 		Stage: stage, Percent: r.Percent, Sticky: r.Sticky, ServiceName: r.Service,
 		Allow: allowOf(r.Match.Allow), CaseInsensitive: r.Match.CaseInsensitive, MaxBody: int64(r.MaxBodyBytes),
 		Legacy: legacyUp.Proxy(upstream.Route{Name: r.Name, KeepHost: legacyKeepHost,
-			OnError: p.errorCounter(r.Name, "legacy")}, trusted, p.log),
+			OnError:      p.errorCounter(r.Name, "legacy"),
+			OnAtCapacity: p.capacityCounter(r.Name, "legacy", metrics.SideLegacy)}, trusted, p.log),
 	}
 	if r.Service == "" {
 		return spec, nil
@@ -164,6 +166,7 @@ func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[strin
 	}
 	svcProxyRoute := svcRoute
 	svcProxyRoute.OnError = p.errorCounter(r.Name, r.Service)
+	svcProxyRoute.OnAtCapacity = p.capacityCounter(r.Name, r.Service, metrics.SideService)
 	spec.Service = p.guarded(r, svc, spec.Legacy, services[r.Service].Proxy(svcProxyRoute, trusted, p.log))
 	if p.shadow == nil {
 		return spec, nil
@@ -280,6 +283,16 @@ func (p *Proxy) errorCounter(route, upstreamName string) func(kind string) {
 	return func(kind string) { p.metrics.Route(route).UpstreamError(upstreamName, kind) }
 }
 
+// capacityCounter returns the hook that counts a route's requests refused
+// because the upstream was at its max_in_flight, on the side whose
+// figures the refusal's 503 is recorded in.
+func (p *Proxy) capacityCounter(route, upstreamName, side string) func() {
+	if p.metrics == nil {
+		return nil
+	}
+	return func() { p.metrics.Route(route).AtCapacity(upstreamName, side) }
+}
+
 // upstream returns the pooled upstream for these settings, creating it
 // if needed.
 func (p *Proxy) upstream(name string, u config.Upstream) (*upstream.Upstream, error) {
@@ -293,14 +306,15 @@ func (p *Proxy) upstream(name string, u config.Upstream) (*upstream.Upstream, er
 	}
 	up := upstream.New(upstream.Options{
 		Name: name, URL: target, Timeout: u.Timeout, DialTimeout: u.DialTimeout, MaxIdleConns: u.MaxIdleConns,
-		Lean: u.Client != config.ClientStandard,
+		Lean: u.Client != config.ClientStandard, MaxInFlight: u.MaxInFlight,
 	})
 	p.upstreams[key] = up
 	return up, nil
 }
 
 func upstreamKey(name string, u config.Upstream) string {
-	return fmt.Sprintf("%s|%s|%s|%s|%d|%s", name, u.URL, u.Timeout, u.DialTimeout, u.MaxIdleConns, u.Client)
+	return fmt.Sprintf("%s|%s|%s|%s|%d|%s|%d", name, u.URL, u.Timeout, u.DialTimeout, u.MaxIdleConns, u.Client,
+		u.MaxInFlight)
 }
 
 // closeUnused drops pools the new config no longer names. Their idle

@@ -63,9 +63,10 @@ func addHeader(h, src http.Header) {
 }
 
 // informational passes a 1xx answer (103 Early Hints, 100 Continue) on
-// to the client, as httputil does.
+// to the client, as httputil does, without its hop-by-hop headers.
 func informational(w http.ResponseWriter, resp *http.Response) {
 	h := w.Header()
+	removeHopHeaders(resp.Header)
 	addHeader(h, resp.Header)
 	w.WriteHeader(resp.StatusCode)
 	clear(h) // WriteHeader keeps the header map for 1xx answers
@@ -87,28 +88,7 @@ func leanEligible(r *http.Request) bool {
 		return false
 	}
 	h := r.Header
-	return h["Upgrade"] == nil && h["Expect"] == nil && h["Transfer-Encoding"] == nil && cleanQuery(r.URL.RawQuery)
-}
-
-// cleanQuery reports whether q is forwarded as it is by the standard
-// path: httputil re-encodes (and so changes) a query with a ';' or a
-// malformed escape; such requests take the standard path.
-func cleanQuery(q string) bool {
-	for i := 0; i < len(q); i++ {
-		switch q[i] {
-		case ';':
-			return false
-		case '%':
-			if i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2]) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+	return h["Upgrade"] == nil && h["Expect"] == nil && h["Transfer-Encoding"] == nil
 }
 
 // errHeaderTooLarge is returned when the upstream's response header does
@@ -231,7 +211,7 @@ func (p *leanProxy) writeRequest(bw *bufio.Writer, r *http.Request) {
 	fromTrusted := p.trusted.Contains(r.RemoteAddr)
 	conn := r.Header["Connection"]
 	for k, vv := range r.Header {
-		if dropOutbound(k, fromTrusted) || listedIn(conn, k) {
+		if dropOutbound(k, fromTrusted) || listedIn(conn, k) || spoofsInternal(k) {
 			continue
 		}
 		for _, v := range vv {
@@ -297,8 +277,32 @@ func dropOutbound(k string, fromTrusted bool) bool {
 		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Host",
 		"Content-Length": // no body is sent: the upstream needs no length
 		return true
+	case "X-Real-Ip", "True-Client-Ip":
+		// Client addresses as another proxy saw them: believed, like
+		// X-Forwarded-Host, only from a trusted peer.
+		return !fromTrusted
 	}
 	return false
+}
+
+// spoofsInternal reports whether the header name k is an underscore
+// spelling of a header strangler controls ("X_Forwarded_For",
+// "X-Strangler_Shadow"): many backends (CGI, PHP, WSGI, nginx's
+// variables) read '-' and '_' alike, so such a header would pass for the
+// real one. It is dropped from every peer. Names without '_' cost one
+// byte scan.
+func spoofsInternal(k string) bool {
+	if strings.IndexByte(k, '_') < 0 {
+		return false
+	}
+	return internalHeader(http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-")))
+}
+
+// internalHeader reports whether the canonical name k is one strangler
+// drops, writes or reads itself: hop-by-hop and framing headers, the
+// forwarding family, client addresses, the request id and X-Strangler-*.
+func internalHeader(k string) bool {
+	return dropOutbound(k, false) || k == "X-Request-Id" || strings.HasPrefix(k, "X-Strangler-")
 }
 
 // listedIn reports whether the Connection header values name k.
@@ -321,6 +325,15 @@ func hasToken(values []string, tok string) bool {
 	return false
 }
 
+// flush sends what w buffered to the client; a writer that cannot flush
+// is not an error.
+func flush(rc *http.ResponseController) error {
+	if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	return nil
+}
+
 // relay sends resp to the client, then returns c to the pool if the
 // upstream left it reusable. A failure after the header was sent aborts
 // the client's response (http.ErrAbortHandler), as httputil does, so a
@@ -337,7 +350,7 @@ func (p *leanProxy) relay(w http.ResponseWriter, c *leanConn, resp *http.Respons
 		h.Add("Trailer", strings.Join(keys, ", "))
 	}
 	w.WriteHeader(resp.StatusCode)
-	err := copyBody(w, resp)
+	err := copyBody(w, resp, c.br)
 	if err == nil && len(resp.Trailer) > 0 {
 		// Header() again: a wrapping writer may hand out its own map
 		// until the answer is committed (guard's fallback does).
@@ -354,27 +367,40 @@ func (p *leanProxy) relay(w http.ResponseWriter, c *leanConn, resp *http.Respons
 	}
 }
 
-// copyBody copies resp's body to w with a pooled buffer, flushing after
-// every write when the length is unknown (streams, server-sent events).
-func copyBody(w http.ResponseWriter, resp *http.Response) error {
+// copyBody copies resp's body, read from the connection's reader br, to
+// w with a pooled buffer. An answer of unknown length (streams,
+// server-sent events) is flushed after every write. One of known length
+// is flushed, header included, whenever the next read would wait on the
+// upstream (br holds nothing and the body is not complete): what arrived
+// reaches the client while the upstream pauses, with no timer. An answer
+// that arrived whole with its header, the common case, is never flushed
+// here: net/http sends it when the handler returns, in one write.
+func copyBody(w http.ResponseWriter, resp *http.Response, br *bufio.Reader) error {
 	if resp.Body == http.NoBody {
 		return nil
 	}
-	var rc *http.ResponseController
-	if resp.ContentLength == -1 {
-		rc = http.NewResponseController(w)
-	}
+	stream := resp.ContentLength == -1
+	rc := http.NewResponseController(w)
 	bp := copyBuffers.pool.Get().(*[]byte) // the pointer itself: Put(buf) would allocate one
 	defer copyBuffers.pool.Put(bp)
 	buf := *bp
+	remaining, unflushed := resp.ContentLength, true // the header is not sent yet
 	for {
+		if !stream && unflushed && remaining > 0 && br.Buffered() == 0 {
+			if err := flush(rc); err != nil {
+				return err
+			}
+			unflushed = false
+		}
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return werr
 			}
-			if rc != nil {
-				if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			remaining -= int64(n)
+			unflushed = true
+			if stream {
+				if err := flush(rc); err != nil {
 					return err
 				}
 			}

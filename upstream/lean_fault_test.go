@@ -250,27 +250,6 @@ func TestAddPrefixEscaped(t *testing.T) {
 	}
 }
 
-func TestUncleanQueryTakesStandardPath(t *testing.T) {
-	backend := newRecordingBackend(t)
-	var got []string
-	bothClients(t, backend.URL, func(t *testing.T, opts Options) {
-		front := newFront(t, New(opts), Route{}, nil, zerolog.Nop())
-		get(t, front.Client(), front.URL+"/x?a=1;b=2&c=%zz")
-		got = append(got, backend.lastRequest().RequestURI)
-	})
-	if got[0] != got[1] {
-		t.Errorf("upstream saw %q (lean) and %q (standard)", got[0], got[1])
-	}
-	for _, tt := range []struct {
-		q    string
-		want bool
-	}{{"", true}, {"a=1&b=%20", true}, {"a=1;b", false}, {"a=%zz", false}, {"a=%2", false}} {
-		if got := cleanQuery(tt.q); got != tt.want {
-			t.Errorf("cleanQuery(%q) = %v, want %v", tt.q, got, tt.want)
-		}
-	}
-}
-
 // A mirrored copy that runs out of time is a timeout on both clients,
 // whether the header or the body was late.
 func TestRoundTripTimeoutKind(t *testing.T) {

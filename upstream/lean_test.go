@@ -752,6 +752,11 @@ func TestDropOutbound(t *testing.T) {
 	if dropOutbound(ShadowHeader, false) || dropOutbound(ShadowHeader, true) {
 		t.Error("the shadow mark is judged at the edge (proxy/marker.go); what it lets through is forwarded")
 	}
+	for _, k := range []string{"X-Real-Ip", "True-Client-Ip"} {
+		if !dropOutbound(k, false) || dropOutbound(k, true) {
+			t.Errorf("%s must be dropped from untrusted peers only", k)
+		}
+	}
 	if dropOutbound("Accept", false) {
 		t.Error("an end-to-end header was dropped")
 	}

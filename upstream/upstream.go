@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -32,6 +33,10 @@ type Options struct {
 	// Lean forwards plain GET, HEAD and OPTIONS requests without a body
 	// on the lean path (see lean.go) when the URL allows it.
 	Lean bool
+	// MaxInFlight bounds the requests forwarded at once through the
+	// upstream's proxies; past it they are answered 503 at once. 0 or
+	// less means no bound (config always sets one).
+	MaxInFlight int
 }
 
 // Upstream is one backend with its shared connection pool.
@@ -42,6 +47,8 @@ type Upstream struct {
 	// off or the URL needs the standard path (https, a base path or
 	// query).
 	pool *leanPool
+	// inFlight counts the requests its proxies are forwarding.
+	inFlight atomic.Int64
 }
 
 // New returns an Upstream with a Transport tuned for a proxy: keep-alive
@@ -111,6 +118,12 @@ func (u *Upstream) Close() {
 	}
 }
 
+// FlushInterval is the longest an answer of known length waits in
+// strangler's buffers on the standard path when the upstream pauses
+// mid-answer (httputil.ReverseProxy.FlushInterval). The lean path needs
+// no interval: it flushes whenever its next read would wait.
+const FlushInterval = 100 * time.Millisecond
+
 // copyBuffers recycles the 32 KiB buffers ReverseProxy copies bodies
 // with; without a pool it allocates one per request.
 var copyBuffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
@@ -133,6 +146,9 @@ type Route struct {
 	KeepHost bool
 	// OnError, if set, hears the kind of each upstream failure (metrics).
 	OnError func(kind string)
+	// OnAtCapacity, if set, hears each request refused because the
+	// upstream had MaxInFlight requests in flight (metrics).
+	OnAtCapacity func()
 }
 
 // Proxy returns a handler that forwards to u, rewriting requests for rt.
@@ -142,16 +158,16 @@ type Route struct {
 // replaced.
 func (u *Upstream) Proxy(rt Route, trusted *Trusted, log zerolog.Logger) http.Handler {
 	onError := errorHandler(u.opts.Name, rt, log)
-	std := u.standardProxy(rt, trusted, onError, log)
-	if u.pool == nil {
-		return std
+	var h http.Handler = u.standardProxy(rt, trusted, onError, log)
+	if addPrefix, ok := escapedPrefix(rt.AddPrefix); ok && u.pool != nil {
+		h = &leanProxy{up: u, rt: rt, trusted: trusted, host: u.opts.URL.Host, addPrefix: addPrefix, std: h,
+			onError: onError}
 	}
-	addPrefix, ok := escapedPrefix(rt.AddPrefix)
-	if !ok {
-		return std
+	if u.opts.MaxInFlight <= 0 {
+		return h
 	}
-	return &leanProxy{up: u, rt: rt, trusted: trusted, host: u.opts.URL.Host, addPrefix: addPrefix, std: std,
-		onError: onError}
+	return &bounded{up: u, next: h, rt: rt, max: int64(u.opts.MaxInFlight),
+		log: log.Sample(&zerolog.BurstSampler{Burst: 1, Period: time.Second})}
 }
 
 // escapedPrefix returns the path prefix p in escaped form: kept as it is
@@ -176,20 +192,66 @@ func (u *Upstream) standardProxy(rt Route, trusted *Trusted, onError func(http.R
 	p := &httputil.ReverseProxy{
 		Transport: u.transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
+			if b := pr.Out.Body; b != nil && b != http.NoBody {
+				// Remember a failure to read the client's body: it is
+				// the client's fault, not the upstream's (errorHandler).
+				pr.Out.Body = &clientBody{rc: b}
+			}
 			rewrite(pr, u.opts.URL, rt, trusted)
 		},
 		ErrorHandler: onError,
-		BufferPool:   copyBuffers,
-		ErrorLog:     stdlog.New(log.With().Str("upstream", u.opts.Name).Logger(), "", 0),
+		// An answer of known length is flushed when the upstream pauses
+		// (httputil's timer-based writer); streams flush every write.
+		FlushInterval: FlushInterval,
+		BufferPool:    copyBuffers,
+		ErrorLog:      stdlog.New(log.With().Str("upstream", u.opts.Name).Logger(), "", 0),
 	}
-	return p
+	return stdProxy{p}
 }
+
+// stdProxy serves a request through httputil.ReverseProxy with a writer
+// that strips hop-by-hop headers from the 1xx answers it relays: httputil
+// copies those verbatim (Got1xxResponse), unlike final answers.
+type stdProxy struct{ rp *httputil.ReverseProxy }
+
+func (p stdProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	iw := informationalWriters.Get().(*informationalWriter)
+	iw.ResponseWriter = w
+	p.rp.ServeHTTP(iw, r)
+	// Not reached when the handler aborts: the writer is then dropped,
+	// never reused while anything may still hold it.
+	iw.ResponseWriter = nil
+	informationalWriters.Put(iw)
+}
+
+var informationalWriters = sync.Pool{New: func() any { return new(informationalWriter) }}
+
+// informationalWriter removes hop-by-hop headers, and those the upstream
+// named in Connection, from 1xx answers other than 101 (whose Upgrade
+// and Connection headers are the switch itself).
+type informationalWriter struct{ http.ResponseWriter }
+
+func (w *informationalWriter) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		removeHopHeaders(w.Header())
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap exposes the underlying writer to http.ResponseController
+// (flushes, hijacks for upgrades) and guard.Exempt.
+func (w *informationalWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func rewrite(pr *httputil.ProxyRequest, target *url.URL, rt Route, trusted *Trusted) {
 	if rt.StripPrefix != "" || rt.AddPrefix != "" {
 		rewritePath(pr.Out.URL, rt.StripPrefix, rt.AddPrefix)
 	}
 	pr.SetURL(target)
+	// The query goes upstream byte for byte: ReverseProxy drops the
+	// parameters it cannot parse (a stray '%', a ';') before Rewrite and
+	// SetURL re-joins it; a proxy must not change it. Target URLs carry
+	// no query (config validation refuses one).
+	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
 	fromTrusted := trusted.Contains(pr.In.RemoteAddr)
 	if fromTrusted {
 		// Rewrite has removed the inbound X-Forwarded-For; a trusted peer's
@@ -208,8 +270,25 @@ func rewrite(pr *httputil.ProxyRequest, target *url.URL, rt Route, trusted *Trus
 			}
 		}
 	}
+	sanitizeHeaders(pr.Out.Header, fromTrusted)
 	if rt.KeepHost {
 		pr.Out.Host = pr.In.Host
+	}
+}
+
+// sanitizeHeaders drops, on the standard path, what the lean path's
+// dropOutbound and spoofsInternal drop besides the hop-by-hop and
+// forwarding headers httputil already handles: client addresses from an
+// untrusted peer and underscore spellings of internal headers.
+func sanitizeHeaders(h http.Header, fromTrusted bool) {
+	if !fromTrusted {
+		delete(h, "X-Real-Ip")
+		delete(h, "True-Client-Ip")
+	}
+	for k := range h {
+		if spoofsInternal(k) {
+			delete(h, k)
+		}
 	}
 }
 
@@ -261,14 +340,13 @@ const (
 func errorHandler(upstream string, rt Route, log zerolog.Logger) func(http.ResponseWriter, *http.Request, error) {
 	route := rt.Name
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		reqID := r.Header.Get("X-Request-Id")
-		if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
-			// The client went away: not an upstream failure.
-			log.Debug().Str("route", route).Str("upstream", upstream).Str("request_id", reqID).
-				Msg("client closed the request")
-			w.WriteHeader(StatusClientClosed)
+		if bodyErr := bodyError(r); bodyErr != nil || clientGone(r) {
+			// The client's body broke or the client went away: not an
+			// upstream failure.
+			clientFailed(w, r, bodyErr, route, upstream, log)
 			return
 		}
+		reqID := r.Header.Get("X-Request-Id")
 		kind := ErrorKind(err)
 		if rt.OnError != nil {
 			rt.OnError(kind)
