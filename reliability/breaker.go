@@ -67,10 +67,10 @@ func breakerAbuse(_ context.Context, e *Env) []Row {
 	return []Row{
 		{name + ": normal GETs served by the service after 6 malformed chunked + 6 abandoned uploads",
 			fmt.Sprintf("%d of %d 200, %d at the service", ok, normal, served), fmt.Sprintf("%d of %d", normal, normal),
-			ok == normal && served == normal, "2"},
+			ok == normal && served == normal, "2", false},
 		{name + ": malformed chunked request bodies answered 400",
 			fmt.Sprintf("%d of %d (statuses %v)", answered400, abuse, statuses), fmt.Sprintf("%d of %d", abuse, abuse),
-			answered400 == abuse, "2"},
+			answered400 == abuse, "2", false},
 	}
 }
 

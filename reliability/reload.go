@@ -112,9 +112,9 @@ func reloadStorm(ctx context.Context, e *Env) []Row {
 	}
 	return []Row{
 		{name + fmt.Sprintf(": failed requests over %d in-place rewrites, each paused mid-write", rewrites),
-			fmt.Sprintf("%d of %d", errs.Load(), requests.Load()), "0", errs.Load() == 0, "5"},
+			fmt.Sprintf("%d of %d", errs.Load(), requests.Load()), "0", errs.Load() == 0, "5", false},
 		{name + ": payment requests routed by a truncated file (to the service)",
-			fmt.Sprint(paymentsAtService.Load()), "0", paymentsAtService.Load() == 0, "5"},
+			fmt.Sprint(paymentsAtService.Load()), "0", paymentsAtService.Load() == 0, "5", false},
 	}
 }
 

@@ -59,7 +59,7 @@ func sigterm(_ context.Context, e *Env) []Row {
 	const drain = 500 * time.Millisecond
 	legacy, stop := httpBackend(streamsBackend())
 	defer stop()
-	p, err := e.Start("sigterm", fmt.Sprintf("server: {drain_delay: %s, shutdown_timeout: 10s}\nlegacy: {url: %q}\n", drain, legacy.URL))
+	p, err := e.Start("sigterm", fmt.Sprintf("server: {drain_delay: %s, shutdown_timeout: 3s}\nlegacy: {url: %q}\n", drain, legacy.URL))
 	if err != nil {
 		return failed(name, "6", err)
 	}
@@ -118,7 +118,7 @@ func sigterm(_ context.Context, e *Env) []Row {
 	return []Row{
 		{name + ": exit after SIGTERM with an SSE stream and a WebSocket open",
 			fmt.Sprintf("code %d after %s", code, took), fmt.Sprintf("code 0 within %.1f s (drain + 1 s)", limit.Seconds()),
-			code == 0 && !at.IsZero() && at.Sub(sent) <= limit, "6"},
-		{name + ": WebSocket close code received", wsCode, "1001", wsCode == "1001", "6"},
+			code == 0 && !at.IsZero() && at.Sub(sent) <= limit, "6", false},
+		{name + ": WebSocket close code received", wsCode, "1001", wsCode == "1001", "6", false},
 	}
 }

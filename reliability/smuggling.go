@@ -112,9 +112,9 @@ func smuggling(_ context.Context, e *Env) []Row {
 	}
 	n := len(smugglingPayloads())
 	return []Row{
-		{name + ": backend requests > client answers on a connection", fmt.Sprintf("%d of %d payloads%s", len(desync), n, list(desync)), "0", len(desync) == 0, "8"},
-		{name + ": attacker request line parsed by the backend", fmt.Sprintf("%d of %d payloads%s", len(attacker), n, list(attacker)), "0", len(attacker) == 0, "8"},
-		{name + ": connection closed after a CL+TE request", fmt.Sprintf("%d of %d closed%s", len(closed), nBoth, listOpen(both)), fmt.Sprintf("%d of %d", nBoth, nBoth), len(both) == 0, "8"},
+		{name + ": backend requests > client answers on a connection", fmt.Sprintf("%d of %d payloads%s", len(desync), n, list(desync)), "0", len(desync) == 0, "8", false},
+		{name + ": attacker request line parsed by the backend", fmt.Sprintf("%d of %d payloads%s", len(attacker), n, list(attacker)), "0", len(attacker) == 0, "8", false},
+		{name + ": connection closed after a CL+TE request", fmt.Sprintf("%d of %d closed%s", len(closed), nBoth, listOpen(both)), fmt.Sprintf("%d of %d", nBoth, nBoth), len(both) == 0, "8", false},
 	}
 }
 

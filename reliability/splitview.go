@@ -312,4 +312,3 @@ func caseInsensitive(e *Env, legacy, public *Recorder) Row {
 	row.Pass = at == 2
 	return row
 }
-

@@ -18,6 +18,9 @@ type Row struct {
 	Pass      bool
 	// Defect is the issue 12 defect the row guards ("" for none).
 	Defect string
+	// Timed rows compare latencies: make reliability judges them, the
+	// go test subset only logs them (no timed assertions in make test).
+	Timed bool
 }
 
 // Scenario is one experiment; Run returns its rows (a row that could not
