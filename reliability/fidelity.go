@@ -38,8 +38,7 @@ func fidelity(_ context.Context, e *Env) []Row {
 		return failed(name, "8, 9", err)
 	}
 	defer p.Stop()
-	rows := []Row{queryRow(p, rec), headerRow(p, rec), h2cRow(p, rec), earlyHintsRow(p)}
-	return rows
+	return []Row{queryRow(p, rec), headerRow(p, rec), h2cRow(p, rec), earlyHintsRow(p), forgedMarkerRow(e, rec)}
 }
 
 // exchange sends raw on a new connection and returns the requests the
@@ -152,5 +151,28 @@ func earlyHintsRow(p *Proc) Row {
 	}
 	row.Figure = fmt.Sprintf("%d%s", len(hop), list(hop))
 	row.Pass = len(hop) == 0
+	return row
+}
+
+// forgedMarkerRow runs strangler behind a trusted load balancer (the
+// client's address is in trusted_proxies) and sends X-Strangler-Shadow:
+// trust in X-Forwarded-For must not extend to the shadow marker.
+func forgedMarkerRow(e *Env, rec *Recorder) Row {
+	row := Row{Scenario: "forwarding fidelity: client X-Strangler-Shadow reaching the upstream behind a trusted proxy",
+		Threshold: "no", Defect: "7"}
+	p, err := e.Start("marker", fmt.Sprintf("trusted_proxies: [127.0.0.1/32]\nlegacy: {url: %q}\n", rec.URL()))
+	if err != nil {
+		row.Figure = "could not run: " + err.Error()
+		return row
+	}
+	defer p.Stop()
+	_, seen, err := exchange(p, rec, "POST /pay HTTP/1.1\r\nHost: r\r\nConnection: close\r\nX-Strangler-Shadow: 1\r\nContent-Length: 2\r\n\r\nhi")
+	if err != nil || len(seen) != 1 {
+		row.Figure = fmt.Sprintf("could not run: %v, %d requests at the backend", err, len(seen))
+		return row
+	}
+	got := seen[0].Header.Get("X-Strangler-Shadow")
+	row.Figure = fmt.Sprintf("upstream saw X-Strangler-Shadow: %q on a real POST", got)
+	row.Pass = got == ""
 	return row
 }

@@ -13,7 +13,7 @@ type AssumedKey struct {
 var AssumedKeys = []AssumedKey{
 	{"server.max_body_bytes", "1MiB", "3", "request bodies larger than this get 413, nothing sent upstream"},
 	{"server.body_read_timeout", "1s", "3", "a request body that stalls this long gets 408 and its upstream request is abandoned"},
-	{"legacy.max_in_flight", "(not set by the suite)", "3", "bound on concurrent requests to one upstream; over it: 503"},
+	{"legacy.max_in_flight", "5", "3", "bound on concurrent requests to one upstream (legacy and services); over it: 503"},
 	{"routes[].match.case_insensitive", "true", "4", "the route's path matches regardless of letter case (IIS backends)"},
 	{"routes[].match.allow", "[] (default: refuse all)", "4", "ambiguous path forms a route accepts: semicolon, backslash, nul, overlong_utf8, encoded_dot, encoded_slash, double_slash"},
 }

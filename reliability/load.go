@@ -18,6 +18,7 @@ type Load struct {
 	P50, P99 time.Duration
 }
 
+// String gives p99 and the error count.
 func (l Load) String() string {
 	return fmt.Sprintf("p99 %s, %d/%d errors", ms(l.P99), l.Errors, l.Requests)
 }

@@ -95,8 +95,6 @@ func slowClients(ctx context.Context, e *Env) []Row {
 	}
 	defer p.Stop()
 	rate, d := pick(e, 100, 200), pick(e, 2*time.Second, 5*time.Second)
-	baseline := constantRate(p.URL()+"/n", rate, d)
-	e.logf("  baseline %s", baseline)
 	attackers := pick(e, workers*3/2, workers*3/2)
 	bodyTimeout, _ := time.ParseDuration(assumed("server.body_read_timeout"))
 	kinds := []slowKind{
@@ -109,9 +107,50 @@ func slowClients(ctx context.Context, e *Env) []Row {
 		if ctx.Err() != nil {
 			break
 		}
+		baseline := constantRate(p.URL()+"/n", rate, d) // right before, to share the machine's drift
+		e.logf("  alone %s", baseline)
 		rows = append(rows, slowKindRows(p, k, attackers, rate, d, baseline, note)...)
 	}
-	return append(rows, tooLargeRow(p, note))
+	return append(rows, tooLargeRow(p, note), inFlightRow(e))
+}
+
+// inFlightRow sends 10 concurrent GETs to a monolith that takes 1 s, with
+// legacy.max_in_flight 5: the 5 over the bound must get 503 at once.
+func inFlightRow(e *Env) Row {
+	row := Row{Scenario: "slow clients: concurrent requests over legacy.max_in_flight 5 (monolith takes 1 s, 10 sent)",
+		Threshold: "5 answered 503 within 0.5 s", Defect: "3"}
+	legacy, stop := httpBackend(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(time.Second):
+		case <-r.Context().Done():
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer stop()
+	with := fmt.Sprintf("legacy: {url: %q, max_in_flight: 5}\n", legacy.URL)
+	p, note, err := e.StartAssumed("inflight", with, fmt.Sprintf("legacy: {url: %q}\n", legacy.URL))
+	if err != nil {
+		row.Figure = "could not run: " + err.Error()
+		return row
+	}
+	defer p.Stop()
+	var fast atomic.Int64
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			start := time.Now()
+			if code, _ := get(p.URL()+"/slow", nil); code == http.StatusServiceUnavailable && time.Since(start) < 500*time.Millisecond {
+				fast.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	row.Figure = fmt.Sprintf("%d answered 503 within 0.5 s", fast.Load())
+	if note != "" {
+		row.Figure += "; " + note
+	}
+	row.Pass = fast.Load() == 5
+	return row
 }
 
 // slowKindRows runs one attack beside normal traffic.

@@ -91,7 +91,11 @@ func Markdown(rows []Row) string {
 		if r.Pass {
 			pass = "pass"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(r.Scenario), cell(r.Figure), cell(r.Threshold), pass, cell(r.Defect))
+		threshold := r.Threshold
+		if r.Timed {
+			threshold += " (timed)"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(r.Scenario), cell(r.Figure), cell(threshold), pass, cell(r.Defect))
 	}
 	return b.String()
 }
