@@ -3,7 +3,7 @@ GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 
-.PHONY: run test vet staticcheck unit bench fuzz build
+.PHONY: run test vet staticcheck unit bench fuzz build reliability
 
 ## run: start the demo (monolith + orders service + proxy on 127.0.0.1:8080)
 run:
@@ -25,10 +25,17 @@ unit:
 build:
 	$(GO) build -o bin/strangler ./cmd/strangler
 
-## bench: micro-benchmarks, then strangler beside nginx, HAProxy, Caddy and a
-## bare httputil.ReverseProxy (installs them with apt; about 8 minutes)
+## bench: micro-benchmarks, then strangler beside nginx, HAProxy, Caddy, a tuned
+## httputil.ReverseProxy (the reference) and one on the default transport
+## (installs them with apt; about 8 minutes)
 bench:
 	bash bench/run.sh
+
+## reliability: build the binary, run every scenario of the reliability suite
+## against it on 127.0.0.1 (under 10 minutes), print the table and write it
+## to docs/reliability.md; `make test` runs a quick subset (go test)
+reliability:
+	$(GO) run ./reliability/cmd/reliability -out docs/reliability.md
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
@@ -42,3 +49,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLeanMatchesStandard$$' -fuzztime $(FUZZTIME) ./upstream
 	$(GO) test -run '^$$' -fuzz '^FuzzLeanRelayMatchesStandard$$' -fuzztime $(FUZZTIME) ./upstream
 	$(GO) test -run '^$$' -fuzz '^FuzzSanitizeHeaders$$' -fuzztime $(FUZZTIME) ./upstream
+	$(GO) test -run '^$$' -fuzz '^FuzzRawRequest$$' -fuzztime $(FUZZTIME) ./reliability

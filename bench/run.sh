@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: micro-benchmarks, then strangler side by side with nginx,
-# HAProxy, Caddy and a bare httputil.ReverseProxy on loopback.
+# HAProxy, Caddy, a bare httputil.ReverseProxy (default transport) and a
+# tuned one (bench/tunedproxy, the reference row) on loopback.
 # Installs what it needs (apt), is bounded in time (~8 minutes), and stops
 # every process it started.
 set -euo pipefail
@@ -24,6 +25,7 @@ trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/strangler" ./cmd/strangler
 go build -o "$bin/backend" ./bench/backend
 go build -o "$bin/bareproxy" ./bench/bareproxy
+go build -o "$bin/tunedproxy" ./bench/tunedproxy
 go build -o "$bin/floor" ./bench/floor
 
 # -only PHASE runs that phase of the peers alone: no micro-benchmarks.

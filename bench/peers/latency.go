@@ -20,7 +20,7 @@ type latencyResult struct {
 
 // latencyPhase measures latency at a constant request rate (open loop:
 // requests are sent on schedule whatever the answers do) against the
-// backend directly and through strangler with shadowing off, on (fast
+// backend directly, through the tuned Go proxy, and through strangler with shadowing off, on (fast
 // candidate), on with a candidate that takes 2 s, and on with a candidate
 // that refuses connections.
 func latencyPhase(p *processes, o options, work, backend string) ([]latencyResult, error) {
@@ -29,20 +29,23 @@ func latencyPhase(p *processes, o options, work, backend string) ([]latencyResul
 		return nil, err
 	}
 	dead := "http://127.0.0.1:1"
+	type starter func(*processes, string, string, string) (target, error)
 	runs := []struct {
-		name, stage, candidate string
+		name  string
+		start starter // nil: the backend direct
 	}{
-		{"direct", "", ""},
-		{"strangler, shadow off", "legacy", ""},
-		{"strangler, shadow on", "shadow", ""},
-		{"strangler, shadow on, candidate 2 s slow", "shadow", slow},
-		{"strangler, shadow on, candidate dead", "shadow", dead},
+		{"direct", nil},
+		{"tuned httputil.ReverseProxy", startTuned},
+		{"strangler, shadow off", stranglerStarter("legacy", "")},
+		{"strangler, shadow on", stranglerStarter("shadow", "")},
+		{"strangler, shadow on, candidate 2 s slow", stranglerStarter("shadow", slow)},
+		{"strangler, shadow on, candidate dead", stranglerStarter("shadow", dead)},
 	}
 	var out []latencyResult
 	for _, r := range runs {
 		url := backend
-		if r.stage != "" {
-			t, err := stranglerStarter(r.stage, r.candidate)(p, o.bin, work, backend)
+		if r.start != nil {
+			t, err := r.start(p, o.bin, work, backend)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", r.name, err)
 			}

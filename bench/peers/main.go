@@ -1,6 +1,7 @@
 // Command peers benchmarks strangler side by side with the proxies users
 // would otherwise put in front of a monolith (nginx, HAProxy, Caddy, a bare
-// httputil.ReverseProxy), on loopback: throughput with wrk in interleaved
+// httputil.ReverseProxy with the default transport and a tuned one, the
+// reference), on loopback: throughput with wrk in interleaved
 // rounds (medians, CPU per request from /proc), then latency at a fixed
 // request rate with vegeta, with shadowing off and on (fast, slow and dead
 // candidates). It writes a Markdown table and an SVG chart to -out, stops
@@ -42,7 +43,7 @@ func main() {
 	flag.IntVar(&o.rate, "rate", 1000, "fixed request rate for the latency phase (requests/s)")
 	flag.DurationVar(&o.latDur, "latency-duration", 8*time.Second, "duration of each fixed-rate run")
 	flag.StringVar(&o.out, "out", "results", "folder for the Markdown table and the SVG chart")
-	flag.StringVar(&o.bin, "bin", "", "folder with the built strangler, backend, bareproxy and floor binaries")
+	flag.StringVar(&o.bin, "bin", "", "folder with the built strangler, backend, bareproxy, tunedproxy and floor binaries")
 	flag.StringVar(&o.only, "only", "", "run only this phase: throughput or latency")
 	flag.DurationVar(&o.limit, "limit", 15*time.Minute, "stop everything and fail when the run takes longer")
 	flag.Var(&o.extra, "extra", "NAME=COMMAND: one more proxy to measure, started as COMMAND with {listen} and\n"+

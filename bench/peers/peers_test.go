@@ -78,3 +78,28 @@ func TestExtraFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestHeadlineAgainstTunedProxy(t *testing.T) {
+	r := report{
+		Opts: options{rate: 1000},
+		Throughput: []result{
+			{name: "tuned-httputil", rps: 20000, p99: 2 * time.Millisecond, cpuUsReq: 20},
+			{name: "strangler-legacy", rps: 30000, p99: 3 * time.Millisecond, cpuUsReq: 30},
+		},
+		Latency: []latencyResult{
+			{name: "tuned httputil.ReverseProxy", p50: time.Millisecond, p99: 2 * time.Millisecond},
+			{name: "strangler, shadow off", p50: time.Millisecond, p99: 3 * time.Millisecond},
+		},
+	}
+	md := r.markdown()
+	for _, want := range []string{
+		"| × tuned httputil |",
+		"| strangler-legacy | 30000 | 1.50 |",
+		"req/s × 1.50, CPU µs/req × 1.50, p99 × 1.50 (3.00 vs 2.00 ms)",
+		"At 1000 req/s (open loop): p99 × 1.50 (3.00 vs 2.00 ms)",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+}

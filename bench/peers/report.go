@@ -49,22 +49,56 @@ func ratio(a, b float64) string {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
 
+func (r report) findLatency(name string) (latencyResult, bool) {
+	for _, l := range r.Latency {
+		if l.name == name {
+			return l, true
+		}
+	}
+	return latencyResult{}, false
+}
+
+// headline compares strangler at stage legacy with the tuned Go proxy,
+// the reference row: req/s, CPU per request and p99, at saturation (wrk)
+// and at a fixed rate (vegeta).
+func (r report) headline() string {
+	var b strings.Builder
+	tuned, okT := r.find("tuned-httputil")
+	str, okS := r.find("strangler-legacy")
+	if okT && okS {
+		fmt.Fprintf(&b, "strangler (legacy) vs tuned httputil.ReverseProxy at saturation: req/s × %s, CPU µs/req × %s, p99 × %s (%s vs %s ms).\n",
+			ratio(str.rps, tuned.rps), ratio(str.cpuUsReq, tuned.cpuUsReq), ratio(float64(str.p99), float64(tuned.p99)), ms(str.p99), ms(tuned.p99))
+	}
+	lt, okT := r.findLatency("tuned httputil.ReverseProxy")
+	ls, okS := r.findLatency("strangler, shadow off")
+	if okT && okS {
+		fmt.Fprintf(&b, "At %d req/s (open loop): p99 × %s (%s vs %s ms), p50 × %s.\n", r.Opts.rate,
+			ratio(float64(ls.p99), float64(lt.p99)), ms(ls.p99), ms(lt.p99), ratio(float64(ls.p50), float64(lt.p50)))
+	}
+	if b.Len() > 0 {
+		return "\n" + b.String()
+	}
+	return ""
+}
+
 func (r report) markdown() string {
 	var b strings.Builder
 	nginx, _ := r.find("nginx")
 	bare, _ := r.find("bare-httputil")
+	tuned, _ := r.find("tuned-httputil")
 	fmt.Fprintf(&b, "## Throughput (%s)\n\n", r.When.UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "Machine: %s. wrk -t1 -c%d, %s per target after a %s warm-up, %d interleaved rounds, medians; ~200 B JSON from a Go backend on loopback.\n\n",
 		r.Machine, r.Opts.conns, r.Opts.duration, r.Opts.warmup, r.Opts.rounds)
-	b.WriteString("| target | req/s | × nginx | × bare httputil | p50 ms | p99 ms | proxy CPU µs/req | CPU × nginx |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| target | req/s | × tuned httputil | × nginx | × default-transport httputil | p50 ms | p99 ms | p99 × tuned | proxy CPU µs/req | CPU × tuned | CPU × nginx |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, t := range r.Throughput {
-		cpu, cpuRatio := "–", "–"
+		cpu, cpuTuned, cpuRatio := "–", "–", "–"
 		if t.cpuUsReq > 0 {
-			cpu, cpuRatio = fmt.Sprintf("%.1f", t.cpuUsReq), ratio(t.cpuUsReq, nginx.cpuUsReq)
+			cpu, cpuTuned, cpuRatio = fmt.Sprintf("%.1f", t.cpuUsReq), ratio(t.cpuUsReq, tuned.cpuUsReq), ratio(t.cpuUsReq, nginx.cpuUsReq)
 		}
-		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s | %s | %s |\n", t.name, t.rps, ratio(t.rps, nginx.rps),
-			ratio(t.rps, bare.rps), ms(t.p50), ms(t.p99), cpu, cpuRatio)
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", t.name, t.rps, ratio(t.rps, tuned.rps),
+			ratio(t.rps, nginx.rps), ratio(t.rps, bare.rps), ms(t.p50), ms(t.p99), ratio(float64(t.p99), float64(tuned.p99)),
+			cpu, cpuTuned, cpuRatio)
 	}
 	fmt.Fprintf(&b, "\n## Latency at a fixed rate (%d req/s, %s, open loop)\n\n", r.Opts.rate, r.Opts.latDur)
 	b.WriteString("| run | p50 ms | p99 ms | p99.9 ms | added p50 ms | added p99 ms | added p99.9 ms | success |\n")
@@ -73,6 +107,7 @@ func (r report) markdown() string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %.2f%% |\n", l.name, ms(l.p50), ms(l.p99), ms(l.p999),
 			ms(l.addedP50), ms(l.addedP99), ms(l.addedP999), 100*l.success)
 	}
+	b.WriteString(r.headline())
 	return b.String()
 }
 

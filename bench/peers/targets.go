@@ -25,6 +25,7 @@ func startTargets(p *processes, bin, work, backend string, extra extras) ([]targ
 	}{
 		{"nginx", startNginx}, {"haproxy", startHAProxy}, {"caddy", startCaddy},
 		{"bare-httputil", startBare},
+		{"tuned-httputil", startTuned},
 		{"strangler-legacy", stranglerStarter("legacy", "")},
 		{"strangler-migrated", stranglerStarter("migrated", "")},
 		{"strangler-legacy-standard-client", stranglerClientStarter("legacy", "", "standard")},
@@ -156,6 +157,21 @@ func startBare(p *processes, bin, _, backend string) (target, error) {
 		return target{}, err
 	}
 	cmd, err := p.start(filepath.Join(bin, "bareproxy"), "-addr", addr, "-target", backend)
+	if err != nil {
+		return target{}, err
+	}
+	return target{url: "http://" + addr, pid: cmd.Process.Pid}, waitHTTP("http://" + addr + "/small")
+}
+
+// startTuned runs bench/tunedproxy, the reference Go proxy: idle
+// connections per host at least the client connections (4× wrk's), a
+// buffer pool, HTTP/1.1 upstream.
+func startTuned(p *processes, bin, _, backend string) (target, error) {
+	addr, err := listen()
+	if err != nil {
+		return target{}, err
+	}
+	cmd, err := p.start(filepath.Join(bin, "tunedproxy"), "-addr", addr, "-target", backend, "-idle-per-host", "256")
 	if err != nil {
 		return target{}, err
 	}
