@@ -40,7 +40,7 @@ func blob(n int, seed byte) []byte {
 func storedMemory(ctx context.Context, e *Env) []Row {
 	const name = "stored results memory"
 	legacyBody, candBody := blob(1<<20, 1), blob(1<<20, 2)
-	n := pick(e, 150, 600)
+	n := pick(e, 150, 20000)
 	rows := []Row{memoryRun(ctx, e, name, n, func(w http.ResponseWriter) { _, _ = w.Write(legacyBody) },
 		func(w http.ResponseWriter) { _, _ = w.Write(candBody) },
 		fmt.Sprintf(": heap after GC after %d comparisons of 1 MiB bodies", n))}
