@@ -150,7 +150,14 @@ func FuzzLeanRelayMatchesStandard(f *testing.F) {
 			t.Skip("framing is fixed by the harness")
 		}
 		mu.Lock()
-		reply = fmt.Sprintf("HTTP/1.1 %d X\r\n%s: %s\r\nContent-Length: 5\r\n\r\nhello", status, name, value)
+		body := "Content-Length: 5\r\n\r\nhello"
+		if status == http.StatusNoContent || status == http.StatusNotModified {
+			// No body may follow: bytes after such an answer are garbage on
+			// the connection, read (or not) by the next exchange depending
+			// on timing, so the two paths could not be compared.
+			body = "\r\n"
+		}
+		reply = fmt.Sprintf("HTTP/1.1 %d X\r\n%s: %s\r\n%s", status, name, value, body)
 		mu.Unlock()
 		head := "GET /api/x HTTP/1.1\r\nHost: shop.example\r\n\r\n"
 		gotStd, errStd := exchange(stdFront, http.MethodGet, head)
