@@ -18,6 +18,14 @@ const shadowDrain = 2 * time.Second
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// intPtr shows an optional number: its value, or "unset".
+func intPtr(n *int) string {
+	if n == nil {
+		return "unset"
+	}
+	return itoa(*n)
+}
+
 // TestDeployment checks the strangler Deployment against the route file it
 // mounts and the image it runs.
 func TestDeployment(t *testing.T) {
@@ -34,7 +42,7 @@ func TestDeployment(t *testing.T) {
 	}{
 		{"three replicas", func() error {
 			if d.Replicas == nil || *d.Replicas != 3 {
-				return fmt.Errorf("replicas %v, want 3", d.Replicas)
+				return fmt.Errorf("replicas %s, want 3", intPtr(d.Replicas))
 			}
 			return nil
 		}},
@@ -326,6 +334,9 @@ func TestDisruptionBudget(t *testing.T) {
 	if !subset(p.Selector.MatchLabels, d.Template.Metadata.Labels) {
 		t.Errorf("PDB selector %v does not match the pods' labels %v", p.Selector.MatchLabels, d.Template.Metadata.Labels)
 	}
+	if d.Replicas == nil {
+		t.Fatal("Deployment strangler: replicas unset")
+	}
 	if err := budgetKeepsServing(p, *d.Replicas); err != nil {
 		t.Error(err)
 	}
@@ -361,7 +372,7 @@ func TestEtcd(t *testing.T) {
 	s := spec[statefulSetSpec](t, sts)
 	svc := spec[serviceSpec](t, m.get(t, "Service", s.ServiceName))
 	if s.Replicas == nil || *s.Replicas != 3 {
-		t.Fatalf("etcd replicas %v, want 3", s.Replicas)
+		t.Fatalf("etcd replicas %s, want 3", intPtr(s.Replicas))
 	}
 	if svc.ClusterIP != "None" || !svc.PublishNotReadyAddresses {
 		t.Errorf("Service %s: want headless (clusterIP: None) with publishNotReadyAddresses, so members find each other while they bootstrap", s.ServiceName)
