@@ -320,3 +320,43 @@ func quantity(s string) (int64, error) {
 	}
 	return v, nil
 }
+
+type networkPolicySpec struct {
+	PodSelector labelSelector `yaml:"podSelector"`
+	PolicyTypes []string      `yaml:"policyTypes"`
+	Ingress     []struct {
+		From []struct {
+			PodSelector *labelSelector `yaml:"podSelector"`
+		} `yaml:"from"`
+		Ports []struct {
+			Port intOrName `yaml:"port"`
+		} `yaml:"ports"`
+	} `yaml:"ingress"`
+}
+
+// admits reports whether the policy lets pods with labels reach port
+// (resolved on c), and whether any ingress rule opens port to everyone.
+func (p networkPolicySpec) admits(c container, port int, labels map[string]string) (admitted, open bool) {
+	for _, rule := range p.Ingress {
+		covers := len(rule.Ports) == 0
+		for _, rp := range rule.Ports {
+			covers = covers || c.port(rp.Port) == port
+		}
+		if !covers {
+			continue
+		}
+		if len(rule.From) == 0 {
+			return true, true
+		}
+		for _, f := range rule.From {
+			if f.PodSelector == nil {
+				open = true // a namespace or IP block: beyond the pods named here
+				continue
+			}
+			if subset(f.PodSelector.MatchLabels, labels) {
+				admitted = true
+			}
+		}
+	}
+	return admitted, open
+}

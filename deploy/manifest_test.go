@@ -478,3 +478,42 @@ func checkDataDir(s statefulSetSpec, c container, dir string) error {
 	}
 	return fmt.Errorf("--data-dir %s is on no volume mount", dir)
 }
+
+// TestEtcdNetworkPolicy checks that the etcd NetworkPolicy selects the etcd
+// pods, admits strangler's pods and the members to the client port, the
+// members only to the peer port, and nobody else.
+func TestEtcdNetworkPolicy(t *testing.T) {
+	m, d, _ := stranglerPod(t)
+	s := spec[statefulSetSpec](t, m.get(t, "StatefulSet", "etcd"))
+	p := spec[networkPolicySpec](t, m.get(t, "NetworkPolicy", "etcd"))
+	etcd := s.Template.Metadata.Labels
+	c := s.Template.Spec.Containers[0]
+	if !subset(p.PodSelector.MatchLabels, etcd) {
+		t.Fatalf("podSelector %v does not select the etcd pods (labels %v)", p.PodSelector.MatchLabels, etcd)
+	}
+	if !contains(p.PolicyTypes, "Ingress") {
+		t.Errorf("policyTypes %v: want Ingress", p.PolicyTypes)
+	}
+	for _, tc := range []struct {
+		who    string
+		labels map[string]string
+		port   string
+		want   bool
+	}{
+		{"strangler to client", d.Template.Metadata.Labels, "client", true},
+		{"members to client", etcd, "client", true},
+		{"members to peer", etcd, "peer", true},
+		{"strangler to peer", d.Template.Metadata.Labels, "peer", false},
+		{"other pods to client", map[string]string{"app": "other"}, "client", false},
+	} {
+		t.Run(tc.who, func(t *testing.T) {
+			admitted, open := p.admits(c, c.port(intOrName(tc.port)), tc.labels)
+			if open {
+				t.Errorf("a rule opens the %s port beyond the pods it names", tc.port)
+			}
+			if admitted != tc.want {
+				t.Errorf("pods %v to the %s port: admitted %v, want %v", tc.labels, tc.port, admitted, tc.want)
+			}
+		})
+	}
+}
