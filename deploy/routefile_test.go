@@ -242,7 +242,7 @@ func TestProbesReachRealEndpoints(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, strangler(t), "serve", "--config", rf.stripped,
 		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(withoutStranglerEnv(os.Environ()),
 		rf.cfg.Admin.TokenEnv+"=a-token-of-more-than-sixteen-characters",
 		"STRANGLER_STATE_FILE="+filepath.Join(t.TempDir(), "state.json"),
 		"STRANGLER_SERVER_DRAIN_DELAY=0s")
@@ -356,4 +356,16 @@ func containsInt(list []int, n int) bool {
 		}
 	}
 	return false
+}
+
+// withoutStranglerEnv drops STRANGLER_* overrides of the caller's
+// environment: the run must see the route file and the test's own.
+func withoutStranglerEnv(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, config.EnvPrefix+"_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
