@@ -64,6 +64,14 @@ type Controller struct {
 	// without it by Effective: readers never wait behind a save's fsync.
 	effective atomic.Pointer[config.Config]
 	state     State
+
+	// With a shared backend (etcd): the revision applied, each route's
+	// record revision, this replica's name and the file last applied.
+	shared      Shared
+	rev         int64
+	revs        map[string]int64
+	replica     string
+	appliedFile *config.Config
 }
 
 // Options configures a Controller.
@@ -73,6 +81,12 @@ type Options struct {
 	Audit    *Audit
 	Log      zerolog.Logger
 	Observer Observer // optional
+	// Shared, when set, keeps the state in a backend several replicas
+	// share (etcd) instead of Store; Store is then only read once, to
+	// import a state file into an empty backend.
+	Shared Shared
+	// Replica names this replica in the events it writes to Shared.
+	Replica string
 }
 
 // New returns a Controller and loads the persisted state (overrides,
@@ -80,6 +94,9 @@ type Options struct {
 func New(opts Options) (*Controller, error) {
 	if opts.Audit == nil {
 		opts.Audit = NewAudit(DefaultAuditSize)
+	}
+	if opts.Shared != nil {
+		return newShared(opts)
 	}
 	st, err := opts.Store.Load()
 	if err != nil {
@@ -184,6 +201,9 @@ func (c *Controller) fileEvents(eff *config.Config) []Event {
 // already served) and, only if both work, makes them current. Called with
 // c.mu held.
 func (c *Controller) commit(file, eff *config.Config, next State, events []Event) error {
+	if c.shared != nil && len(events) > 0 {
+		return c.commitShared(file, next, events)
+	}
 	for _, e := range events {
 		next.Versions[e.Route]++
 	}
@@ -206,7 +226,7 @@ func (c *Controller) commit(file, eff *config.Config, next State, events []Event
 			return fmt.Errorf("applying routes: %w", err)
 		}
 	}
-	c.file, c.state = file, next
+	c.file, c.state, c.appliedFile = file, next, file
 	c.effective.Store(eff)
 	c.state.Events = nil // the audit trail holds them
 	for _, e := range events {
