@@ -120,8 +120,8 @@ func (s *Store) Client() *clientv3.Client { return s.cli }
 func (s *Store) Close() error { return s.cli.Close() }
 
 func (s *Store) routeKey(name string) string { return s.prefix + "/route/" + name }
-func (s *Store) auditPrefix() string        { return s.prefix + "/audit/" }
-func (s *Store) initKey() string            { return s.prefix + "/meta/init" }
+func (s *Store) auditPrefix() string         { return s.prefix + "/audit/" }
+func (s *Store) initKey() string             { return s.prefix + "/meta/init" }
 
 // Up reports whether etcd answered the last probe or operation.
 func (s *Store) Up() (bool, string) {
