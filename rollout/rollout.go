@@ -9,6 +9,7 @@
 package rollout
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -125,6 +126,20 @@ func (c *Controller) Audit() *Audit { return c.audit }
 func (c *Controller) LoadFile(file *config.Config) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	err := c.loadFile(file)
+	for i := 0; c.shared != nil && errors.Is(err, ErrConflict) && i < loadFileRetries; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		err = c.syncLocked(ctx, 0)
+		cancel()
+		if err == nil {
+			err = c.loadFile(file)
+		}
+	}
+	return err
+}
+
+// loadFile is LoadFile with c.mu held.
+func (c *Controller) loadFile(file *config.Config) error {
 	next := cloneState(c.state)
 	var events []Event
 	for name, o := range next.Overrides {

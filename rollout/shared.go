@@ -103,14 +103,11 @@ func (c *Controller) syncLocked(ctx context.Context, rev int64) error {
 	}
 	next := stateOf(snap)
 	if c.file != nil {
-		eff, err := effectiveConfig(c.file, next.Overrides)
-		if err != nil {
-			return err
-		}
 		for _, e := range c.dropInvalidOverrides(c.file, next.Overrides) {
 			c.log.Warn().Str("route", e.Route).Str("reason", e.Reason).Msg("shared override not applied on this replica")
 		}
-		if eff, err = effectiveConfig(c.file, next.Overrides); err != nil {
+		eff, err := effectiveConfig(c.file, next.Overrides)
+		if err != nil {
 			return err
 		}
 		if cur := c.effective.Load(); cur == nil || c.appliedFile != c.file || !samePositions(cur, eff) {
@@ -139,11 +136,17 @@ func (c *Controller) record(events []Event) {
 		c.log.Info().Str("route", e.Route).Str("action", e.Action).Str("from", e.From.String()).
 			Str("to", e.To.String()).Str("source", e.Source).Str("replica", e.Replica).
 			Str("reason", e.Reason).Msg("stage change")
-		if c.observer != nil {
+		// Another replica's file events concern its own route file.
+		if c.observer != nil && (e.Source != SourceFile || e.Replica == c.replica) {
 			c.observer.Changed(e)
 		}
 	}
 }
+
+// loadFileRetries bounds how often LoadFile reads the shared state again
+// when another replica changed a route it was writing (both dropping the
+// same superseded override, say).
+const loadFileRetries = 5
 
 // commitShared writes a change to the shared backend as one transaction
 // on the revisions of the routes it touches, then applies the state at
