@@ -119,6 +119,9 @@ func newApp(cfg *config.Config, log zerolog.Logger, o serveOptions) (*app, error
 		return nil, err
 	}
 	if err := a.control.LoadFile(cfg); err != nil {
+		if a.etcd != nil {
+			a.etcd.Close()
+		}
 		return nil, fmt.Errorf("applying the config with its overrides: %w", err)
 	}
 	for _, v := range a.control.Routes() {

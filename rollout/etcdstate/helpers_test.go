@@ -65,11 +65,17 @@ type replica struct {
 // It is ready (serves the current state) when it returns.
 func startReplica(t testing.TB, name, prefix string, endpoints []string, file *config.Config) *replica {
 	t.Helper()
+	return startReplicaSized(t, name, prefix, endpoints, file, 0)
+}
+
+// startReplicaSized is startReplica keeping auditSize events in etcd.
+func startReplicaSized(t testing.TB, name, prefix string, endpoints []string, file *config.Config, auditSize int) *replica {
+	t.Helper()
 	p, err := proxy.New(file, proxy.Options{Log: zerolog.Nop()})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
 	}
-	st, err := etcdstate.Open(etcdstate.Options{Replica: name, Log: zerolog.Nop(),
+	st, err := etcdstate.Open(etcdstate.Options{Replica: name, Log: zerolog.Nop(), AuditSize: auditSize,
 		Config: config.Etcd{Endpoints: endpoints, Prefix: prefix, DialTimeout: 2 * time.Second}})
 	if err != nil {
 		p.Close()
@@ -80,7 +86,8 @@ func startReplica(t testing.TB, name, prefix string, endpoints []string, file *c
 	if _, err := st.Init(ctx, rollout.State{}, ""); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
-	ctl, err := rollout.New(rollout.Options{Applier: p, Log: zerolog.Nop(), Shared: st, Replica: name})
+	ctl, err := rollout.New(rollout.Options{Applier: p, Log: zerolog.Nop(), Shared: st, Replica: name,
+		Audit: rollout.NewAudit(auditSize)})
 	if err != nil {
 		t.Fatalf("rollout.New on etcd: %v", err)
 	}
