@@ -55,6 +55,7 @@ type replica struct {
 	name   string
 	store  *etcdstate.Store
 	ctl    *rollout.Controller
+	proxy  *proxy.Proxy
 	srv    *httptest.Server
 	client *http.Client
 	stop   context.CancelFunc
@@ -94,7 +95,7 @@ func startReplicaSized(t testing.TB, name, prefix string, endpoints []string, fi
 	if err := ctl.LoadFile(file); err != nil {
 		t.Fatalf("LoadFile: %v", err)
 	}
-	r := &replica{t: t, name: name, store: st, ctl: ctl, srv: httptest.NewServer(p.Handler()),
+	r := &replica{t: t, name: name, store: st, ctl: ctl, proxy: p, srv: httptest.NewServer(p.Handler()),
 		client: &http.Client{Timeout: 5 * time.Second}}
 	runCtx, stop := context.WithCancel(context.Background())
 	r.stop = stop
