@@ -59,6 +59,9 @@ type Deps struct {
 	Reload func() error
 	// Ready returns nil when the proxy can take traffic.
 	Ready func() error
+	// Degraded, if set, reports a shared state backend that cannot be
+	// reached: /readyz stays 200 and says so in its body.
+	Degraded func() (reason string, degraded bool)
 	// Metrics serves /metrics.
 	Metrics http.Handler
 	// Inventory, if set, serves the monolith's unclaimed endpoints.
@@ -195,6 +198,12 @@ func (s *server) readyz(w http.ResponseWriter, _ *http.Request) error {
 	if err := s.Ready(); err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
 		return nil
+	}
+	if s.Degraded != nil {
+		if reason, bad := s.Degraded(); bad {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "state": "degraded", "reason": reason})
+			return nil
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil

@@ -61,6 +61,8 @@ func classify(err error) (int, errorBody) {
 		return http.StatusConflict, errorBody{Error: err.Error(), Field: "if_version"}
 	case errors.Is(err, rollout.ErrNoStep), errors.Is(err, rollout.ErrNoOverride):
 		return http.StatusConflict, errorBody{Error: err.Error()}
+	case errors.Is(err, rollout.ErrUnavailable):
+		return http.StatusServiceUnavailable, errorBody{Error: err.Error()}
 	case errors.Is(err, rollout.ErrNotLoaded):
 		return http.StatusServiceUnavailable, errorBody{Error: err.Error()}
 	}

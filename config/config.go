@@ -5,6 +5,7 @@
 package config
 
 import (
+	"os"
 	"slices"
 	"time"
 
@@ -70,6 +71,11 @@ type Config struct {
 	Reports Reports `mapstructure:"reports" json:"reports"`
 	// Automation paces the automatic promotion controller.
 	Automation AutomationLoop `mapstructure:"automation" json:"automation"`
+	// State chooses where overrides, versions, pauses and the audit trail
+	// live: the state file (default) or etcd, shared by several replicas.
+	State State `mapstructure:"state" json:"state"`
+	// Replica names this process among the replicas sharing one state.
+	Replica Replica `mapstructure:"replica" json:"replica"`
 }
 
 // Server holds limits of the data-plane HTTP server.
@@ -416,6 +422,7 @@ func (c *Config) applyDefaults() {
 	}
 	c.Shadowing.applyDefaults()
 	c.Reports.applyDefaults()
+	c.State.applyDefaults()
 	setIfZero(&c.Server.GCPercent, DefaultGCPercent)
 	setIfZero(&c.Server.MaxBodyBytes, DefaultMaxBodyBytes)
 	setIfZero(&c.Server.BodyReadTimeout, DefaultBodyReadTimeout)
@@ -489,4 +496,85 @@ func (r *Route) applyDefaults() {
 		r.Plan = append([]string(nil), DefaultPlan...)
 	}
 	r.Automation.applyDefaults()
+}
+
+// State backends (state.backend).
+const (
+	// BackendFile keeps the state in state_file (default).
+	BackendFile = "file"
+	// BackendEtcd keeps the state in etcd v3, shared by every replica.
+	BackendEtcd = "etcd"
+)
+
+// Defaults of the state and replica keys.
+const (
+	DefaultStatePrefix      = "/strangler/default"
+	DefaultEtcdDialTimeout  = 5 * time.Second
+	DefaultEtcdPasswordEnv  = "STRANGLER_ETCD_PASSWORD"
+	DefaultEtcdEndpoint     = "http://127.0.0.1:2379"
+	EnvStateEtcdEndpoints   = EnvPrefix + "_STATE_ETCD_ENDPOINTS"
+	maxStatePrefixLength    = 256
+	maxReplicaNameLength    = 128
+	replicaNameFallbackName = "strangler"
+)
+
+// State is the state backend (state.*).
+type State struct {
+	// Backend is file (default) or etcd.
+	Backend string `mapstructure:"backend" json:"backend"`
+	// Etcd configures the etcd backend.
+	Etcd Etcd `mapstructure:"etcd" json:"etcd"`
+}
+
+// Etcd is how to reach etcd (state.etcd.*).
+type Etcd struct {
+	// Endpoints are etcd client URLs (http:// or https://).
+	Endpoints []string `mapstructure:"endpoints" json:"endpoints"`
+	// Prefix is the key prefix every key lives under: two clusters with
+	// different prefixes never collide.
+	Prefix string `mapstructure:"prefix" json:"prefix"`
+	// DialTimeout bounds connecting to etcd.
+	DialTimeout time.Duration `mapstructure:"dial_timeout" json:"dial_timeout"`
+	// Username authenticates to etcd; empty means no authentication.
+	Username string `mapstructure:"username" json:"username"`
+	// PasswordEnv names the environment variable holding the password.
+	PasswordEnv string `mapstructure:"password_env" json:"password_env"`
+	// TLS holds client certificate files for https endpoints.
+	TLS EtcdTLS `mapstructure:"tls" json:"tls"`
+}
+
+// EtcdTLS names PEM files for TLS to etcd (state.etcd.tls.*).
+type EtcdTLS struct {
+	CA   string `mapstructure:"ca" json:"ca"`
+	Cert string `mapstructure:"cert" json:"cert"`
+	Key  string `mapstructure:"key" json:"key"`
+}
+
+// Replica names this process among its peers (replica.*).
+type Replica struct {
+	// Name is unique per replica; default: the host name.
+	Name string `mapstructure:"name" json:"name"`
+	// Advertise is the admin URL peers use to reach this replica.
+	Advertise string `mapstructure:"advertise" json:"advertise"`
+}
+
+func (s *State) applyDefaults() {
+	setIfZero(&s.Backend, BackendFile)
+	setIfZero(&s.Etcd.Prefix, DefaultStatePrefix)
+	setIfZero(&s.Etcd.DialTimeout, DefaultEtcdDialTimeout)
+	setIfZero(&s.Etcd.PasswordEnv, DefaultEtcdPasswordEnv)
+	if len(s.Etcd.Endpoints) == 0 {
+		s.Etcd.Endpoints = []string{DefaultEtcdEndpoint}
+	}
+}
+
+// ReplicaName is r.Name, or else the host name, or else "strangler".
+func (r Replica) ReplicaName() string {
+	if r.Name != "" {
+		return r.Name
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return replicaNameFallbackName
 }

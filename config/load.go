@@ -205,6 +205,7 @@ func newViper(src Source) (*viper.Viper, error) {
 		v.SetEnvPrefix(EnvPrefix)
 		v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 		v.AutomaticEnv()
+		envEndpoints(v)
 	}
 	if src.Flags != nil {
 		for flag, key := range FlagKeys {
@@ -255,6 +256,32 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("legacy.host_header", HostUpstream)
 	v.SetDefault("legacy.client", ClientLean)
 	v.SetDefault("legacy.max_in_flight", DefaultMaxInFlight)
+	v.SetDefault("state.backend", BackendFile)
+	v.SetDefault("state.etcd.prefix", DefaultStatePrefix)
+	v.SetDefault("state.etcd.dial_timeout", DefaultEtcdDialTimeout)
+	v.SetDefault("state.etcd.username", "")
+	v.SetDefault("state.etcd.password_env", DefaultEtcdPasswordEnv)
+	v.SetDefault("state.etcd.tls.ca", "")
+	v.SetDefault("state.etcd.tls.cert", "")
+	v.SetDefault("state.etcd.tls.key", "")
+	v.SetDefault("replica.name", "")
+	v.SetDefault("replica.advertise", "")
+}
+
+// envEndpoints applies STRANGLER_STATE_ETCD_ENDPOINTS, a comma-separated
+// list (viper would hand the list field a single string).
+func envEndpoints(v *viper.Viper) {
+	raw := os.Getenv(EnvStateEtcdEndpoints)
+	if raw == "" {
+		return
+	}
+	var eps []string
+	for _, ep := range strings.Split(raw, ",") {
+		if ep = strings.TrimSpace(ep); ep != "" {
+			eps = append(eps, ep)
+		}
+	}
+	v.Set("state.etcd.endpoints", eps)
 }
 
 func decodeHook() mapstructure.DecodeHookFunc {

@@ -86,6 +86,7 @@ func (c *Config) validate(file string) error {
 	c.validateServer(v)
 	c.validateLog(v)
 	c.validateShadowing(v)
+	c.validateState(v)
 	for i, p := range c.TrustedProxies {
 		if _, err := ParseCIDR(p); err != nil {
 			v.add(fmt.Sprintf("trusted_proxies[%d]", i), "%v", err)
@@ -473,6 +474,43 @@ func pointerOrHeader(v *validator, f string, entries []string) {
 		}
 		if !pointerRe.MatchString(e) {
 			v.add(field, "%q is neither a JSON Pointer (/a/*/b) nor header:NAME", e)
+		}
+	}
+}
+
+// validateState checks state.* and replica.* (the etcd backend).
+func (c *Config) validateState(v *validator) {
+	s := c.State
+	switch s.Backend {
+	case BackendFile, BackendEtcd:
+	default:
+		v.add("state.backend", "unknown backend %q: want file or etcd", s.Backend)
+	}
+	e := s.Etcd
+	for i, ep := range e.Endpoints {
+		u, err := url.Parse(ep)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add(fmt.Sprintf("state.etcd.endpoints[%d]", i), "%q is not an http:// or https:// URL with a host", ep)
+		}
+	}
+	if !strings.HasPrefix(e.Prefix, "/") || strings.HasSuffix(e.Prefix, "/") || len(e.Prefix) > maxStatePrefixLength {
+		v.add("state.etcd.prefix", "%q must start with '/', not end with '/' and be at most %d bytes", e.Prefix, maxStatePrefixLength)
+	}
+	if e.DialTimeout <= 0 {
+		v.add("state.etcd.dial_timeout", "must be positive, got %s", e.DialTimeout)
+	}
+	if !envRe.MatchString(e.PasswordEnv) {
+		v.add("state.etcd.password_env", "%q is not a valid environment variable name", e.PasswordEnv)
+	}
+	if (e.TLS.Cert == "") != (e.TLS.Key == "") {
+		v.add("state.etcd.tls", "cert and key go together: give both or neither")
+	}
+	if n := c.Replica.Name; len(n) > maxReplicaNameLength || strings.ContainsAny(n, "/ \t\n") {
+		v.add("replica.name", "%q must be at most %d bytes without '/' or spaces", n, maxReplicaNameLength)
+	}
+	if a := c.Replica.Advertise; a != "" {
+		if err := checkURL(a); err != nil {
+			v.add("replica.advertise", "%v", err)
 		}
 	}
 }

@@ -45,6 +45,9 @@ type Registry struct {
 
 	mu     sync.RWMutex
 	routes map[string]*Route
+
+	stateUpOnce sync.Once
+	stateUp     prometheus.Gauge
 }
 
 // New returns a Registry backed by a fresh prometheus.Registry (not the

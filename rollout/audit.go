@@ -24,6 +24,8 @@ type Event struct {
 	To     config.Position `json:"to"`
 	Source string          `json:"source"`
 	Reason string          `json:"reason,omitempty"`
+	// Replica names the replica that made the change (etcd backend).
+	Replica string `json:"replica,omitempty"`
 	// Figures are the numbers that drove an automatic decision.
 	Figures map[string]float64 `json:"figures,omitempty"`
 }

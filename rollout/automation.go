@@ -73,6 +73,10 @@ func (a *Automator) Tick() {
 	if cfg == nil {
 		return
 	}
+	if reason, bad := a.control.Degraded(); bad {
+		a.log.Debug().Str("reason", reason).Msg("automation paused: the shared state backend is unreachable")
+		return
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	seen := map[string]bool{}

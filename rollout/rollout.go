@@ -9,6 +9,7 @@
 package rollout
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -64,6 +65,14 @@ type Controller struct {
 	// without it by Effective: readers never wait behind a save's fsync.
 	effective atomic.Pointer[config.Config]
 	state     State
+
+	// With a shared backend (etcd): the revision applied, each route's
+	// record revision, this replica's name and the file last applied.
+	shared      Shared
+	rev         int64
+	revs        map[string]int64
+	replica     string
+	appliedFile *config.Config
 }
 
 // Options configures a Controller.
@@ -73,6 +82,12 @@ type Options struct {
 	Audit    *Audit
 	Log      zerolog.Logger
 	Observer Observer // optional
+	// Shared, when set, keeps the state in a backend several replicas
+	// share (etcd) instead of Store; Store is then only read once, to
+	// import a state file into an empty backend.
+	Shared Shared
+	// Replica names this replica in the events it writes to Shared.
+	Replica string
 }
 
 // New returns a Controller and loads the persisted state (overrides,
@@ -80,6 +95,9 @@ type Options struct {
 func New(opts Options) (*Controller, error) {
 	if opts.Audit == nil {
 		opts.Audit = NewAudit(DefaultAuditSize)
+	}
+	if opts.Shared != nil {
+		return newShared(opts)
 	}
 	st, err := opts.Store.Load()
 	if err != nil {
@@ -108,6 +126,20 @@ func (c *Controller) Audit() *Audit { return c.audit }
 func (c *Controller) LoadFile(file *config.Config) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	err := c.loadFile(file)
+	for i := 0; c.shared != nil && errors.Is(err, ErrConflict) && i < loadFileRetries; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		err = c.syncLocked(ctx, 0)
+		cancel()
+		if err == nil {
+			err = c.loadFile(file)
+		}
+	}
+	return err
+}
+
+// loadFile is LoadFile with c.mu held.
+func (c *Controller) loadFile(file *config.Config) error {
 	next := cloneState(c.state)
 	var events []Event
 	for name, o := range next.Overrides {
@@ -184,6 +216,9 @@ func (c *Controller) fileEvents(eff *config.Config) []Event {
 // already served) and, only if both work, makes them current. Called with
 // c.mu held.
 func (c *Controller) commit(file, eff *config.Config, next State, events []Event) error {
+	if c.shared != nil && len(events) > 0 {
+		return c.commitShared(file, next, events)
+	}
 	for _, e := range events {
 		next.Versions[e.Route]++
 	}
@@ -206,7 +241,7 @@ func (c *Controller) commit(file, eff *config.Config, next State, events []Event
 			return fmt.Errorf("applying routes: %w", err)
 		}
 	}
-	c.file, c.state = file, next
+	c.file, c.state, c.appliedFile = file, next, file
 	c.effective.Store(eff)
 	c.state.Events = nil // the audit trail holds them
 	for _, e := range events {

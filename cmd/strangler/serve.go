@@ -20,6 +20,7 @@ import (
 	"github.com/stranglerfig/strangler/proxy"
 	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/rollout"
+	"github.com/stranglerfig/strangler/rollout/etcdstate"
 	"github.com/stranglerfig/strangler/shadow"
 )
 
@@ -70,6 +71,7 @@ type app struct {
 	reports  *report.Store
 	shadow   *shadow.Dispatcher
 	auto     *rollout.Automator
+	etcd     *etcdstate.Store // nil with the file backend
 }
 
 // runServe loads the config, serves until ctx is done, then drains.
@@ -113,12 +115,13 @@ func newApp(cfg *config.Config, log zerolog.Logger, o serveOptions) (*app, error
 	if a.proxy, err = proxy.New(cfg, proxy.Options{Log: a.log, Metrics: a.metrics, Shadow: a.shadow}); err != nil {
 		return nil, fmt.Errorf("building proxy: %w", err)
 	}
-	a.control, err = rollout.New(rollout.Options{Store: rollout.FileStore{Path: cfg.StateFile},
-		Applier: a.proxy, Log: a.log, Observer: metricsObserver{a.metrics}})
-	if err != nil {
-		return nil, fmt.Errorf("loading state (state_file): %w", err)
+	if a.control, err = a.newController(cfg); err != nil {
+		return nil, err
 	}
 	if err := a.control.LoadFile(cfg); err != nil {
+		if a.etcd != nil {
+			a.etcd.Close()
+		}
 		return nil, fmt.Errorf("applying the config with its overrides: %w", err)
 	}
 	for _, v := range a.control.Routes() {
@@ -158,6 +161,10 @@ func (a *app) run(ctx context.Context, o serveOptions) error {
 		stopStore()
 		storeWG.Wait()
 	}()
+	if a.etcd != nil {
+		defer a.etcd.Close()
+		wg.Go(func() { a.etcd.Run(stop, a.control) })
+	}
 	wg.Go(func() { a.reloader.Run(stop) })
 	wg.Go(func() { a.auto.Run(stop, a.cfg.Automation.Interval) })
 	wg.Go(func() { a.drainOn(ctx, stop, cancelStop) })
@@ -206,11 +213,60 @@ func (a *app) drainOn(ctx, stop context.Context, stopServers context.CancelFunc)
 
 func (a *app) adminHandler(path string) http.Handler {
 	return admin.New(admin.Deps{
-		Control: a.control, Figures: a.metrics, Ready: a.ready.check,
+		Control: a.control, Figures: a.metrics, Ready: a.ready.check, Degraded: a.control.Degraded,
 		Reload:    func() error { return a.reloader.Reload("admin") },
 		Metrics:   a.metrics.Handler(),
 		Inventory: a.proxy.Inventory(), ConfigPath: path, Token: a.token, Log: a.log, Pprof: a.cfg.Admin.Pprof,
 		Reports: a.reports, Shadow: a.shadow, Timeline: a.metrics.Timeline,
 		Automation: a.auto, Breakers: a.proxy,
 	})
+}
+
+// newController builds the rollout controller on the configured state
+// backend: the state file, or etcd (the state file is then imported once
+// into an empty prefix).
+func (a *app) newController(cfg *config.Config) (*rollout.Controller, error) {
+	file := rollout.FileStore{Path: cfg.StateFile}
+	opts := rollout.Options{Store: file, Applier: a.proxy, Log: a.log, Observer: metricsObserver{a.metrics}}
+	if cfg.State.Backend == config.BackendEtcd {
+		replica := cfg.Replica.ReplicaName()
+		st, err := etcdstate.Open(etcdstate.Options{Config: cfg.State.Etcd, Replica: replica,
+			Log: a.log, OnHealth: a.metrics.SetStateBackendUp})
+		if err != nil {
+			return nil, fmt.Errorf("opening the etcd state backend (state.etcd): %w", err)
+		}
+		if err := importState(st, file, a.log); err != nil {
+			st.Close()
+			return nil, err
+		}
+		a.etcd, opts.Shared, opts.Replica = st, st, replica
+		a.metrics.SetStateBackendUp(true)
+	}
+	c, err := rollout.New(opts)
+	if err != nil {
+		if a.etcd != nil {
+			a.etcd.Close()
+		}
+		return nil, fmt.Errorf("loading state (%s backend): %w", cfg.State.Backend, err)
+	}
+	return c, nil
+}
+
+// importState initialises an empty etcd prefix, importing the state file
+// when there is one (once, whichever replica comes first).
+func importState(st *etcdstate.Store, file rollout.FileStore, log zerolog.Logger) error {
+	state, err := file.Load()
+	if err != nil {
+		return fmt.Errorf("reading the state file to import into etcd: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	imported, err := st.Init(ctx, state, file.Path)
+	if err != nil {
+		return fmt.Errorf("initialising the etcd state (state.etcd): %w", err)
+	}
+	if imported {
+		log.Info().Str("state_file", file.Path).Int("overrides", len(state.Overrides)).Msg("imported the state file into etcd")
+	}
+	return nil
 }
