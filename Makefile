@@ -3,11 +3,17 @@ GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 
-.PHONY: run test vet staticcheck unit bench fuzz build reliability
+.PHONY: run run-cluster test vet staticcheck unit bench fuzz build reliability
 
 ## run: start the demo (monolith + orders service + proxy on 127.0.0.1:8080)
 run:
 	$(GO) run ./cmd/strangler demo
+
+## run-cluster: a local cluster to watch: etcd, the demo backends, three
+## replicas sharing their rollout on etcd, nginx in front (installs etcd-server
+## and nginx with apt when missing); Ctrl-C stops it
+run-cluster:
+	bash deploy/local/run.sh
 
 ## test: vet, staticcheck and the race-enabled test suite
 test: vet staticcheck unit

@@ -16,8 +16,8 @@ import (
 )
 
 func newDemoCmd() *cobra.Command {
-	var listen, adminListen string
-	var traffic bool
+	var listen, adminListen, configOut string
+	var traffic, backendsOnly bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the proxy in front of a built-in bookshop monolith and orders service",
@@ -28,6 +28,9 @@ func newDemoCmd() *cobra.Command {
 				return err
 			}
 			defer b.Close()
+			if backendsOnly {
+				return serveBackends(cmd.Context(), cmd.OutOrStdout(), b, listen, adminListen, configOut)
+			}
 			path, err := b.WriteConfig(listen, adminListen)
 			if err != nil {
 				return err
@@ -53,7 +56,31 @@ func newDemoCmd() *cobra.Command {
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "proxy listen address")
 	cmd.Flags().StringVar(&adminListen, "admin-listen", config.DefaultAdminListen, "admin API listen address")
 	cmd.Flags().BoolVar(&traffic, "traffic", true, "send gentle background traffic (4 requests a second)")
+	cmd.Flags().BoolVar(&backendsOnly, "backends-only", false,
+		"run only the demo monolith and services (no proxy) until stopped, for proxies started apart (deploy/local)")
+	cmd.Flags().StringVar(&configOut, "config-out", "", "with --backends-only: write the demo route file for them here")
 	return cmd
+}
+
+// serveBackends writes the demo route file for b to configOut (when set),
+// prints where the backends listen and waits until ctx ends (SIGINT or
+// SIGTERM).
+func serveBackends(ctx context.Context, out io.Writer, b *demo.Backends, listen, adminListen, configOut string) error {
+	if configOut != "" {
+		data, err := b.Config(listen, adminListen)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(configOut, data, 0o600); err != nil {
+			return fmt.Errorf("writing the demo route file to --config-out %s: %w", configOut, err)
+		}
+	}
+	fmt.Fprintf(out, "monolith %s\norders %s\ncatalog %s\n", b.LegacyURL, b.OrdersURL, b.CatalogURL)
+	if configOut != "" {
+		fmt.Fprintf(out, "route file %s\n", configOut)
+	}
+	<-ctx.Done()
+	return nil
 }
 
 func printDemoBanner(w io.Writer, addr, adminAddr, path string, b *demo.Backends) {
