@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -21,20 +20,19 @@ import (
 	"github.com/stranglerfig/strangler/config"
 )
 
-// pendingKeys are the top-level keys of issue 13's etcd state backend,
-// which the route file uses and config/ does not know until that branch
-// is merged.
-var pendingKeys = []string{"state", "replica"}
+// etcdKeys are the top-level keys that make strangler serve need a running
+// etcd: runs of the binary here leave them out (the listeners do not
+// depend on the state backend).
+var etcdKeys = []string{"state", "replica"}
 
 // routeFile is the route file the Deployment mounts, loaded by the real
 // config loader.
 type routeFile struct {
 	path string         // as shipped, in a temp dir
 	raw  map[string]any // as written
-	cfg  *config.Config // loaded; without pendingKeys when only they fail
-	full error          // config.Load's answer on the file as shipped
-	// stripped is the file without pendingKeys, for runs of the binary
-	// that need no etcd.
+	cfg  *config.Config // loaded by config.Load
+	// stripped is the file without etcdKeys, for runs of the binary that
+	// need no etcd.
 	stripped               string
 	listenHost, listenPort string
 	adminHost, adminPort   string
@@ -88,9 +86,7 @@ func routeFileMountPath(t *testing.T) string {
 }
 
 // loadRouteFile writes the ConfigMap's route file to a temp dir and loads
-// it with config.Load, as `strangler validate` does. When the only
-// problems are the pending keys, it loads the file without them so the
-// other checks still run on real, defaulted values.
+// it with config.Load, as `strangler validate` does.
 func loadRouteFile(t *testing.T) routeFile {
 	t.Helper()
 	cm, key, _ := routeFileSource(t)
@@ -104,20 +100,13 @@ func loadRouteFile(t *testing.T) routeFile {
 		t.Fatalf("ConfigMap %s: %s: %v", cm.Metadata.Name, key, err)
 	}
 	rf.stripped = filepath.Join(dir, "stripped-"+key)
-	if err := os.WriteFile(rf.stripped, withoutKeys(t, data, pendingKeys), 0o600); err != nil {
+	if err := os.WriteFile(rf.stripped, withoutKeys(t, data, etcdKeys), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rf.cfg, rf.full = config.Load(rf.path, config.Source{})
-	if rf.full != nil {
-		if !onlyUnknown(rf.full, pendingKeys) {
-			t.Fatalf("the route file in ConfigMap %s is invalid:\n%v", cm.Metadata.Name, rf.full)
-		}
-		var err error
-		if rf.cfg, err = config.Load(rf.stripped, config.Source{}); err != nil {
-			t.Fatalf("the route file in ConfigMap %s, without %v, is invalid:\n%v", cm.Metadata.Name, pendingKeys, err)
-		}
-	}
 	var err error
+	if rf.cfg, err = config.Load(rf.path, config.Source{}); err != nil {
+		t.Fatalf("the route file in ConfigMap %s is invalid:\n%v", cm.Metadata.Name, err)
+	}
 	if rf.listenHost, rf.listenPort, err = net.SplitHostPort(rf.cfg.Listen); err != nil {
 		t.Fatalf("listen %q: %v", rf.cfg.Listen, err)
 	}
@@ -147,18 +136,6 @@ func withoutKeys(t *testing.T, data []byte, keys []string) []byte {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// onlyUnknown reports whether every problem in err is an unknown
-// top-level key among keys.
-func onlyUnknown(err error, keys []string) bool {
-	for _, p := range config.Problems(err) {
-		var fe *config.FieldError
-		if !errors.As(p, &fe) || fe.Reason != "unknown key" || !contains(keys, fe.Field) {
-			return false
-		}
-	}
-	return true
 }
 
 func contains(list []string, s string) bool {
@@ -204,29 +181,15 @@ func (rf routeFile) list(path string) []string {
 }
 
 // TestRouteFileValidates runs `strangler validate` on the ConfigMap's
-// route file. Until issue 13's etcd backend is merged, config/ does not
-// know `state` and `replica`: a failure naming only those is a skip, any
-// other problem fails.
+// route file, as shipped.
 func TestRouteFileValidates(t *testing.T) {
 	rf := loadRouteFile(t)
 	cmd := exec.Command(strangler(t), "validate", rf.path)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	if err == nil {
-		if rf.full != nil {
-			t.Fatalf("strangler validate accepts what config.Load refuses: %v", rf.full)
-		}
-		return
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("strangler validate %s: %v\n%s", rf.path, err, out.String())
 	}
-	if rf.full == nil {
-		t.Fatalf("strangler validate refuses what config.Load accepts: %v\n%s", err, out.String())
-	}
-	if onlyUnknown(rf.full, pendingKeys) {
-		t.Skipf("the route file uses issue 13's etcd state backend (%v), not merged on this branch yet; "+
-			"remove this skip when it is. strangler validate said:\n%s", pendingKeys, out.String())
-	}
-	t.Fatalf("strangler validate %s: %v\n%s", rf.path, err, out.String())
 }
 
 // TestProbesReachRealEndpoints runs the binary on the route file (without
