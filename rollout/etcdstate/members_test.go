@@ -284,3 +284,24 @@ func TestHeartbeatsDoNotResync(t *testing.T) {
 	}
 	t.Logf("one replica's key holds %d bytes", len(resp.Kvs[0].Value))
 }
+
+// TestRegistryRejoins: a replica whose lease is gone (etcd was away longer
+// than the TTL) registers again at its next heartbeat.
+func TestRegistryRejoins(t *testing.T) {
+	m := etcdtest.Start(t)
+	rs := cluster(t, []string{m.ClientURL}, 2)
+	register(t, rs[0], "a", 0)
+	other := register(t, rs[1], "a", 0)
+	cli := rs[0].store.Client()
+	resp, err := cli.Get(context.Background(), "/strangler/"+t.Name()+"/replicas/r1")
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("reading r1's key: %v", err)
+	}
+	if _, err := cli.Revoke(context.Background(), clientv3.LeaseID(resp.Kvs[0].Lease)); err != nil {
+		t.Fatalf("revoking r1's lease: %v", err)
+	}
+	if got := names(view(t, other)); !slices.Equal(got, []string{"r2"}) {
+		t.Fatalf("after the revoke lists %v, want r2", got)
+	}
+	waitUntil(t, func() bool { return slices.Equal(names(view(t, other)), []string{"r1", "r2"}) })
+}
