@@ -2,8 +2,10 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
+	"github.com/stranglerfig/strangler/rollout"
 	"github.com/stranglerfig/strangler/rollout/etcdstate"
 )
 
@@ -20,9 +22,23 @@ func (s *server) cluster(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusNotFound, Msg: "this proxy does not list its cluster"}
 	}
 	v, err := s.Cluster(r.Context())
+	if errors.Is(err, rollout.ErrUnavailable) {
+		return &Error{Status: http.StatusServiceUnavailable, Msg: "cannot list the replicas: " + s.unreachable(err)}
+	}
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
+}
+
+// unreachable is the degraded reason (e.g. "etcd is unreachable: context
+// deadline exceeded"), or err's text when there is none.
+func (s *server) unreachable(err error) string {
+	if s.Degraded != nil {
+		if reason, down := s.Degraded(); down && reason != "" {
+			return reason
+		}
+	}
+	return err.Error()
 }

@@ -194,7 +194,7 @@ func TestClusterOnEtcd(t *testing.T) {
 	m.Stop()
 	waitFor(t, func() bool {
 		code, body := get(t, rs[0].admin+"/admin/cluster")
-		return code == http.StatusServiceUnavailable && strings.Contains(body, "unreachable")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "cannot list the replicas: etcd is unreachable")
 	})
 }
 
