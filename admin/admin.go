@@ -75,6 +75,8 @@ type Deps struct {
 	Automation Explainer
 	// Breakers, if set, gives each service's circuit breaker state.
 	Breakers Breakers
+	// Cluster, if set, serves /admin/cluster.
+	Cluster ClusterFunc
 	// ConfigPath names the route file in /admin/config.
 	ConfigPath string
 	// Pprof serves Go's profiler under /debug/pprof/.
@@ -126,6 +128,7 @@ func New(d Deps) http.Handler {
 	r.Path("/admin/diffs/{id}").Methods(http.MethodGet).Handler(s.wrap(s.diff, true))
 	r.Path("/admin/report").Methods(http.MethodGet).Handler(s.wrap(s.report, true))
 	r.Path("/admin/timeline").Methods(http.MethodGet).Handler(s.wrap(s.timeline, true))
+	r.Path("/admin/cluster").Methods(http.MethodGet).Handler(s.wrap(s.cluster, true))
 	// The dashboard page and its assets carry no data: they load without a
 	// token and call the API above with the token the user enters.
 	r.Path("/admin/").Methods(http.MethodGet).Handler(s.wrap(s.dashboard, false))

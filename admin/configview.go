@@ -64,6 +64,9 @@ func structView(v reflect.Value, out map[string]any) {
 			continue
 		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" { // encoding/json leaves it out too
+			continue
+		}
 		if name == "" {
 			name = f.Name
 		}

@@ -76,6 +76,10 @@ type Config struct {
 	State State `mapstructure:"state" json:"state"`
 	// Replica names this process among the replicas sharing one state.
 	Replica Replica `mapstructure:"replica" json:"replica"`
+	// FileSHA256 is the hex sha256 of the route file's bytes this config
+	// was loaded from (LoadData sets it; "" for a config built otherwise).
+	// Replicas publish it so that /admin/cluster can flag config drift.
+	FileSHA256 string `mapstructure:"-" json:"-"`
 }
 
 // Server holds limits of the data-plane HTTP server.

@@ -2,6 +2,8 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -74,6 +76,8 @@ func LoadData(data []byte, path string, src Source) (*Config, error) {
 		return nil, err
 	}
 	cfg.StateFile = resolveStateFile(path, cfg.StateFile)
+	sum := sha256.Sum256(data)
+	cfg.FileSHA256 = hex.EncodeToString(sum[:])
 	return cfg, nil
 }
 

@@ -48,6 +48,8 @@ type Registry struct {
 
 	stateUpOnce sync.Once
 	stateUp     prometheus.Gauge
+	driftOnce   sync.Once
+	drift       prometheus.Gauge
 }
 
 // New returns a Registry backed by a fresh prometheus.Registry (not the

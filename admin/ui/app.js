@@ -353,6 +353,7 @@
       timeline: api('timeline'),
       report: api('report?format=json'),
       events: api('events?limit=50'),
+      cluster: api('cluster'),
     };
     if (sel) calls.diffs = api('diffs?route=' + encodeURIComponent(sel) + '&limit=15');
     const vsig = versionSig();
@@ -394,7 +395,31 @@
     setText($('updated'), 'Updated ' + fmtTime(new Date()));
     apply(got, sel, vsig);
     renderAll();
+    renderCluster(got.cluster);
     if (state.selected !== sel) refresh(); // the selection moved: fetch its diffs
+  }
+
+  // renderCluster shows, with the etcd backend, how many replicas share
+  // the rollout, which one leads automation and which serve a route file
+  // that differs from the others' (GET /admin/cluster). Hidden with the
+  // file backend and when the list cannot be read.
+  function renderCluster(v) {
+    const node = $('cluster');
+    if (!v || v.backend !== 'etcd' || !Array.isArray(v.replicas)) {
+      node.hidden = true;
+      return;
+    }
+    const n = v.replicas.length;
+    const self = v.replicas.find((r) => r.self);
+    const drifted = v.replicas.filter((r) => r.drift).map((r) => r.name);
+    let text = `Cluster: ${n} replica${n === 1 ? '' : 's'}` + (self ? ` (this one: ${self.name})` : '') +
+      ` · automation leader: ${v.leader || 'none'}`;
+    if (drifted.length) {
+      text += ` · config drift: ${drifted.join(', ')} ${drifted.length === 1 ? 'serves' : 'serve'} a different route file`;
+    }
+    setText(node, text);
+    node.classList.toggle('drift', drifted.length > 0);
+    node.hidden = false;
   }
 
   // versionSig changes whenever a route is changed, added or removed.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -71,7 +72,9 @@ type app struct {
 	reports  *report.Store
 	shadow   *shadow.Dispatcher
 	auto     *rollout.Automator
-	etcd     *etcdstate.Store // nil with the file backend
+	etcd     *etcdstate.Store       // nil with the file backend
+	members  *etcdstate.Registry    // nil with the file backend
+	fileHash atomic.Pointer[string] // sha256 of the route file last applied
 }
 
 // runServe loads the config, serves until ctx is done, then drains.
@@ -124,10 +127,16 @@ func newApp(cfg *config.Config, log zerolog.Logger, o serveOptions) (*app, error
 		}
 		return nil, fmt.Errorf("applying the config with its overrides: %w", err)
 	}
+	a.fileHash.Store(&cfg.FileSHA256)
+	if err := a.register(); err != nil {
+		a.etcd.Close()
+		a.proxy.Close()
+		return nil, err
+	}
 	for _, v := range a.control.Routes() {
 		a.metrics.SetRouteState(v.Name, v.Stage, v.Percent)
 	}
-	a.reloader = &proxy.Reloader{Proxy: a.proxy, Path: o.path, Source: o.source, Apply: a.control.LoadFile,
+	a.reloader = &proxy.Reloader{Proxy: a.proxy, Path: o.path, Source: o.source, Apply: a.loadFile,
 		Done: func(_ string, err error) { a.metrics.ConfigReload(err == nil) }}
 	a.ready = &readiness{control: a.control}
 	a.auto = rollout.NewAutomator(a.control, a.metrics, a.proxy, a.log)
@@ -163,7 +172,9 @@ func (a *app) run(ctx context.Context, o serveOptions) error {
 	}()
 	if a.etcd != nil {
 		defer a.etcd.Close()
+		defer a.members.Close() // leave the list at once, before the client closes
 		wg.Go(func() { a.etcd.Run(stop, a.control) })
+		wg.Go(func() { a.members.Run(stop) })
 	}
 	wg.Go(func() { a.reloader.Run(stop) })
 	wg.Go(func() { a.auto.Run(stop, a.cfg.Automation.Interval) })
@@ -218,7 +229,7 @@ func (a *app) adminHandler(path string) http.Handler {
 		Metrics:   a.metrics.Handler(),
 		Inventory: a.proxy.Inventory(), ConfigPath: path, Token: a.token, Log: a.log, Pprof: a.cfg.Admin.Pprof,
 		Reports: a.reports, Shadow: a.shadow, Timeline: a.metrics.Timeline,
-		Automation: a.auto, Breakers: a.proxy,
+		Automation: a.auto, Breakers: a.proxy, Cluster: a.clusterView,
 	})
 }
 

@@ -83,7 +83,7 @@ func newVerbCmds() []*cobra.Command {
 		newMoveCmd("rollback", "Send all of a route's traffic to the monolith now"),
 		newMoveCmd("reset", "Drop a route's runtime override: the file's stage applies again"),
 		newEventsCmd(), newReportCmd(), newDiffsCmd(), newDiffCmd(),
-		newPauseCmd("pause", true), newPauseCmd("resume", false)}
+		newPauseCmd("pause", true), newPauseCmd("resume", false), newClusterCmd()}
 }
 
 func newRoutesCmd() *cobra.Command {

@@ -373,7 +373,7 @@ func (s *Store) watch(ctx context.Context, c Syncer) {
 				s.log.Warn().Err(err).Str("prefix", s.prefix).Msg("etcd watch ended; resynchronising")
 				break
 			}
-			if len(resp.Events) > 0 {
+			if s.stateChanged(resp.Events) {
 				s.sync(ctx, c, resp.Header.Revision)
 			}
 		}
