@@ -48,6 +48,9 @@ type Registry struct {
 
 	stateUpOnce sync.Once
 	stateUp     prometheus.Gauge
+	// strangler_automation_leader, registered on first use (etcd backend)
+	leaderOnce sync.Once
+	leader     prometheus.Gauge
 }
 
 // New returns a Registry backed by a fresh prometheus.Registry (not the
