@@ -250,3 +250,83 @@ func TestPausedLeaderStopsDeciding(t *testing.T) {
 		t.Errorf("leader events %v, want the one term", got)
 	}
 }
+
+// TestLeaderAfterEtcdOutage: etcd stops for longer than the lease; the
+// replicas decide nothing meanwhile; when etcd returns a leader is elected
+// again (a new term in the trail) and automation continues, each step
+// once.
+func TestLeaderAfterEtcdOutage(t *testing.T) {
+	m := etcdtest.Start(t)
+	file := automatedFile(t)
+	prefix := "/strangler/" + t.Name()
+	const ttl = 2 * time.Second
+	rs := []*autoReplica{
+		startAutoReplica(t, "r1", prefix, []string{m.ClientURL}, file, ttl),
+		startAutoReplica(t, "r2", prefix, []string{m.ClientURL}, file, ttl),
+	}
+	f := startFeeder(t, rs)
+	leading(t, rs, 10*time.Second)
+	waitAt(t, rs[0], canary25, 10*time.Second)
+	f.paused.Store(true) // no traffic: no further step until etcd is back
+
+	m.Stop()
+	waitDegraded(t, rs[0].replica, true)
+	time.Sleep(ttl + time.Second) // every session's lease runs out
+	m.Restart()
+	waitDegraded(t, rs[0].replica, false)
+	start := time.Now()
+	waitFor(t, 10*time.Second, func() bool { return len(leaders(rs[0].ctl.Audit())) >= 2 })
+	t.Logf("etcd back: a new automation term recorded %s later", time.Since(start).Round(time.Millisecond))
+	f.paused.Store(false)
+	waitAt(t, rs[0], canary50, 10*time.Second)
+	f.stop()
+
+	for _, r := range rs {
+		waitRevision(t, r.replica, rs[0].ctl.Revision())
+		got := automatic(r.ctl.Audit())
+		if len(got) != 2 || got[0].To != canary25 || got[1].To != canary50 {
+			t.Errorf("%s: automatic decisions %+v, want shadow→canary 25→canary 50, each once", r.name, got)
+		}
+		r.stop() // resign while etcd is up
+	}
+}
+
+// TestElectorStopsWhileEtcdDown: with etcd unreachable the leader and a
+// candidate still waiting both stop promptly (a shutdown never hangs on
+// resigning).
+func TestElectorStopsWhileEtcdDown(t *testing.T) {
+	m := etcdtest.Start(t)
+	file := automatedFile(t)
+	prefix := "/strangler/" + t.Name()
+	rs := []*autoReplica{
+		startAutoReplica(t, "r1", prefix, []string{m.ClientURL}, file, 2*time.Second),
+		startAutoReplica(t, "r2", prefix, []string{m.ClientURL}, file, 2*time.Second),
+	}
+	leading(t, rs, 10*time.Second)
+	m.Stop()
+	done := make(chan time.Duration, 1)
+	go func() {
+		start := time.Now()
+		for _, r := range rs {
+			r.stop()
+		}
+		done <- time.Since(start)
+	}()
+	select {
+	case d := <-done:
+		t.Logf("both electors stopped %s after the stop, etcd down", d.Round(time.Millisecond))
+	case <-time.After(15 * time.Second):
+		t.Fatal("an elector did not stop within 15 s while etcd was down")
+	}
+}
+
+func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -146,10 +146,10 @@ func (e *Elector) term(ctx context.Context) error {
 	defer wg.Wait() // after cancel: the observer has ended before the resign
 	defer cancel()
 	wg.Go(func() { e.observe(cctx, el) })
-	if err := el.Campaign(cctx, e.s.replica); err != nil {
+	f, err := e.campaign(cctx, sess)
+	if err != nil {
 		return fmt.Errorf("campaigning as %s under %s: %w", e.s.replica, e.s.prefix+ElectionPrefix, err)
 	}
-	f := rollout.Fence{Key: el.Key(), Rev: el.Rev()}
 	if err := e.check(cctx, f); err != nil {
 		return err
 	}
@@ -162,6 +162,60 @@ func (e *Elector) term(ctx context.Context) error {
 			Msg("automation leadership lost: the election session ended; deciding stops")
 	}
 	return nil
+}
+
+// campaign puts this replica's key (its name, on the session's lease)
+// under the election prefix and waits until no older key is left: the
+// keys and order of concurrency.Election.Campaign, whose Observe and
+// Leader read them. Unlike Campaign it gives up at once when ctx ends:
+// Campaign then resigns with the client's context, which never ends while
+// etcd is unreachable and would hang shutdown. The key goes with the
+// lease, which resign revokes (or which expires).
+func (e *Elector) campaign(ctx context.Context, sess *concurrency.Session) (rollout.Fence, error) {
+	pfx := e.s.prefix + ElectionPrefix + "/"
+	key := fmt.Sprintf("%s%x", pfx, sess.Lease())
+	resp, err := e.s.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, e.s.replica, clientv3.WithLease(sess.Lease()))).
+		Else(clientv3.OpGet(key)).Commit()
+	if err != nil {
+		return rollout.Fence{}, fmt.Errorf("putting the election key %s: %w", key, err)
+	}
+	rev := resp.Header.Revision
+	if !resp.Succeeded {
+		rev = resp.Responses[0].GetResponseRange().GetKvs()[0].CreateRevision
+	}
+	for {
+		older, err := e.s.cli.Get(ctx, pfx, append(clientv3.WithLastCreate(), clientv3.WithMaxCreateRev(rev-1))...)
+		if err != nil {
+			return rollout.Fence{}, fmt.Errorf("reading the candidates before %s: %w", key, err)
+		}
+		if len(older.Kvs) == 0 {
+			return rollout.Fence{Key: key, Rev: rev}, nil
+		}
+		if err := waitDelete(ctx, e.s.cli, string(older.Kvs[0].Key), older.Header.Revision+1); err != nil {
+			return rollout.Fence{}, err
+		}
+	}
+}
+
+// waitDelete waits until key is deleted at or after rev, or ctx ends.
+func waitDelete(ctx context.Context, cli *clientv3.Client, key string, rev int64) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for wr := range cli.Watch(wctx, key, clientv3.WithRev(rev)) {
+		if err := wr.Err(); err != nil {
+			return fmt.Errorf("watching the candidate %s: %w", key, err)
+		}
+		for _, ev := range wr.Events {
+			if ev.Type == clientv3.EventTypeDelete {
+				return nil
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.New("the watch of the candidate " + key + " ended")
 }
 
 // check makes sure the campaign's key still exists at its revision: a

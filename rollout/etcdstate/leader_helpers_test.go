@@ -133,6 +133,7 @@ func waitAt(t *testing.T, r *autoReplica, want config.Position, limit time.Durat
 // healthy says which traffic.
 type feeder struct {
 	healthy atomic.Bool
+	paused  atomic.Bool
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
 }
@@ -153,7 +154,7 @@ func startFeeder(t *testing.T, rs []*autoReplica) *feeder {
 			case <-tk.C:
 			}
 			for _, r := range rs {
-				if !r.dead.Load() {
+				if !r.dead.Load() && !f.paused.Load() {
 					feed(r.reg, f.healthy.Load(), 5)
 				}
 			}
