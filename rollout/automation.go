@@ -81,14 +81,6 @@ func (a *Automator) SetLeadership(l Leadership) {
 	a.leadership = l
 }
 
-// TakeOver records a term this replica was just elected to at once,
-// rather than at the next tick (the elector calls it).
-func (a *Automator) TakeOver() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.lead()
-}
-
 // Leader names the replica that leads automation and whether it is this
 // one. Without a Leadership (the file backend) there is no election and
 // this replica decides: ("", true).

@@ -261,9 +261,6 @@ func (a *app) elector() *etcdstate.Elector {
 	el := a.etcd.Elector(etcdstate.ElectorOptions{OnChange: func(leader string, self bool) {
 		a.metrics.SetAutomationLeader(self)
 		a.log.Info().Str("leader", leader).Bool("self", self).Msg("automation leader changed")
-		if self {
-			a.auto.TakeOver() // the "leader" audit event, now
-		}
 	}})
 	a.auto.SetLeadership(el)
 	return el
