@@ -50,6 +50,9 @@ type Registry struct {
 	stateUp     prometheus.Gauge
 	driftOnce   sync.Once
 	drift       prometheus.Gauge
+	// strangler_automation_leader, registered on first use (etcd backend)
+	leaderOnce sync.Once
+	leader     prometheus.Gauge
 }
 
 // New returns a Registry backed by a fresh prometheus.Registry (not the

@@ -24,10 +24,27 @@ type Breakers interface {
 	BreakerState(service string) string
 }
 
+// Leadership tells the automator, on a shared backend, whether this
+// replica leads automation (etcdstate.Elector).
+type Leadership interface {
+	// Fence returns the current term while this replica leads.
+	Fence() (Fence, bool)
+	// Leader names the replica that leads ("" if none is known) and
+	// whether it is this one.
+	Leader() (name string, self bool)
+}
+
+// ActionLeader is the audit action of a replica taking over automation.
+const ActionLeader = "leader"
+
 // Automator promotes routes one step at a time when every gate of their
 // plan has held for the hold time, and rolls them back at once when a
 // trigger fires. It evaluates every automated route each interval, from
 // the proxy's own figures, and records each decision with its figures.
+//
+// With a Leadership (the etcd backend) only the leader evaluates and
+// decides, each decision fenced by its term; the other replicas stay
+// idle and say who leads in their Explain.
 type Automator struct {
 	control  *Controller
 	figures  Figures
@@ -35,8 +52,11 @@ type Automator struct {
 	log      zerolog.Logger
 	now      func() time.Time
 
-	mu     sync.Mutex
-	routes map[string]*autoState
+	mu         sync.Mutex
+	routes     map[string]*autoState
+	leadership Leadership
+	term       Fence // the term announced in the audit trail
+	lost       int64 // a term whose decision was refused: idle until a new one
 }
 
 // autoState is what the automator remembers about one route.
@@ -51,6 +71,27 @@ type autoState struct {
 // NewAutomator returns an Automator over c.
 func NewAutomator(c *Controller, f Figures, b Breakers, log zerolog.Logger) *Automator {
 	return &Automator{control: c, figures: f, breakers: b, log: log, now: time.Now, routes: map[string]*autoState{}}
+}
+
+// SetLeadership makes the automator decide only while l says this
+// replica leads. Without one (the file backend) it always decides.
+func (a *Automator) SetLeadership(l Leadership) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.leadership = l
+}
+
+// Leader names the replica that leads automation and whether it is this
+// one. Without a Leadership (the file backend) there is no election and
+// this replica decides: ("", true).
+func (a *Automator) Leader() (name string, self bool) {
+	a.mu.Lock()
+	l := a.leadership
+	a.mu.Unlock()
+	if l == nil {
+		return "", true
+	}
+	return l.Leader()
 }
 
 // Run evaluates every interval until ctx is done.
@@ -79,13 +120,22 @@ func (a *Automator) Tick() {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	fence, lead := a.lead()
+	if !lead {
+		a.idle(cfg)
+		return
+	}
 	seen := map[string]bool{}
 	for i := range cfg.Routes {
 		r := cfg.Routes[i]
 		seen[r.Name] = true
-		if r.Automation.Enabled {
-			a.evaluate(&r)
-		} else {
+		switch {
+		case fence != nil && a.lost == fence.Rev:
+			a.idle(cfg) // a decision was refused: the term is over
+			return
+		case r.Automation.Enabled:
+			a.evaluate(&r, fence)
+		default:
 			delete(a.routes, r.Name)
 		}
 	}
@@ -94,6 +144,61 @@ func (a *Automator) Tick() {
 			delete(a.routes, name)
 		}
 	}
+}
+
+// lead reports whether this replica decides now, and under which fence
+// (nil without a Leadership). A new term is recorded in the audit trail
+// (fenced) before its first decision, and starts every route afresh: the
+// new leader observes its own window and hold. Called with a.mu held.
+func (a *Automator) lead() (*Fence, bool) {
+	if a.leadership == nil {
+		return nil, true
+	}
+	f, ok := a.leadership.Fence()
+	if !ok || f.Rev == a.lost {
+		return nil, false
+	}
+	if f != a.term {
+		clear(a.routes)
+		if err := a.control.RecordLeader(f); err != nil {
+			a.refused(err, f, "", "recording the new automation leader")
+			return nil, false
+		}
+		a.term = f
+		a.log.Info().Int64("term", f.Rev).Msg("this replica leads automation: evaluating and deciding")
+	}
+	return &f, true
+}
+
+// idle shows, on a replica that does not lead, who does. Called with
+// a.mu held.
+func (a *Automator) idle(cfg *config.Config) {
+	leader, _ := a.leadership.Leader()
+	who := "no replica leads automation yet (election in progress)"
+	if leader != "" {
+		who = "automation runs on the leader, replica " + leader
+	}
+	clear(a.routes)
+	now := a.now()
+	for i := range cfg.Routes {
+		r := &cfg.Routes[i]
+		if r.Automation.Enabled {
+			a.routes[r.Name] = &autoState{pos: r.Position(), explain: Explain{Enabled: true, Step: r.Position(),
+				EvaluatedAt: now, Leader: leader, Waiting: who + "; this replica is idle"}}
+		}
+	}
+}
+
+// refused logs a failed fenced write; ErrNotLeader ends the term: the
+// automator stops deciding until it leads again.
+func (a *Automator) refused(err error, f Fence, route, what string) {
+	if errors.Is(err, ErrNotLeader) {
+		a.lost = f.Rev
+		a.log.Error().Str("route", route).Int64("term", f.Rev).Err(err).
+			Msg(what + " refused: this replica no longer leads automation; it stops deciding until elected again")
+		return
+	}
+	a.log.Error().Str("route", route).Err(err).Msg(what + " failed")
 }
 
 // Explain returns the last evaluation of an automated route.
@@ -108,13 +213,16 @@ func (a *Automator) Explain(route string) (Explain, bool) {
 }
 
 // evaluate runs one route's triggers and gates. Called with a.mu held.
-func (a *Automator) evaluate(r *config.Route) {
+func (a *Automator) evaluate(r *config.Route, fence *Fence) {
 	now := a.now()
 	st := a.state(r)
 	st.history = append(st.history, a.figures.Snapshot(r.Name))
 	st.history = trim(st.history, now.Add(-r.Automation.Window))
 	w := window(st.history)
 	ex := Explain{Enabled: true, Step: r.Position(), EvaluatedAt: now, Window: w}
+	if fence != nil {
+		ex.Leader, _ = a.leadership.Leader()
+	}
 	defer func() { st.explain = ex }()
 	if p, paused := a.control.paused(r.Name); paused {
 		ex.Paused, ex.PausedReason = true, p.Reason
@@ -128,8 +236,7 @@ func (a *Automator) evaluate(r *config.Route) {
 	status := a.triggerStatus(r, w)
 	if fired := failed(status); len(fired) > 0 {
 		ex.Triggers = fired
-		a.rollback(r, st, fired, w)
-		ex.Waiting = "rolled back: " + summary(fired)
+		ex.Waiting = a.rollback(r, st, fired, w, fence)
 		return
 	}
 	ex.Triggers = status
@@ -142,7 +249,7 @@ func (a *Automator) evaluate(r *config.Route) {
 		return
 	}
 	ex.Gates = gates(r, w)
-	a.promoteIfHeld(r, st, &ex, now)
+	a.promoteIfHeld(r, st, &ex, now, fence)
 }
 
 // state returns the route's state, starting afresh when its position
@@ -160,7 +267,7 @@ func (a *Automator) state(r *config.Route) *autoState {
 }
 
 // promoteIfHeld promotes once every gate has held for the hold time.
-func (a *Automator) promoteIfHeld(r *config.Route, st *autoState, ex *Explain, now time.Time) {
+func (a *Automator) promoteIfHeld(r *config.Route, st *autoState, ex *Explain, now time.Time, fence *Fence) {
 	if failing := failed(ex.Gates); len(failing) > 0 {
 		st.holdSince = time.Time{}
 		ex.Waiting = "waiting: " + summary(failing)
@@ -181,28 +288,38 @@ func (a *Automator) promoteIfHeld(r *config.Route, st *autoState, ex *Explain, n
 	// evaluation began, the decision is stale and is not applied.
 	version := st.version
 	ch := Change{Route: r.Name, Source: SourceAutomation, Figures: figuresOf(ex.Window), IfVersion: &version,
-		Reason: fmt.Sprintf("every gate held for %s: %s", r.Automation.Hold, summary(ex.Gates))}
+		Reason: fmt.Sprintf("every gate held for %s: %s", r.Automation.Hold, summary(ex.Gates)), Fence: fence}
 	if _, err := a.control.Promote(ch); err != nil {
 		if errors.Is(err, ErrConflict) {
 			ex.Waiting = "the route changed during evaluation; re-evaluating at the next tick"
 			return
 		}
 		ex.Waiting = "promotion failed: " + err.Error()
-		a.log.Error().Str("route", r.Name).Err(err).Msg("automatic promotion failed")
+		a.refused(err, fenceOr(fence), r.Name, "automatic promotion")
 		return
 	}
 	ex.Waiting = "promoted to " + ex.Next.String()
 }
 
-// rollback sends the route back at once.
-func (a *Automator) rollback(r *config.Route, st *autoState, fired []Check, w WindowFigures) {
+// rollback sends the route back at once and says what became of it.
+func (a *Automator) rollback(r *config.Route, st *autoState, fired []Check, w WindowFigures, fence *Fence) string {
 	version := st.version
 	ch := Change{Route: r.Name, Source: SourceAutomation, Figures: figuresOf(w), IfVersion: &version,
-		Reason: "rollback trigger fired: " + summary(fired)}
-	if _, err := a.control.Rollback(ch); err != nil && !errors.Is(err, ErrConflict) {
-		a.log.Error().Str("route", r.Name).Err(err).Msg("automatic rollback failed")
-	}
+		Reason: "rollback trigger fired: " + summary(fired), Fence: fence}
 	st.holdSince = time.Time{}
+	if _, err := a.control.Rollback(ch); err != nil && !errors.Is(err, ErrConflict) {
+		a.refused(err, fenceOr(fence), r.Name, "automatic rollback")
+		return "rollback failed: " + err.Error()
+	}
+	return "rolled back: " + summary(fired)
+}
+
+// fenceOr returns *f, or the zero Fence without one.
+func fenceOr(f *Fence) Fence {
+	if f == nil {
+		return Fence{}
+	}
+	return *f
 }
 
 // trim drops snapshots older than since, keeping one at or before it as
@@ -247,6 +364,21 @@ func (c *Controller) paused(route string) (Pause, bool) {
 	defer c.mu.Unlock()
 	p, ok := c.state.Paused[route]
 	return p, ok
+}
+
+// RecordLeader records in the audit trail (event "leader", naming this
+// replica) that this replica took over automation in term f. The write
+// is fenced by f, so only the replica holding the term records it. With
+// the file backend there is no election and nothing to record.
+func (c *Controller) RecordLeader(f Fence) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.shared == nil {
+		return nil
+	}
+	ev := Event{Action: ActionLeader, Source: SourceAutomation,
+		Reason: fmt.Sprintf("replica %s leads automation (term %d)", c.replica, f.Rev)}
+	return c.commitShared(c.file, c.state, []Event{ev}, &f)
 }
 
 // SetPaused pauses or resumes automation for a route (persisted).

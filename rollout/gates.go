@@ -24,6 +24,9 @@ type Explain struct {
 	Waiting         string        `json:"waiting"`
 	EvaluatedAt     time.Time     `json:"evaluated_at"`
 	Window          WindowFigures `json:"window"`
+	// Leader, with the etcd backend, names the replica that leads
+	// automation; only it evaluates and decides.
+	Leader string `json:"leader,omitempty"`
 }
 
 // Check is one gate or trigger with its current value.

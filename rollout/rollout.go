@@ -216,8 +216,15 @@ func (c *Controller) fileEvents(eff *config.Config) []Event {
 // already served) and, only if both work, makes them current. Called with
 // c.mu held.
 func (c *Controller) commit(file, eff *config.Config, next State, events []Event) error {
+	return c.commitFenced(nil, file, eff, next, events)
+}
+
+// commitFenced is commit holding, with a shared backend, only while fence
+// does (an automatic decision of the elected leader). The file backend
+// has one replica and no election: it ignores fence.
+func (c *Controller) commitFenced(fence *Fence, file, eff *config.Config, next State, events []Event) error {
 	if c.shared != nil && len(events) > 0 {
-		return c.commitShared(file, next, events)
+		return c.commitShared(file, next, events, fence)
 	}
 	for _, e := range events {
 		next.Versions[e.Route]++
@@ -276,6 +283,10 @@ type Change struct {
 	IfVersion *uint64 // refuse with ErrConflict unless the route is at this version
 	// Figures, for automatic decisions, are recorded in the audit trail.
 	Figures map[string]float64
+	// Fence, for automatic decisions on a shared backend, is the
+	// leadership term the decision was made in: the change is refused
+	// with ErrNotLeader once that term is over.
+	Fence *Fence
 }
 
 // SetStage moves a route to pos.
@@ -361,7 +372,7 @@ func (c *Controller) change(ch Change, action string, to func(*config.Route, con
 	}
 	ev := Event{Route: ch.Route, Action: action, From: cur.Position(), To: pos, Source: sourceOr(ch.Source),
 		Reason: ch.Reason, Figures: ch.Figures}
-	if err := c.commit(c.file, eff, next, []Event{ev}); err != nil {
+	if err := c.commitFenced(ch.Fence, c.file, eff, next, []Event{ev}); err != nil {
 		return RouteView{}, err
 	}
 	return c.view(ch.Route), nil

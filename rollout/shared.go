@@ -13,6 +13,20 @@ import (
 // (etcd) cannot be reached: it is never accepted locally and lost.
 var ErrUnavailable = errors.New("the shared state backend is unreachable; the change was not made, retry when it is back")
 
+// ErrNotLeader is an automatic decision refused because the replica that
+// made it no longer leads automation (its leadership term, the Fence, is
+// over): a paused or partitioned former leader never applies a stale
+// decision.
+var ErrNotLeader = errors.New("this replica no longer leads automation; the decision was not applied")
+
+// Fence is one term of automation leadership on a shared backend: the
+// election key this replica holds and the revision that created it. A
+// fenced change commits only while the key still has that revision.
+type Fence struct {
+	Key string
+	Rev int64
+}
+
 // Record is one route's shared state: its override, version and pause.
 type Record struct {
 	Override *Override `json:"override,omitempty"`
@@ -43,6 +57,9 @@ type Txn struct {
 	Put map[string]Record
 	// Events are appended to the audit trail (oldest trimmed).
 	Events []Event
+	// Fence, if set, must still hold (the key at its creating revision),
+	// else the commit fails with ErrNotLeader.
+	Fence *Fence
 }
 
 // Shared is a state backend several replicas share (etcd). Its methods
@@ -137,7 +154,7 @@ func (c *Controller) record(events []Event) {
 			Str("to", e.To.String()).Str("source", e.Source).Str("replica", e.Replica).
 			Str("reason", e.Reason).Msg("stage change")
 		// Another replica's file events concern its own route file.
-		if c.observer != nil && (e.Source != SourceFile || e.Replica == c.replica) {
+		if c.observer != nil && e.Action != ActionLeader && (e.Source != SourceFile || e.Replica == c.replica) {
 			c.observer.Changed(e)
 		}
 	}
@@ -151,17 +168,20 @@ const loadFileRetries = 5
 // commitShared writes a change to the shared backend as one transaction
 // on the revisions of the routes it touches, then applies the state at
 // the transaction's revision. Called with c.mu held.
-func (c *Controller) commitShared(file *config.Config, next State, events []Event) error {
+func (c *Controller) commitShared(file *config.Config, next State, events []Event, fence *Fence) error {
 	if up, reason := c.shared.Up(); !up {
 		return fmt.Errorf("%w (%s)", ErrUnavailable, reason)
 	}
-	t := Txn{Expect: map[string]int64{}, Put: map[string]Record{}}
+	t := Txn{Expect: map[string]int64{}, Put: map[string]Record{}, Fence: fence}
 	now := time.Now().UTC()
 	for _, e := range events {
 		e.Time, e.Replica = now, c.replica
 		t.Events = append(t.Events, e)
 		if e.Source == SourceFile && (e.Action == "file" || e.Action == "removed") {
 			continue // each replica reads its own file: recorded, no record to write
+		}
+		if e.Action == ActionLeader {
+			continue // names the replica that leads: no route record
 		}
 		rec := Record{Version: c.state.Versions[e.Route] + 1}
 		if o, ok := next.Overrides[e.Route]; ok {

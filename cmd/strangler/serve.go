@@ -175,6 +175,8 @@ func (a *app) run(ctx context.Context, o serveOptions) error {
 		defer a.members.Close() // leave the list at once, before the client closes
 		wg.Go(func() { a.etcd.Run(stop, a.control) })
 		wg.Go(func() { a.members.Run(stop) })
+		el := a.elector()
+		wg.Go(func() { el.Run(stop) })
 	}
 	wg.Go(func() { a.reloader.Run(stop) })
 	wg.Go(func() { a.auto.Run(stop, a.cfg.Automation.Interval) })
@@ -261,6 +263,18 @@ func (a *app) newController(cfg *config.Config) (*rollout.Controller, error) {
 		return nil, fmt.Errorf("loading state (%s backend): %w", cfg.State.Backend, err)
 	}
 	return c, nil
+}
+
+// elector makes automation on this replica decide only while it leads
+// (etcd backend): the gauge and the log follow the leader.
+func (a *app) elector() *etcdstate.Elector {
+	a.metrics.SetAutomationLeader(false)
+	el := a.etcd.Elector(etcdstate.ElectorOptions{OnChange: func(leader string, self bool) {
+		a.metrics.SetAutomationLeader(self)
+		a.log.Info().Str("leader", leader).Bool("self", self).Msg("automation leader changed")
+	}})
+	a.auto.SetLeadership(el)
+	return el
 }
 
 // importState initialises an empty etcd prefix, importing the state file

@@ -244,11 +244,18 @@ func (s *Store) Commit(ctx context.Context, t rollout.Txn) (int64, error) {
 		return 0, err
 	}
 	ops = append(ops, evOps...)
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	txn := s.cli.Txn(ctx).If(append(cmps, fenceCmps(t.Fence)...)...).Then(ops...)
+	if t.Fence != nil {
+		txn = txn.Else(clientv3.OpGet(t.Fence.Key))
+	}
+	resp, err := txn.Commit()
 	if err != nil {
 		return 0, s.failed("committing a change of "+routeNames(t), err)
 	}
 	if !resp.Succeeded {
+		if err := fenceLost(t.Fence, resp); err != nil {
+			return 0, fmt.Errorf("committing a change of %s: %w", routeNames(t), err)
+		}
 		return 0, fmt.Errorf("%w: %s changed on another replica; read it again and retry", rollout.ErrConflict, routeNames(t))
 	}
 	s.dropTrimmed(len(evOps) - len(t.Events))
