@@ -27,10 +27,6 @@ const (
 	DefaultHeartbeat = 3 * time.Second
 	// memberTimeout bounds one heartbeat's or one listing's calls.
 	memberTimeout = 2 * time.Second
-	// electionPrefix is where the automation election (issue 13,
-	// Deliver 2) campaigns; the same value as ElectionPrefix on the branch
-	// that builds the election. The candidate value is the replica name.
-	electionPrefix = "/election/automation"
 )
 
 // Backends named in a ClusterView.
@@ -273,7 +269,7 @@ func (r *Registry) View(ctx context.Context) (ClusterView, error) {
 	defer cancel()
 	resp, err := r.s.cli.Txn(ctx).Then(
 		clientv3.OpGet(r.s.membersPrefix(), clientv3.WithPrefix()),
-		clientv3.OpGet(r.s.prefix+electionPrefix+"/", clientv3.WithPrefix(),
+		clientv3.OpGet(r.s.prefix+ElectionPrefix+"/", clientv3.WithPrefix(),
 			clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend), clientv3.WithLimit(1)),
 	).Commit()
 	if err != nil {
@@ -337,7 +333,7 @@ func ShortHash(h string) string {
 func (s *Store) stateChanged(events []*clientv3.Event) bool {
 	for _, e := range events {
 		k := string(e.Kv.Key)
-		if !strings.HasPrefix(k, s.membersPrefix()) && !strings.HasPrefix(k, s.prefix+electionPrefix+"/") {
+		if !strings.HasPrefix(k, s.membersPrefix()) && !strings.HasPrefix(k, s.prefix+ElectionPrefix+"/") {
 			return true
 		}
 	}
