@@ -3,10 +3,13 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stranglerfig/strangler/admin"
 	"github.com/stranglerfig/strangler/internal/etcdtest"
+	"github.com/stranglerfig/strangler/rollout"
 )
 
 // routeOf asks adminURL for /admin/routes/orders.
@@ -59,4 +62,53 @@ func TestAdminShowsClusterFigures(t *testing.T) {
 		t.Errorf("file backend: figures %+v, replica_figures %+v; want its own 1 request, no replica_figures",
 			r.Figures.Legacy, r.ReplicaFigures)
 	}
+}
+
+// TestServeGatesCountTheCluster runs two `serve`s on one etcd with
+// automation on: the service requests sent to both data planes meet
+// min_requests only as a sum (each replica alone served fewer), and
+// either replica's gate counts the sum.
+func TestServeGatesCountTheCluster(t *testing.T) {
+	m := etcdtest.Start(t)
+	s := newSides(t)
+	prefix := "/strangler/" + t.Name()
+	file := func(name string) string {
+		c := s.etcdConfig(m.ClientURL, prefix, name) + "automation: {interval: 100ms}\n"
+		return strings.Replace(strings.Replace(c, "stage: legacy", "stage: canary", 1), "    sticky: header:X-User-ID\n",
+			"    sticky: header:X-User-ID\n    automation: {enabled: true, hold: 1h, window: 1m, gates: {min_requests: 6}}\n", 1)
+	}
+	data1, admin1 := startInProcess(t, writeFile(t, strings.Replace(file("one"), "percent: 0", "percent: 100", 1)))
+	data2, admin2 := startInProcess(t, writeFile(t, strings.Replace(file("two"), "percent: 0", "percent: 100", 1)))
+	waitFor(t, func() bool { return routeOf(t, admin1).Automation != nil && routeOf(t, admin2).Automation != nil })
+	time.Sleep(300 * time.Millisecond) // a few ticks: the window has begun
+	for range 3 {
+		if servedBy(t, data1) != "orders" || servedBy(t, data2) != "orders" {
+			t.Fatal("the service does not serve canary 100")
+		}
+	}
+	for _, a := range []string{admin1, admin2} {
+		waitFor(t, func() bool {
+			g, ok := gateOf(routeOf(t, a), "min_requests")
+			return ok && g.Value == 6
+		})
+		if g, _ := gateOf(routeOf(t, a), "min_requests"); !g.Holds {
+			t.Errorf("%s: min_requests %+v does not hold with 6 of 6", a, g)
+		}
+		if own := routeOf(t, a).ReplicaFigures; own["one"].Service.Requests != 3 || own["two"].Service.Requests != 3 {
+			t.Errorf("%s: replica figures %+v, want 3 service requests each", a, own)
+		}
+	}
+}
+
+// gateOf finds a gate in a route's automation explanation.
+func gateOf(r admin.RouteJSON, name string) (rollout.Check, bool) {
+	if r.Automation == nil {
+		return rollout.Check{}, false
+	}
+	for _, g := range r.Automation.Gates {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return rollout.Check{}, false
 }
