@@ -77,6 +77,9 @@ type Deps struct {
 	Breakers Breakers
 	// Cluster, if set, serves /admin/cluster.
 	Cluster ClusterFunc
+	// ReplicaFigures, if set (etcd backend), gives each live replica's
+	// figures of a route; Figures is then the sum over them.
+	ReplicaFigures func(route string) map[string]metrics.Figures
 	// ConfigPath names the route file in /admin/config.
 	ConfigPath string
 	// Pprof serves Go's profiler under /debug/pprof/.
@@ -218,17 +221,22 @@ func (s *server) metrics(w http.ResponseWriter, r *http.Request) error {
 }
 
 // RouteJSON is a route as the admin API answers it: with its live
-// figures, its service's breaker and, when automated, the explanation of
-// its plan. The CLI reads it too.
+// figures (on etcd, the sum over the live replicas, with each replica's
+// own under replica_figures), its service's breaker and, when automated,
+// the explanation of its plan. The CLI reads it too.
 type RouteJSON struct {
 	rollout.RouteView
-	Figures    metrics.Figures  `json:"figures"`
-	Breaker    string           `json:"breaker,omitempty"`
-	Automation *rollout.Explain `json:"automation,omitempty"`
+	Figures        metrics.Figures            `json:"figures"`
+	ReplicaFigures map[string]metrics.Figures `json:"replica_figures,omitempty"`
+	Breaker        string                     `json:"breaker,omitempty"`
+	Automation     *rollout.Explain           `json:"automation,omitempty"`
 }
 
 func (s *server) withFigures(v rollout.RouteView) RouteJSON {
 	out := RouteJSON{RouteView: v, Figures: s.Figures.Figures(v.Name)}
+	if s.ReplicaFigures != nil {
+		out.ReplicaFigures = s.ReplicaFigures(v.Name)
+	}
 	if s.Breakers != nil && v.Service != "" {
 		out.Breaker = s.Breakers.BreakerState(v.Service)
 	}

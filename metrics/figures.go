@@ -32,15 +32,7 @@ func (m *Route) Figures() Figures {
 }
 
 // figures snapshots one side.
-func (s *sideStats) figures() SideFigures {
-	c := s.counts()
-	return SideFigures{
-		Requests: c.Requests,
-		Errors:   c.Errors,
-		P50ms:    quantile(0.5, durationBuckets[:], c.Buckets[:]) * 1000,
-		P99ms:    quantile(0.99, durationBuckets[:], c.Buckets[:]) * 1000,
-	}
-}
+func (s *sideStats) figures() SideFigures { return s.counts().figures() }
 
 // quantile estimates the q-quantile from per-bucket (non-cumulative)
 // counts, where counts has one more entry than bounds for +Inf. It returns

@@ -651,7 +651,7 @@
     for (const [side, c] of [['legacy', 'err-l'], ['service', 'err-s']]) {
       const e = errRate(f[side]);
       setText(cell(c), e.text);
-      cell(c).title = e.title;
+      cell(c).title = e.title + perReplica(r, side);
     }
     const rep = state.reportByRoute.get(r.name);
     if (rep && rep.compared) {
@@ -665,7 +665,7 @@
       const fs = f[side];
       if (fs && fs.requests) {
         setText(cell(c), fmtMs(fs.p99_ms));
-        cell(c).title = `p99 of ${fs.requests} requests served`;
+        cell(c).title = `p99 of ${fs.requests} requests served` + perReplica(r, side);
       } else if (rep && rep[repKey] && rep[repKey].samples) {
         setText(cell(c), fmtMs(rep[repKey].p99_ms) + ' (mirrored)');
         cell(c).title = `p99 of ${rep[repKey].samples} compared responses`;
@@ -678,6 +678,18 @@
     const btn = tr.querySelector('.details-btn');
     btn.setAttribute('aria-label', `Details of ${r.name}`);
     tr.querySelector('.diffs-btn').setAttribute('aria-label', `Diffs of ${r.name}`);
+  }
+
+  // perReplica lists each live replica's figures of one side, for a
+  // tooltip, when the route's figures are a cluster sum (etcd backend).
+  function perReplica(r, side) {
+    const per = r.replica_figures;
+    if (!per) return '';
+    const lines = Object.keys(per).sort().map((name) => {
+      const fs = per[name][side] || {};
+      return `${name}: ${fs.requests || 0} requests, ${fs.errors || 0} errors, p99 ${fmtMs(fs.p99_ms || 0)}`;
+    });
+    return `\ncluster sum over ${lines.length} replicas:\n` + lines.join('\n');
   }
 
   function renderRoutes() {

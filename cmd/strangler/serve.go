@@ -75,6 +75,10 @@ type app struct {
 	etcd     *etcdstate.Store       // nil with the file backend
 	members  *etcdstate.Registry    // nil with the file backend
 	fileHash atomic.Pointer[string] // sha256 of the route file last applied
+
+	// figures publishes this replica's counts and sums the cluster's;
+	// nil with the file backend.
+	figures *etcdstate.ClusterFigures
 }
 
 // runServe loads the config, serves until ctx is done, then drains.
@@ -139,7 +143,8 @@ func newApp(cfg *config.Config, log zerolog.Logger, o serveOptions) (*app, error
 	a.reloader = &proxy.Reloader{Proxy: a.proxy, Path: o.path, Source: o.source, Apply: a.loadFile,
 		Done: func(_ string, err error) { a.metrics.ConfigReload(err == nil) }}
 	a.ready = &readiness{control: a.control}
-	a.auto = rollout.NewAutomator(a.control, a.metrics, a.proxy, a.log)
+	a.figures = a.newFigures()
+	a.auto = rollout.NewAutomator(a.control, a.gateFigures(), a.proxy, a.log)
 	return a, nil
 }
 
@@ -177,6 +182,8 @@ func (a *app) run(ctx context.Context, o serveOptions) error {
 		wg.Go(func() { a.members.Run(stop) })
 		el := a.elector()
 		wg.Go(func() { el.Run(stop) })
+		defer a.figures.Close() // leave the cluster sum at once
+		wg.Go(func() { a.figures.Run(stop) })
 	}
 	wg.Go(func() { a.reloader.Run(stop) })
 	wg.Go(func() { a.auto.Run(stop, a.cfg.Automation.Interval) })
@@ -225,8 +232,9 @@ func (a *app) drainOn(ctx, stop context.Context, stopServers context.CancelFunc)
 }
 
 func (a *app) adminHandler(path string) http.Handler {
+	figures, replicaFigures := a.adminFigures()
 	return admin.New(admin.Deps{
-		Control: a.control, Figures: a.metrics, Ready: a.ready.check, Degraded: a.control.Degraded,
+		Control: a.control, Figures: figures, ReplicaFigures: replicaFigures, Ready: a.ready.check, Degraded: a.control.Degraded,
 		Reload:    func() error { return a.reloader.Reload("admin") },
 		Metrics:   a.metrics.Handler(),
 		Inventory: a.proxy.Inventory(), ConfigPath: path, Token: a.token, Log: a.log, Pprof: a.cfg.Admin.Pprof,

@@ -328,12 +328,13 @@ func ShortHash(h string) string {
 }
 
 // stateChanged reports whether events touch the rollout state (routes,
-// audit, meta) rather than only the replicas' heartbeats or the election,
-// which need not be read again by every replica.
+// audit, meta) rather than only the replicas' heartbeats, the election or
+// the published figures, which need not be read again by every replica.
 func (s *Store) stateChanged(events []*clientv3.Event) bool {
 	for _, e := range events {
 		k := string(e.Kv.Key)
-		if !strings.HasPrefix(k, s.membersPrefix()) && !strings.HasPrefix(k, s.prefix+ElectionPrefix+"/") {
+		if !strings.HasPrefix(k, s.membersPrefix()) && !strings.HasPrefix(k, s.prefix+ElectionPrefix+"/") &&
+			!strings.HasPrefix(k, s.figuresPrefix()) {
 			return true
 		}
 	}
