@@ -340,7 +340,7 @@ func addMaps(a, b map[string]uint64) map[string]uint64 {
 // (its id is that replica's: GET /admin/diffs/{id} there).
 type ClusterSummary struct {
 	report.Summary
-	Replica string `json:"replica"`
+	Replica string `json:"replica,omitempty"`
 }
 
 // ClusterDiffs lists comparisons of every replica that answered, newest
