@@ -175,6 +175,7 @@ func (a *app) run(ctx context.Context, o serveOptions) error {
 		defer a.members.Close() // leave the list at once, before the client closes
 		wg.Go(func() { a.etcd.Run(stop, a.control) })
 		wg.Go(func() { a.members.Run(stop) })
+		wg.Go(func() { a.etcd.ShareNoise(stop, a.shadow, etcdstate.DefaultNoiseEvery) })
 	}
 	wg.Go(func() { a.reloader.Run(stop) })
 	wg.Go(func() { a.auto.Run(stop, a.cfg.Automation.Interval) })

@@ -337,7 +337,8 @@ func ShortHash(h string) string {
 func (s *Store) stateChanged(events []*clientv3.Event) bool {
 	for _, e := range events {
 		k := string(e.Kv.Key)
-		if !strings.HasPrefix(k, s.membersPrefix()) && !strings.HasPrefix(k, s.prefix+electionPrefix+"/") {
+		if !strings.HasPrefix(k, s.membersPrefix()) && !strings.HasPrefix(k, s.prefix+electionPrefix+"/") &&
+			!strings.HasPrefix(k, s.noisePrefix()) {
 			return true
 		}
 	}
