@@ -59,11 +59,12 @@ func shadowReplica(t *testing.T, path, name string) (data, adminURL string) {
 // TestCLIClusterScope: two replicas on etcd shadow a route; the CLI's
 // report and diffs, asked of one replica, show both replicas'
 // comparisons (scope auto is cluster on etcd), and --scope local only
-// the asked one's.
+// the asked one's; a third replica started later knows their learned
+// noise through etcd.
 func TestCLIClusterScope(t *testing.T) {
 	m := etcdtest.Start(t)
 	mono, svc := differingSides(t)
-	cfg := shadowConfig(mono.URL, svc.URL) + fmt.Sprintf("state:\n  backend: etcd\n  etcd: {endpoints: [%s], prefix: /strangler/%s, dial_timeout: 2s}\n",
+	cfg := shadowConfig(mono.URL, svc.URL) + "    diff: {noise: {enabled: true}}\n" + fmt.Sprintf("state:\n  backend: etcd\n  etcd: {endpoints: [%s], prefix: /strangler/%s, dial_timeout: 2s}\n",
 		m.ClientURL, t.Name())
 	path := writeFile(t, cfg)
 	admins := map[string]string{}
@@ -117,6 +118,19 @@ func TestCLIClusterScope(t *testing.T) {
 	if out := cliFails(t, admins["a"], "diffs", "orders", "--scope", "everywhere"); !strings.Contains(out, "--scope") {
 		t.Errorf("a bad --scope: %s", out)
 	}
+	// The noise a and b learned (the per-call "at") reaches a replica that
+	// starts later and has seen no traffic.
+	_, c := shadowReplica(t, path, "c")
+	waitFor(t, func() bool {
+		var rep struct {
+			Routes []struct {
+				Noise []struct{ Path string } `json:"noise"`
+			} `json:"routes"`
+		}
+		_, body := get(t, c+"/admin/report?scope=local")
+		return json.Unmarshal([]byte(body), &rep) == nil && len(rep.Routes) == 1 &&
+			len(rep.Routes[0].Noise) > 0 && rep.Routes[0].Noise[0].Path == "/at"
+	})
 }
 
 func get2(t *testing.T, url string) string {
