@@ -79,6 +79,8 @@ type fixtureOptions struct {
 	// the proxy and the admin API, with reportsRouteFile and backends
 	// whose answers differ on the shadowed route.
 	Reports bool
+	// Cluster, if set, lists the replicas (/admin/cluster, scope=cluster).
+	Cluster admin.ClusterFunc
 }
 
 // fixture is a whole strangler minus the CLI: two real backends, the real
@@ -168,6 +170,7 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 		Token:      opts.Token,
 		LoginLimit: opts.LoginLimit,
 		Log:        log,
+		Cluster:    opts.Cluster,
 	}
 	if opts.Reports {
 		// Set only here: a nil *report.Store in the interface would not

@@ -1,8 +1,11 @@
 package admin
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -41,7 +44,19 @@ func (s *server) diffs(w http.ResponseWriter, r *http.Request) error {
 			return &Error{Status: http.StatusNotFound, Field: "route", Msg: "unknown route " + strconv.Quote(route)}
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"diffs": s.Reports.Recent(route, limit)})
+	cluster, err := clusterScope(r)
+	if err != nil {
+		return err
+	}
+	if !cluster {
+		writeJSON(w, http.StatusOK, map[string]any{"diffs": s.Reports.Recent(route, limit)})
+		return nil
+	}
+	out, err := s.clusterDiffs(r, route, limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -89,6 +104,13 @@ func (s *server) report(w http.ResponseWriter, r *http.Request) error {
 	if s.Reports == nil {
 		return errNoReports
 	}
+	cluster, err := clusterScope(r)
+	if err != nil {
+		return err
+	}
+	if cluster {
+		return s.writeClusterReport(w, r)
+	}
 	rep := s.buildReport()
 	// Markdown and HTML carry the same data as JSON: as writeJSON does,
 	// never cached and never sniffed into something else.
@@ -106,6 +128,46 @@ func (s *server) report(w http.ResponseWriter, r *http.Request) error {
 		return report.WriteHTML(w, rep)
 	default:
 		return &Error{Status: http.StatusBadRequest, Field: "format", Msg: "format must be json, md or html, not " + strconv.Quote(f)}
+	}
+	return nil
+}
+
+// writeClusterReport serves the report merged over the cluster as JSON
+// or Markdown (followed by the replicas summed and the missing ones).
+func (s *server) writeClusterReport(w http.ResponseWriter, r *http.Request) error {
+	f := r.URL.Query().Get("format")
+	switch f {
+	case "", "json", "md", "markdown":
+	default:
+		return &Error{Status: http.StatusBadRequest, Field: "format", Msg: "with scope=cluster, format must be json or md, not " + strconv.Quote(f)}
+	}
+	rep, err := s.clusterReport(r)
+	if err != nil {
+		return err
+	}
+	if f == "" || f == "json" {
+		writeJSON(w, http.StatusOK, rep)
+		return nil
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+	if err := report.WriteMarkdown(w, rep.Report); err != nil {
+		return err
+	}
+	return writeMissing(w, rep.Replicas, rep.Missing)
+}
+
+// writeMissing ends a Markdown cluster report with who is in it and who
+// is not.
+func writeMissing(w io.Writer, replicas []string, missing []Missing) error {
+	if _, err := fmt.Fprintf(w, "\nReplicas summed: %s.\n", strings.Join(replicas, ", ")); err != nil {
+		return err
+	}
+	for _, m := range missing {
+		if _, err := fmt.Fprintf(w, "\n**Missing replica %s** (its comparisons are not in this report): %s\n", m.Replica, m.Error); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -351,7 +351,8 @@
     const calls = {
       routes: api('routes'),
       timeline: api('timeline'),
-      report: api('report?format=json'),
+      // With etcd the report sums every live replica (scope=cluster).
+      report: api('report?format=json' + (state.backend === 'etcd' ? '&scope=cluster' : '')),
       events: api('events?limit=50'),
       cluster: api('cluster'),
     };
@@ -377,6 +378,10 @@
       else if (e.status === 404 && k !== 'routes') got[k] = null; // not enabled, or route unknown
       else problems.push(`${k}: ${e.message}`);
     });
+    state.backend = got.cluster ? got.cluster.backend : '';
+    for (const m of (got.report && got.report.missing) || []) {
+      problems.push(`report: replica ${m.replica} did not answer (its comparisons are missing): ${m.error}`);
+    }
     if (unreachable) {
       setConn('down', 'proxy unreachable, retrying…');
       return;

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/url"
@@ -10,12 +11,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stranglerfig/strangler/admin"
 	"github.com/stranglerfig/strangler/report"
+	"github.com/stranglerfig/strangler/rollout/etcdstate"
 )
 
 func newReportCmd() *cobra.Command {
 	var f verbFlags
-	var format string
+	var format, scope string
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Print the diff report of a running proxy: match rates, top differing fields, noise",
@@ -26,7 +29,12 @@ func newReportCmd() *cobra.Command {
 			default:
 				return fmt.Errorf("--format %q: want md, json or html", format)
 			}
-			data, err := f.client().raw(cmd.Context(), "GET", "/admin/report?format="+format, nil)
+			c := f.client()
+			sc, err := resolveScope(cmd.Context(), c, scope, format != "html")
+			if err != nil {
+				return err
+			}
+			data, err := c.raw(cmd.Context(), "GET", "/admin/report?"+url.Values{"format": {format}, "scope": {sc}}.Encode(), nil)
 			if err != nil {
 				return err
 			}
@@ -36,12 +44,14 @@ func newReportCmd() *cobra.Command {
 	}
 	f.registerAdmin(cmd) // its output is --format's, not --output's
 	cmd.Flags().StringVar(&format, "format", "md", "md, json or html")
+	registerScope(cmd, &scope)
 	return cmd
 }
 
 func newDiffsCmd() *cobra.Command {
 	var f verbFlags
 	var limit int
+	var scope string
 	cmd := &cobra.Command{
 		Use:   "diffs ROUTE",
 		Short: "List a route's recent comparisons, newest first",
@@ -50,21 +60,31 @@ func newDiffsCmd() *cobra.Command {
 			if err := f.checkOutput(); err != nil {
 				return err
 			}
-			q := url.Values{"route": {args[0]}, "limit": {strconv.Itoa(limit)}}
-			var out struct {
-				Diffs []report.Summary `json:"diffs"`
-			}
-			if err := f.client().do(cmd.Context(), "GET", "/admin/diffs?"+q.Encode(), nil, &out); err != nil {
+			c := f.client()
+			sc, err := resolveScope(cmd.Context(), c, scope, true)
+			if err != nil {
 				return err
+			}
+			q := url.Values{"route": {args[0]}, "limit": {strconv.Itoa(limit)}, "scope": {sc}}
+			var out admin.ClusterDiffs
+			if err := c.do(cmd.Context(), "GET", "/admin/diffs?"+q.Encode(), nil, &out); err != nil {
+				return err
+			}
+			if f.output == "json" && sc == scopeLocal {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"diffs": out.Diffs})
 			}
 			if f.output == "json" {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
-			return printDiffs(cmd.OutOrStdout(), out.Diffs)
+			if err := printDiffs(cmd.OutOrStdout(), out.Diffs, sc == scopeCluster); err != nil {
+				return err
+			}
+			return printMissing(cmd.ErrOrStderr(), out.Missing)
 		},
 	}
 	f.register(cmd, false)
 	cmd.Flags().IntVar(&limit, "limit", 20, "at most this many")
+	registerScope(cmd, &scope)
 	return cmd
 }
 
@@ -92,10 +112,58 @@ func newDiffCmd() *cobra.Command {
 	return cmd
 }
 
-func printDiffs(w io.Writer, diffs []report.Summary) error {
+// Scopes of report and diffs.
+const (
+	scopeAuto    = "auto"
+	scopeLocal   = "local"
+	scopeCluster = "cluster"
+)
+
+func registerScope(cmd *cobra.Command, scope *string) {
+	cmd.Flags().StringVar(scope, "scope", scopeAuto,
+		"local (the replica asked), cluster (every live replica), or auto: cluster when the replica's state backend is etcd")
+}
+
+// resolveScope turns auto into cluster when the replica asked shares its
+// state on etcd (per /admin/cluster) and clusterOK, local otherwise (also
+// when /admin/cluster does not answer: a proxy without it is alone).
+func resolveScope(ctx context.Context, c *adminClient, scope string, clusterOK bool) (string, error) {
+	switch scope {
+	case scopeLocal, scopeCluster:
+		return scope, nil
+	case scopeAuto:
+	default:
+		return "", fmt.Errorf("--scope %q: want auto, local or cluster", scope)
+	}
+	var v etcdstate.ClusterView
+	if !clusterOK || c.do(ctx, "GET", "/admin/cluster", nil, &v) != nil || v.Backend != etcdstate.BackendEtcd {
+		return scopeLocal, nil
+	}
+	return scopeCluster, nil
+}
+
+// printMissing names the replicas whose comparisons are not listed.
+func printMissing(w io.Writer, missing []admin.Missing) error {
+	for _, m := range missing {
+		if _, err := fmt.Fprintf(w, "missing replica %s (its comparisons are not listed): %s\n", m.Replica, m.Error); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printDiffs lists diffs, with the replica holding each when withReplica
+// (its ID is that replica's: ask it with --admin for strangler diff).
+func printDiffs(w io.Writer, diffs []admin.ClusterSummary, withReplica bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if withReplica {
+		fmt.Fprint(tw, "REPLICA\t")
+	}
 	fmt.Fprintln(tw, "ID\tTIME\tMETHOD\tPATH\tVERDICT\tDIFFERENCES\tLEGACY\tSERVICE")
 	for _, d := range diffs {
+		if withReplica {
+			fmt.Fprintf(tw, "%s\t", d.Replica)
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", d.ID, d.Time.Local().Format(time.TimeOnly), d.Method, d.Path,
 			d.Verdict, d.Differences, d.LegacyStatus, d.ServiceStatus)
 	}

@@ -184,6 +184,7 @@ func (a *app) run(ctx context.Context, o serveOptions) error {
 		wg.Go(func() { el.Run(stop) })
 		defer a.figures.Close() // leave the cluster sum at once
 		wg.Go(func() { a.figures.Run(stop) })
+		wg.Go(func() { a.etcd.ShareNoise(stop, a.shadow, etcdstate.DefaultNoiseEvery) })
 	}
 	wg.Go(func() { a.reloader.Run(stop) })
 	wg.Go(func() { a.auto.Run(stop, a.cfg.Automation.Interval) })

@@ -334,7 +334,7 @@ func (s *Store) stateChanged(events []*clientv3.Event) bool {
 	for _, e := range events {
 		k := string(e.Kv.Key)
 		if !strings.HasPrefix(k, s.membersPrefix()) && !strings.HasPrefix(k, s.prefix+ElectionPrefix+"/") &&
-			!strings.HasPrefix(k, s.figuresPrefix()) {
+			!strings.HasPrefix(k, s.figuresPrefix()) && !strings.HasPrefix(k, s.noisePrefix()) {
 			return true
 		}
 	}
