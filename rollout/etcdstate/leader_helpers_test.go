@@ -17,7 +17,7 @@ import (
 
 // Automation of the leader tests: short hold, real clock.
 const (
-	autoHold     = 150 * time.Millisecond
+	autoHold     = time.Second // long enough for a loaded test to see every step
 	autoInterval = 25 * time.Millisecond
 )
 
