@@ -10,6 +10,7 @@
 package admin
 
 import (
+	"crypto/sha256"
 	"net/http"
 	"strconv"
 	"time"
@@ -179,7 +180,7 @@ func (s *server) login(r *http.Request) error {
 	if err == nil {
 		return nil
 	}
-	limited := s.limiter.fail(ip)
+	limited := s.limiter.fail(ip, sha256.Sum256([]byte(r.Header.Get("Authorization"))))
 	s.Log.Warn().Str("client_ip", ip).Str("method", r.Method).Str("path", r.URL.Path).
 		Str("reason", err.Error()).Bool("limited", limited).Msg("admin login failed")
 	return err

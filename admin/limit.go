@@ -12,7 +12,9 @@ import (
 // LoginLimit bounds failed admin logins per client IP with a token
 // bucket: Burst failures at once, then one more per Every. A client whose
 // bucket is empty gets 429 with Retry-After, without its token being
-// checked, until a failure's worth has refilled.
+// checked, until a failure's worth has refilled. Only distinct wrong
+// tokens count: a dashboard polling with one mistyped token is a single
+// guess, not a brute force, and must not lock its operator out.
 type LoginLimit struct {
 	Burst int
 	Every time.Duration
@@ -38,10 +40,27 @@ type loginLimiter struct {
 	clients map[string]*bucket
 }
 
-// bucket holds a client's remaining failures as of at.
+// recentGuesses is how many of a client's latest wrong tokens (as
+// hashes) are remembered so that repeating one costs nothing.
+const recentGuesses = 8
+
+// bucket holds a client's remaining failures as of at, and the hashes of
+// its latest wrong tokens.
 type bucket struct {
-	tokens float64
-	at     time.Time
+	tokens  float64
+	at      time.Time
+	guesses [recentGuesses][32]byte
+	next    int // where the next guess is remembered
+}
+
+// seen reports whether guess is one of b's remembered wrong tokens.
+func (b *bucket) seen(guess [32]byte) bool {
+	for _, g := range b.guesses {
+		if g == guess {
+			return true
+		}
+	}
+	return false
 }
 
 func newLoginLimiter(l LoginLimit) *loginLimiter {
@@ -70,9 +89,10 @@ func (l *loginLimiter) wait(ip string) time.Duration {
 	return time.Duration((1 - b.tokens) * float64(l.every))
 }
 
-// fail takes one failure from ip's bucket and reports whether that
-// emptied it (the client is limited from now on).
-func (l *loginLimiter) fail(ip string) bool {
+// fail takes one failure from ip's bucket for a wrong token it has not
+// tried lately (guess is the token's hash) and reports whether the
+// bucket is empty (the client is limited from now on).
+func (l *loginLimiter) fail(ip string, guess [32]byte) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, ok := l.clients[ip]
@@ -82,7 +102,11 @@ func (l *loginLimiter) fail(ip string) bool {
 		l.clients[ip] = b
 	}
 	l.refill(b)
-	b.tokens = max(b.tokens-1, 0)
+	if !b.seen(guess) {
+		b.tokens = max(b.tokens-1, 0)
+		b.guesses[b.next] = guess
+		b.next = (b.next + 1) % recentGuesses
+	}
 	return b.tokens < 1
 }
 

@@ -95,3 +95,29 @@ func adminGet(t *testing.T, c *http.Client, url, bearer string) *http.Response {
 	resp.Body.Close()
 	return resp
 }
+
+// TestRepeatedWrongTokenIsOneGuess: a dashboard polling with one mistyped
+// token sends it again and again; that is one guess, not a brute force,
+// so the right token is let in right after (the dashboard's browser test
+// locked its operator out before).
+func TestRepeatedWrongTokenIsOneGuess(t *testing.T) {
+	f := newFixture(t, fixtureOptions{Token: token, LoginLimit: admin.LoginLimit{Burst: 3, Every: time.Hour}})
+	c := clientFrom(t, "127.0.0.3")
+	for i := range 20 {
+		if resp := adminGet(t, c, f.admin.URL+"/admin/routes", wrongShort); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("attempt %d with the same wrong token: status %d, want 401", i+1, resp.StatusCode)
+		}
+	}
+	if resp := adminGet(t, c, f.admin.URL+"/admin/routes", token); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the right token after 20 of one wrong token: status %d, want 200", resp.StatusCode)
+	}
+	for i, bearer := range []string{wrongSameLen, "", "third-guess"} {
+		want := http.StatusUnauthorized
+		if i == 2 {
+			want = http.StatusTooManyRequests // the 4th distinct guess: the bucket of 3 is empty
+		}
+		if resp := adminGet(t, c, f.admin.URL+"/admin/routes", bearer); resp.StatusCode != want {
+			t.Fatalf("distinct guess %d: status %d, want %d", i+2, resp.StatusCode, want)
+		}
+	}
+}
