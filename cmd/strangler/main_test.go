@@ -90,17 +90,8 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	}))
 	defer slow.Close()
 	cfg := writeFile(t, "listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}\nlegacy:\n  url: "+slow.URL+"\n")
-	cmd := exec.Command(binary, "serve", "--config", cfg)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, addr := startServe(t, binary, cfg)
 	defer func() { _ = cmd.Process.Kill() }()
-	addr := waitForLine(t, stdout, regexp.MustCompile(`"listen":"([^"]+)"`))
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 
 	body := make(chan string, 1)
 	go func() {
@@ -198,4 +189,23 @@ func waitForLine(t *testing.T, r io.Reader, re *regexp.Regexp) string {
 		t.Fatal("timed out waiting for the process to start")
 	}
 	return ""
+}
+
+// startServe runs the built binary's serve verb on the route file cfg and
+// returns the process and the data-plane address it logged; its stdout is
+// drained from then on. The caller kills or signals it.
+func startServe(t *testing.T, binary, cfg string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(binary, "serve", "--config", cfg)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() }) // also when the wait below fails
+	addr := waitForLine(t, stdout, regexp.MustCompile(`"listen":"([^"]+)"`))
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	return cmd, addr
 }

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
-	"regexp"
 	"syscall"
 	"testing"
 	"time"
@@ -46,17 +44,8 @@ func TestServeSIGTERMWithStreams(t *testing.T) {
 	defer backend.Close()
 	cfg := writeFile(t, "listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}\n"+
 		"server: {drain_delay: 300ms, shutdown_timeout: 20s}\nlegacy:\n  url: "+backend.URL+"\n")
-	cmd := exec.Command(binary, "serve", "--config", cfg)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, addr := startServe(t, binary, cfg)
 	defer func() { _ = cmd.Process.Kill() }()
-	addr := waitForLine(t, stdout, regexp.MustCompile(`"listen":"([^"]+)"`))
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 
 	resp, err := http.Get("http://" + addr + "/events")
 	if err != nil {
