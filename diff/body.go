@@ -18,9 +18,6 @@ import (
 	"unicode/utf8"
 )
 
-// snippetLen bounds a text snippet around the first differing byte.
-const snippetLen = 80
-
 // bodies is the outcome of comparing two bodies: their kind and
 // differences, or why they could not be compared (err) and whether that
 // is because one was cut (truncated).
@@ -44,18 +41,58 @@ func compareBodies(l, s Response, r *Rules) bodies {
 	if err != nil {
 		return decodeFailed("service", err)
 	}
+	kind := classify(lb, l.Header)
 	if bytes.Equal(lb, sb) {
-		return bodies{kind: sameBodyKind(lb, l.Header, s.Header)}
+		return bodies{kind: kind}
 	}
-	if lv, ok := jsonBody(lb, l.Header); ok {
-		if sv, ok := jsonBody(sb, s.Header); ok {
-			return bodies{kind: BodyJSON, diffs: compareJSON(lv, sv, r)}
-		}
+	if kind == BodyEmpty {
+		kind = classify(sb, s.Header)
+	}
+	if diffs, ok := compareAs(kind, lb, sb, r); ok {
+		return bodies{kind: kind, diffs: diffs}
 	}
 	if utf8.Valid(lb) && utf8.Valid(sb) {
-		return bodies{kind: BodyText, diffs: compareText(lb, sb)}
+		return bodies{kind: BodyText, diffs: compareLines(lb, sb, r)}
 	}
 	return bodies{kind: BodyBinary, diffs: compareBinary(lb, sb)}
+}
+
+// compareAs compares two bodies as kind; ok is false when one of them
+// does not parse as that kind (the caller then compares them as text).
+func compareAs(kind BodyKind, lb, sb []byte, r *Rules) (diffs []Difference, ok bool) {
+	switch kind {
+	case BodyJSON:
+		return compareJSONBodies(lb, sb, r)
+	case BodyJSONLines:
+		return compareJSONLines(lb, sb, r)
+	case BodyHTML:
+		return compareHTML(lb, sb, r)
+	case BodyXML:
+		return compareXML(lb, sb, r)
+	case BodyForm:
+		return compareForm(lb, sb, r)
+	}
+	return nil, false
+}
+
+// compareJSONBodies parses and compares two JSON bodies, marker echoes
+// left out.
+func compareJSONBodies(lb, sb []byte, r *Rules) ([]Difference, bool) {
+	lv, ok := parseJSON(lb)
+	if !ok {
+		return nil, false
+	}
+	sv, ok := parseJSON(sb)
+	if !ok {
+		return nil, false
+	}
+	if r.mayEcho(lb) {
+		lv = r.stripMarkers(lv)
+	}
+	if r.mayEcho(sb) {
+		sv = r.stripMarkers(sv)
+	}
+	return compareJSON(lv, sv, r), true
 }
 
 // decodeFailed is the outcome when one side's body could not be decoded;
@@ -67,63 +104,83 @@ func decodeFailed(side string, err error) bodies {
 	return bodies{err: side + " body: " + err.Error()}
 }
 
-// sameBodyKind is the kind of two identical bodies, found without
-// decoding them.
-func sameBodyKind(b []byte, lh, sh http.Header) BodyKind {
-	switch {
-	case len(b) == 0:
+// classify says how a body is compared: by its declared Content-Type,
+// else by its first bytes (an object or array is JSON, several lines of
+// them JSON Lines, a doctype or <html> HTML, an XML declaration XML),
+// else as text when it is UTF-8, else as binary.
+func classify(b []byte, h http.Header) BodyKind {
+	if len(b) == 0 {
 		return BodyEmpty
-	case isJSONCandidate(b, lh) && isJSONCandidate(b, sh) && json.Valid(b):
-		return BodyJSON
-	case utf8.Valid(b):
+	}
+	if k, ok := declaredKind(mediaType(h)); ok {
+		return k
+	}
+	head := bytes.TrimLeft(b[:min(len(b), 512)], " \t\r\n\ufeff")
+	switch {
+	case len(head) > 0 && (head[0] == '{' || head[0] == '['):
+		if json.Valid(b) {
+			return BodyJSON
+		}
+		if looksJSONLines(b) {
+			return BodyJSONLines
+		}
+	case hasPrefixFold(head, "<!doctype html") || hasPrefixFold(head, "<html"):
+		return BodyHTML
+	case bytes.HasPrefix(head, []byte("<?xml")):
+		return BodyXML
+	}
+	if utf8.Valid(b) {
 		return BodyText
-	default:
-		return BodyBinary
 	}
+	return BodyBinary
 }
 
-// jsonBody decodes b if it should be and is JSON.
-func jsonBody(b []byte, h http.Header) (any, bool) {
-	if !isJSONCandidate(b, h) {
-		return nil, false
+// declaredKind maps a media type to the kind it declares.
+func declaredKind(mt string) (BodyKind, bool) {
+	switch {
+	case mt == "application/x-ndjson" || mt == "application/jsonl" || mt == "application/x-jsonlines" ||
+		mt == "application/jsonlines" || mt == "application/ndjson":
+		return BodyJSONLines, true
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		return BodyJSON, true
+	case mt == "text/html" || mt == "application/xhtml+xml":
+		return BodyHTML, true
+	case mt == "application/xml" || mt == "text/xml" || strings.HasSuffix(mt, "+xml"):
+		return BodyXML, true
+	case mt == "application/x-www-form-urlencoded":
+		return BodyForm, true
 	}
-	return parseJSON(b)
+	return "", false
 }
 
-// isJSONCandidate reports whether b is declared JSON or looks like an
-// object or array.
-func isJSONCandidate(b []byte, h http.Header) bool {
+// mediaType is the lower-case media type of the Content-Type header,
+// without parameters.
+func mediaType(h http.Header) string {
 	mt, _, _ := strings.Cut(firstHeader(h, "Content-Type"), ";")
-	mt = strings.ToLower(strings.TrimSpace(mt))
-	if mt == "application/json" || strings.HasSuffix(mt, "+json") {
-		return true
-	}
-	b = bytes.TrimLeft(b, " \t\r\n")
-	return len(b) > 0 && (b[0] == '{' || b[0] == '[')
+	return strings.ToLower(strings.TrimSpace(mt))
 }
 
-// compareText reports the first difference of two texts with a snippet
-// of each around it.
-func compareText(l, s []byte) []Difference {
-	i := 0
-	for i < len(l) && i < len(s) && l[i] == s[i] {
-		i++
-	}
-	start := max(0, i-snippetLen/2)
-	return []Difference{{Path: "body", Kind: KindBody, Legacy: snippet(l, start), Service: snippet(s, start)}}
+// hasPrefixFold reports whether b starts with the lower-case ASCII
+// prefix in any case.
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && asciiEqualFold(b[:len(prefix)], prefix)
 }
 
-// snippet is at most snippetLen bytes of b from start, on rune
-// boundaries.
-func snippet(b []byte, start int) string {
-	for start < len(b) && !utf8.RuneStart(b[start]) {
-		start++
+// looksJSONLines reports whether b holds at least two lines and every
+// non-blank line is one JSON value.
+func looksJSONLines(b []byte) bool {
+	n := 0
+	for line := range bytes.SplitSeq(b, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		if !json.Valid(line) {
+			return false
+		}
+		n++
 	}
-	end := min(len(b), start+snippetLen)
-	for end > start && end < len(b) && !utf8.RuneStart(b[end]) {
-		end--
-	}
-	return string(b[start:end])
+	return n >= 2
 }
 
 // compareBinary reports differing binary bodies by their SHA-256.

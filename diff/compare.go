@@ -28,13 +28,16 @@ func Compare(legacy, service Response, rules *Rules) (res Result) {
 		}
 	}()
 	if rules == nil {
-		rules = &Rules{}
+		rules = defaultRules
 	}
 	diffs := compareStatus(nil, legacy.Status, service.Status)
 	diffs = compareHeaders(diffs, legacy.Header, service.Header, rules)
 	b := compareBodies(legacy, service, rules)
 	return finish(Result{BodyKind: b.kind, Error: b.err, Truncated: b.truncated}, append(diffs, b.diffs...), rules)
 }
+
+// defaultRules are the rules of a nil *Rules.
+var defaultRules = &Rules{markers: compileMarkers(nil)}
 
 // compareStatus appends a difference if the status codes differ.
 func compareStatus(diffs []Difference, l, s int) []Difference {

@@ -561,6 +561,12 @@ func TestGeneralize(t *testing.T) {
 		{desc: "status", in: "status", want: "status"},
 		{desc: "header", in: "header:X-1", want: "header:X-1"},
 		{desc: "empty key kept", in: "/a//0", want: "/a//*"},
+		{desc: "xml index", in: "/order/item[2]/@qty", want: "/order/item[*]/@qty"},
+		{desc: "xml key with brackets kept", in: "/a[x]/b", want: "/a[x]/b"},
+		{desc: "html nth", in: "main > ul.items > li:nth-of-type(3)::text", want: "main > ul.items > li:nth-of-type(*)::text"},
+		{desc: "html two nths", in: "tr:nth-of-type(10) > td:nth-of-type(2)@title", want: "tr:nth-of-type(*) > td:nth-of-type(*)@title"},
+		{desc: "html id kept", in: "form#checkout input[name=csrf]@value", want: "form#checkout input[name=csrf]@value"},
+		{desc: "line kept", in: "line:12", want: "line:12"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {

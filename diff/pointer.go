@@ -133,30 +133,74 @@ func pointer(path []step) string {
 	return b.String()
 }
 
-// Generalize replaces the array-index segments (all digits) of a JSON
-// Pointer with "*": "/items/3/id" becomes "/items/*/id". An object key made
-// of digits is replaced too. Anything not starting with "/" ("status",
-// "header:Date", "body") is returned unchanged.
+// Generalize replaces the positions in a path with "*", so that one
+// learned path covers every element of a list: in a JSON Pointer the
+// all-digit segments ("/items/3/id" becomes "/items/*/id"; an object key
+// made of digits is replaced too), in an XML path the indexes
+// ("/order/item[2]/@qty" becomes "/order/item[*]/@qty"), in an HTML
+// locator the nth-of-type positions ("ul > li:nth-of-type(3)::text"
+// becomes "ul > li:nth-of-type(*)::text"). Other paths ("status",
+// "header:Date", "line:7", "body") are returned unchanged.
 func Generalize(path string) string {
-	if !strings.HasPrefix(path, "/") || !hasDigitSegment(path) {
-		return path
+	switch {
+	case strings.HasPrefix(path, "/"):
+		if !hasDigitSegment(path) {
+			return path
+		}
+		return generalizePointer(path)
+	case strings.Contains(path, nthOfType):
+		return generalizeNth(path)
 	}
+	return path
+}
+
+// nthOfType opens a positional pseudo-class in an HTML locator.
+const nthOfType = ":nth-of-type("
+
+// generalizePointer replaces digit segments and [N] indexes.
+func generalizePointer(path string) string {
 	var b strings.Builder
 	b.Grow(len(path))
 	for seg := range strings.SplitSeq(path[1:], "/") {
 		b.WriteByte('/')
-		if isDigits(seg) {
+		switch {
+		case isDigits(seg):
 			seg = "*"
+		case strings.HasSuffix(seg, "]"):
+			if open := strings.LastIndexByte(seg, '['); open >= 0 && isDigits(seg[open+1:len(seg)-1]) {
+				seg = seg[:open] + "[*]"
+			}
 		}
 		b.WriteString(seg)
 	}
 	return b.String()
 }
 
-// hasDigitSegment reports whether a pointer has an all-digit segment.
+// generalizeNth replaces the number of every :nth-of-type(N).
+func generalizeNth(path string) string {
+	var b strings.Builder
+	b.Grow(len(path))
+	for {
+		i := strings.Index(path, nthOfType)
+		if i < 0 {
+			b.WriteString(path)
+			return b.String()
+		}
+		i += len(nthOfType)
+		b.WriteString(path[:i])
+		path = path[i:]
+		if j := strings.IndexByte(path, ')'); j > 0 && isDigits(path[:j]) {
+			b.WriteByte('*')
+			path = path[j:]
+		}
+	}
+}
+
+// hasDigitSegment reports whether a pointer has an all-digit segment or
+// an [N] index.
 func hasDigitSegment(path string) bool {
 	for seg := range strings.SplitSeq(path[1:], "/") {
-		if isDigits(seg) {
+		if isDigits(seg) || strings.HasSuffix(seg, "]") {
 			return true
 		}
 	}

@@ -13,7 +13,25 @@ type RulesConfig struct {
 	// IgnorePaths are JSON Pointers into the body that are not compared.
 	// A "*" segment matches any key or array index, and a pattern covers
 	// its node and everything below it ("/items/*/updated_at", "/meta").
+	// They apply to JSON, JSON Lines and form bodies, and to XML element
+	// paths ("/order/item/@qty" covers every item's qty; "/order/item[2]"
+	// only the second item).
 	IgnorePaths []string
+	// IgnoreSelectors are CSS selectors (cascadia syntax) of HTML
+	// elements not compared, with an optional "@attr" suffix for one
+	// attribute or "::text" for the element's own text
+	// ("form#checkout input[name=csrf]@value", "footer", "time::text").
+	IgnoreSelectors []string
+	// IgnoreLines are 1-based line numbers of text bodies not compared.
+	IgnoreLines []int
+	// TextOnly compares HTML pages by their visible text alone, ignoring
+	// markup (for routes whose templates are rewritten on purpose).
+	TextOnly bool
+	// Markers are header names, besides DefaultMarkers, that only the
+	// copy's request carries; where a body echoes them ("Name: value"
+	// lines, JSON keys, form fields) or a response header repeats them,
+	// they are left out of comparison.
+	Markers []string
 	// IgnoreHeaders are header names not compared, in addition to
 	// DefaultIgnoredHeaders (case-insensitive).
 	IgnoreHeaders []string
@@ -33,6 +51,10 @@ type RulesConfig struct {
 // between goroutines. A nil *Rules means the defaults.
 type Rules struct {
 	ignore     []pattern
+	selectors  []htmlSelector
+	lines      map[int]bool
+	textOnly   bool
+	markers    []string // lower-case marker header names
 	unordered  []pattern
 	headers    []string // extra ignored header names, canonical
 	tol        tolerance
@@ -50,9 +72,16 @@ func NewRules(c RulesConfig) (*Rules, error) {
 	if c.MaxDecoded < 0 {
 		return nil, fmt.Errorf("diff: max decoded %d is negative", c.MaxDecoded)
 	}
-	r := &Rules{maxDecoded: c.MaxDecoded, noise: c.Noise}
+	r := &Rules{maxDecoded: c.MaxDecoded, noise: c.Noise, textOnly: c.TextOnly,
+		markers: compileMarkers(c.Markers)}
 	var err error
 	if r.ignore, err = compilePatterns("ignore path", c.IgnorePaths); err != nil {
+		return nil, err
+	}
+	if r.selectors, err = compileSelectors(c.IgnoreSelectors); err != nil {
+		return nil, err
+	}
+	if r.lines, err = compileLines(c.IgnoreLines); err != nil {
 		return nil, err
 	}
 	if r.unordered, err = compilePatterns("unordered path", c.Unordered); err != nil {
@@ -76,6 +105,21 @@ func compilePatterns(what string, ptrs []string) ([]pattern, error) {
 			return nil, fmt.Errorf("diff: %s %q: %w", what, p, err)
 		}
 		out = append(out, pat)
+	}
+	return out, nil
+}
+
+// compileLines checks 1-based line numbers.
+func compileLines(lines []int) (map[int]bool, error) {
+	if len(lines) == 0 {
+		return nil, nil
+	}
+	out := make(map[int]bool, len(lines))
+	for _, n := range lines {
+		if n < 1 {
+			return nil, fmt.Errorf("diff: ignore line %d: lines are numbered from 1", n)
+		}
+		out[n] = true
 	}
 	return out, nil
 }
@@ -130,7 +174,7 @@ func (r *Rules) headerIgnored(name string) bool {
 			return true
 		}
 	}
-	return false
+	return r.isMarker(name)
 }
 
 // maxDecodedBytes is the effective decode cap.

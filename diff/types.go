@@ -1,6 +1,8 @@
 // Package diff compares two captured HTTP responses, the monolith's and
-// the service's, and says where they differ: status, headers and, for JSON
-// bodies, every differing field by JSON Pointer.
+// the service's, and says where they differ: status, headers and, for
+// bodies it understands, every differing place by a stable path: JSON
+// (and JSON Lines, and forms) by JSON Pointer, HTML by a CSS-like locator,
+// XML by an element path, text by line. Other bodies are compared whole.
 //
 // It is pure: no I/O, no goroutines, no globals that change. Compare never
 // panics; a failure inside becomes Result.Error.
@@ -69,14 +71,18 @@ const (
 	KindOrder   Kind = "order"   // an array with the same elements in another order
 	KindStatus  Kind = "status"  // status codes differ
 	KindHeader  Kind = "header"  // a compared header differs
-	KindBody    Kind = "body"    // non-JSON bodies differ (text or binary)
+	KindBody    Kind = "body"    // bodies differ as a whole (binary, or unparsable)
 )
 
 // Difference is one place where the two responses differ.
 type Difference struct {
-	// Path is a JSON Pointer into the body ("/items/0/price"), or
-	// "status", or "header:Name", or "body" for non-JSON bodies; cut to
-	// MaxPathLen bytes.
+	// Path says where: "status", "header:Name", or a place in the body
+	// whose syntax depends on BodyKind: a JSON Pointer for JSON, JSON
+	// Lines ("/3/field") and forms ("/field/0"); a CSS-like locator for
+	// HTML ("main > ul.items > li:nth-of-type(3)::text",
+	// "form#checkout input[name=csrf]@value"); an element path for XML
+	// ("/order/item[2]/@qty"); "line:N" for text; "body" for a body
+	// compared whole. Cut to MaxPathLen bytes.
 	Path string `json:"path"`
 	Kind Kind   `json:"kind"`
 	// Legacy and Service are the values at Path, JSON-encoded (or a text
@@ -86,7 +92,22 @@ type Difference struct {
 	// Noise is set when Path is a learned noisy path (see Rules.Noise):
 	// the difference is shown but does not count as a mismatch.
 	Noise bool `json:"noise,omitempty"`
+	// Excerpt, when set, is the source around the difference on each
+	// side (the enclosing element, or the lines around a line), for a
+	// person to see it in context. Nil for JSON, whose values say enough.
+	Excerpt *Excerpt `json:"excerpt,omitempty"`
 }
+
+// Excerpt is a few lines of each side's source around a difference, each
+// cut to MaxExcerptLen bytes. It is text to show escaped, never markup to
+// render.
+type Excerpt struct {
+	Legacy  string `json:"legacy"`
+	Service string `json:"service"`
+}
+
+// MaxExcerptLen bounds Excerpt.Legacy and Excerpt.Service.
+const MaxExcerptLen = 512
 
 // MaxValueLen bounds Difference.Legacy and Difference.Service.
 const MaxValueLen = 256
@@ -101,10 +122,14 @@ type BodyKind string
 
 // Body kinds.
 const (
-	BodyEmpty  BodyKind = "empty"
-	BodyJSON   BodyKind = "json"
-	BodyText   BodyKind = "text"
-	BodyBinary BodyKind = "binary"
+	BodyEmpty     BodyKind = "empty"
+	BodyJSON      BodyKind = "json"
+	BodyJSONLines BodyKind = "jsonl" // one JSON value per line
+	BodyHTML      BodyKind = "html"
+	BodyXML       BodyKind = "xml"
+	BodyForm      BodyKind = "form" // application/x-www-form-urlencoded
+	BodyText      BodyKind = "text" // compared line by line
+	BodyBinary    BodyKind = "binary"
 )
 
 // Verdict sums up a comparison.
@@ -150,8 +175,8 @@ type Tolerance struct {
 	Rel float64
 }
 
-// NoiseSet reports whether a difference at a JSON Pointer is learned
-// noise. Paths are passed as found ("/items/3/updated_at"); use
+// NoiseSet reports whether a difference at a path is learned noise.
+// Paths are passed as found ("/items/3/updated_at"); use
 // Generalize to store them. Implementations must be safe for concurrent
 // use.
 type NoiseSet interface {
@@ -166,6 +191,12 @@ var DefaultIgnoredHeaders = []string{
 	"X-Served-By", "Via", "Set-Cookie", "Vary", "Alt-Svc", "Report-To", "Nel",
 	"Strict-Transport-Security", "X-Runtime", "X-Response-Time", "Traceparent", "Tracestate",
 }
+
+// DefaultMarkers are the headers strangler adds to the copy it sends, so
+// only one side's request carries them. Where a body or a response
+// header echoes them, they are left out of comparison (see
+// RulesConfig.Markers).
+var DefaultMarkers = []string{"X-Strangler-Shadow", "X-Strangler-Shadow-Signature"}
 
 // DefaultMaxDecoded bounds a decompressed (gzip, deflate) body.
 const DefaultMaxDecoded = 8 << 20
