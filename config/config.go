@@ -255,9 +255,14 @@ type Shadow struct {
 
 // Diff configures how shadow responses are compared.
 type Diff struct {
-	// Ignore lists JSON Pointers (with * for any key or index) and
-	// "header:NAME" entries left out of comparisons.
+	// Ignore lists what is left out of comparisons: JSON Pointers (with *
+	// for any key or index; they also match XML element paths),
+	// "header:NAME", "line:N" (text bodies) and CSS selectors (HTML, with
+	// an optional @attr or ::text suffix).
 	Ignore []string `mapstructure:"ignore" json:"ignore"`
+	// Text compares HTML pages by their visible text only, ignoring
+	// markup (for routes whose templates are rewritten on purpose).
+	Text bool `mapstructure:"text" json:"text"`
 	// Unordered lists JSON Pointers of arrays compared as multisets.
 	Unordered []string `mapstructure:"unordered" json:"unordered"`
 	// Tolerance lets numbers differ a little.
@@ -266,8 +271,9 @@ type Diff struct {
 	MaxBody ByteSize `mapstructure:"max_body" json:"max_body"`
 	// Noise learns noisy fields by asking the monolith twice.
 	Noise Noise `mapstructure:"noise" json:"noise"`
-	// Redact lists JSON Pointers and "header:NAME" entries whose values are
-	// never stored or shown.
+	// Redact lists JSON Pointers, "header:NAME" entries and CSS selectors
+	// (HTML) whose values are never stored or shown, on top of what is
+	// recognised by default (docs/shadowing.md#redaction).
 	Redact []string `mapstructure:"redact" json:"redact"`
 }
 

@@ -12,6 +12,9 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/rs/zerolog"
+	"golang.org/x/net/html/atom"
+
+	"github.com/stranglerfig/strangler/diff"
 )
 
 // FieldError is one problem in a config file: which file, which field
@@ -56,7 +59,11 @@ var (
 	svcNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 	tokenRe   = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 	envRe     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	pointerRe = regexp.MustCompile(`^(/([^/~]|~[01])*)+$`)
+	// bareWordRe is an entry that, as a CSS selector, names one element
+	// type; one that no HTML element has is a JSON field written
+	// without its leading "/".
+	bareWordRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+	pointerRe  = regexp.MustCompile(`^(/([^/~]|~[01])*)+$`)
 )
 
 // validator collects problems for one file.
@@ -428,8 +435,8 @@ func (c *Config) validateShadow(v *validator, f string, r *Route) {
 }
 
 func validateDiff(v *validator, f string, d Diff) {
-	pointerOrHeader(v, f+".ignore", d.Ignore)
-	pointerOrHeader(v, f+".redact", d.Redact)
+	diffEntries(v, f+".ignore", d.Ignore)
+	diffEntries(v, f+".redact", d.Redact)
 	for j, p := range d.Unordered {
 		if !pointerRe.MatchString(p) {
 			v.add(fmt.Sprintf("%s.unordered[%d]", f, j), "%q is not a JSON Pointer (/a/*/b)", p)
@@ -449,31 +456,68 @@ func validateDiff(v *validator, f string, d Diff) {
 	}
 }
 
-// SplitEntries separates a validated diff.ignore or diff.redact list into
-// header names (from header:NAME entries) and JSON Pointers.
-func SplitEntries(entries []string) (headers, pointers []string) {
-	for _, e := range entries {
-		if name, ok := strings.CutPrefix(e, "header:"); ok {
-			headers = append(headers, name)
-		} else {
-			pointers = append(pointers, e)
-		}
-	}
-	return headers, pointers
+// DiffEntries is a validated diff.ignore or diff.redact list sorted by
+// the kind of place each entry names.
+type DiffEntries struct {
+	Headers   []string // header names, from header:NAME entries
+	Pointers  []string // JSON Pointers, also matched against XML element paths
+	Lines     []int    // 1-based text line numbers, from line:N entries
+	Selectors []string // CSS selectors (with @attr or ::text) for HTML bodies
 }
 
-// pointerOrHeader checks entries that are JSON Pointers or header:NAME.
-func pointerOrHeader(v *validator, f string, entries []string) {
+// ClassifyEntries sorts a validated diff.ignore or diff.redact list by
+// kind: header:NAME, line:N, a JSON Pointer (starts with "/"), else a CSS
+// selector.
+func ClassifyEntries(entries []string) DiffEntries {
+	var out DiffEntries
+	for _, e := range entries {
+		if name, ok := strings.CutPrefix(e, "header:"); ok {
+			out.Headers = append(out.Headers, name)
+		} else if n, ok := lineEntry(e); ok {
+			out.Lines = append(out.Lines, n)
+		} else if strings.HasPrefix(e, "/") {
+			out.Pointers = append(out.Pointers, e)
+		} else {
+			out.Selectors = append(out.Selectors, e)
+		}
+	}
+	return out
+}
+
+// lineEntry parses a line:N entry.
+func lineEntry(e string) (int, bool) {
+	s, ok := strings.CutPrefix(e, "line:")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil
+}
+
+// diffEntries checks diff.ignore / diff.redact entries: header:NAME, a
+// JSON Pointer or XML path, line:N, or a CSS selector.
+func diffEntries(v *validator, f string, entries []string) {
 	for j, e := range entries {
 		field := fmt.Sprintf("%s[%d]", f, j)
-		if name, ok := strings.CutPrefix(e, "header:"); ok {
-			if !tokenRe.MatchString(name) {
+		switch {
+		case strings.HasPrefix(e, "header:"):
+			if name := strings.TrimPrefix(e, "header:"); !tokenRe.MatchString(name) {
 				v.add(field, "%q is not a valid header name", name)
 			}
-			continue
-		}
-		if !pointerRe.MatchString(e) {
-			v.add(field, "%q is neither a JSON Pointer (/a/*/b) nor header:NAME", e)
+		case strings.HasPrefix(e, "line:"):
+			if n, ok := lineEntry(e); !ok || n < 1 {
+				v.add(field, "%q: want line:N with N a line number from 1", e)
+			}
+		case strings.HasPrefix(e, "/"):
+			if !pointerRe.MatchString(e) {
+				v.add(field, "%q is not a JSON Pointer (/a/*/b) or XML path (/order/item/@qty)", e)
+			}
+		case bareWordRe.MatchString(e) && atom.Lookup([]byte(strings.ToLower(e))) == 0 && !strings.Contains(e, "-"):
+			v.add(field, "%q is neither a JSON Pointer (did you mean /%s?), header:NAME, line:N nor a CSS selector of an HTML element", e, e)
+		default:
+			if err := diff.CheckSelector(e); err != nil {
+				v.add(field, "%q is neither a JSON Pointer (/a/*/b), header:NAME, line:N nor a CSS selector: %v", e, err)
+			}
 		}
 	}
 }

@@ -58,7 +58,8 @@ type monolith struct {
 }
 
 // NewMonolith returns the legacy bookshop monolith: an HTML home page, the
-// product, user and order JSON APIs and /healthz, backed by its own fresh
+// product, user and order JSON APIs, the HTML order page (/orders/{id})
+// and /healthz, backed by its own fresh
 // in-memory copy of the seed data. Every response carries
 // X-Served-By: monolith.
 func NewMonolith() http.Handler {
@@ -71,6 +72,7 @@ func NewMonolith() http.Handler {
 	mux.HandleFunc("GET /api/orders", m.listOrders)
 	mux.HandleFunc("GET /api/orders/{id}", m.getOrder)
 	mux.HandleFunc("POST /api/orders", m.createOrder)
+	mux.HandleFunc("GET /orders/{id}", orderPage(m.orders, monolithOrderPage, monolithTotal))
 	mux.HandleFunc("GET /healthz", healthz)
 	return servedBy("monolith", mux)
 }

@@ -49,7 +49,8 @@ func NewOrders() http.Handler {
 
 // NewOrdersWithFaults returns the extracted orders microservice, controlled
 // at runtime by f (nil means defaults). It serves GET /api/orders (optional
-// ?user=ID), GET /api/orders/{id}, POST /api/orders and GET /healthz from
+// ?user=ID), GET /api/orders/{id}, POST /api/orders, the HTML order page
+// GET /orders/{id} (its total written "€42.50") and GET /healthz from
 // its own fresh in-memory copy of the seed orders, and marks every response
 // with X-Served-By: orders. Its order JSON deliberately differs from the
 // monolith's: "state" replaces "status", "total_cents" is added, items are
@@ -61,6 +62,7 @@ func NewOrdersWithFaults(f *Faults) http.Handler {
 	mux.HandleFunc("GET /api/orders", s.listOrders)
 	mux.HandleFunc("GET /api/orders/{id}", s.getOrder)
 	mux.HandleFunc("POST /api/orders", s.createOrder)
+	mux.HandleFunc("GET /orders/{id}", orderPage(s.orders, serviceOrderPage, serviceTotal))
 	mux.HandleFunc("GET /healthz", healthz)
 	return servedBy("orders", f.inject(mux))
 }

@@ -13,6 +13,7 @@ import (
 var trafficPaths = []string{
 	"/api/orders/1001", "/api/orders/1002", "/api/orders/1003", "/api/orders/1004", "/api/orders/1005",
 	"/api/orders", "/api/orders?user=1", "/api/products", "/api/users/2",
+	"/orders/1001", "/orders/1002", "/orders/1004",
 	"/api/products/1", "/api/products/2", "/api/products/3", "/api/products/4", "/api/products/5", "/api/products/6",
 }
 

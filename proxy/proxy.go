@@ -262,16 +262,17 @@ func policyConfig(r config.Route, cfg *config.Config, legacy, service shadow.Tar
 	if timeout == 0 {
 		timeout = cfg.Shadowing.Timeout
 	}
-	ignoreHeaders, ignorePaths := config.SplitEntries(r.Diff.Ignore)
-	redactHeaders, redactPaths := config.SplitEntries(r.Diff.Redact)
+	ignore := config.ClassifyEntries(r.Diff.Ignore)
+	redact := config.ClassifyEntries(r.Diff.Redact)
 	return shadow.PolicyConfig{
 		Route: r.Name, Sample: sampleOf(r.Shadow), Methods: r.Shadow.Methods,
 		MaxBody: int64(r.Shadow.MaxBody), MaxResponse: int64(r.Diff.MaxBody), Timeout: timeout,
 		Legacy: legacy, Service: service,
-		Rules: diff.RulesConfig{IgnorePaths: ignorePaths, IgnoreHeaders: ignoreHeaders, Unordered: r.Diff.Unordered,
-			Tolerance: diff.Tolerance{Abs: r.Diff.Tolerance.Abs, Rel: r.Diff.Tolerance.Rel}},
+		Rules: diff.RulesConfig{IgnorePaths: ignore.Pointers, IgnoreHeaders: ignore.Headers,
+			IgnoreSelectors: ignore.Selectors, IgnoreLines: ignore.Lines, TextOnly: r.Diff.Text,
+			Unordered: r.Diff.Unordered, Tolerance: diff.Tolerance{Abs: r.Diff.Tolerance.Abs, Rel: r.Diff.Tolerance.Rel}},
 		Noise: r.Diff.Noise.Enabled, NoiseSample: r.Diff.Noise.Sample, NoiseWarmup: r.Diff.Noise.Warmup,
-		RedactHeaders: redactHeaders, RedactPaths: redactPaths,
+		RedactHeaders: redact.Headers, RedactPaths: redact.Pointers, RedactSelectors: redact.Selectors,
 	}
 }
 

@@ -65,9 +65,11 @@ type PolicyConfig struct {
 	Noise       bool
 	NoiseSample float64
 	NoiseWarmup int
-	// RedactHeaders and RedactPaths (JSON Pointers) are never stored.
-	RedactHeaders []string
-	RedactPaths   []string
+	// RedactHeaders, RedactPaths (JSON Pointers) and RedactSelectors (CSS,
+	// for HTML) are never stored, besides what is redacted by default.
+	RedactHeaders   []string
+	RedactPaths     []string
+	RedactSelectors []string
 }
 
 // Policy mirrors one route's requests. It is built per config (cheap) and
