@@ -113,9 +113,11 @@ func (r *Rules) echoLine(line string) bool {
 }
 
 // stripMarkers drops marker echoes from a decoded JSON value in place:
-// object keys that are marker names, and marker lines in strings (a raw
-// request dump). It returns the value, which is a new string where a
-// string itself changed.
+// object keys that are marker names, list entries that echo one (a
+// "Name: value" string, or a small name/value object such as
+// {"name": "X-Strangler-Shadow", "value": "1"}), and marker lines in
+// strings (a raw request dump). It returns the value: a list or string
+// that changed is a new one.
 func (r *Rules) stripMarkers(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
@@ -127,11 +129,39 @@ func (r *Rules) stripMarkers(v any) any {
 			x[k] = r.stripMarkers(c)
 		}
 	case []any:
-		for i, c := range x {
-			x[i] = r.stripMarkers(c)
+		out := x[:0]
+		for _, c := range x {
+			if !r.isMarkerEntry(c) {
+				out = append(out, r.stripMarkers(c))
+			}
 		}
+		return out
 	case string:
 		return r.stripMarkerLines(x)
 	}
 	return v
+}
+
+// maxPairKeys is the most keys a list entry may have to count as one
+// header's name/value pair.
+const maxPairKeys = 3
+
+// isMarkerEntry reports whether a list entry echoes a marker: a
+// "Name: value" string, or a name/value object whose values include a
+// marker name.
+func (r *Rules) isMarkerEntry(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return r.echoLine(x)
+	case map[string]any:
+		if len(x) > maxPairKeys {
+			return false
+		}
+		for _, c := range x {
+			if s, ok := c.(string); ok && r.isMarker(s) {
+				return true
+			}
+		}
+	}
+	return false
 }

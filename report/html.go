@@ -62,6 +62,7 @@ code { font-family: ui-monospace, monospace; font-size: .9em; word-break: break-
 .good { color: #1a7f37; font-weight: 600; }
 .bad { color: #cf222e; font-weight: 600; }
 table.metrics { width: auto; }
+tr.context pre { margin: 0; white-space: pre-wrap; word-break: break-all; font-size: .85em; max-height: 12rem; overflow: auto; }
 </style>
 </head>
 <body>
@@ -90,7 +91,8 @@ table.metrics { width: auto; }
 {{if .TopPaths}}<table>
 <tr><th>Path</th><th>Kind</th><th>Count</th><th>Noise</th><th>Legacy</th><th>Service</th><th>Result</th></tr>
 {{range .TopPaths}}<tr><td><code>{{.Path}}</code></td><td>{{.Kind}}</td><td class="num">{{.Count}}</td><td>{{yesNo .Noise}}</td><td><code>{{shorten .Example.Legacy}}</code></td><td><code>{{shorten .Example.Service}}</code></td><td class="num">{{.Example.ResultID}}</td></tr>
-{{end}}</table>{{else}}<p class="muted">None.</p>{{end}}
+{{with .Example.Excerpt}}<tr class="context"><td colspan="3" class="muted">in context</td><td colspan="2"><pre>{{.Legacy}}</pre></td><td colspan="2"><pre>{{.Service}}</pre></td></tr>
+{{end}}{{end}}</table>{{else}}<p class="muted">None.</p>{{end}}
 <h3>Learned noise</h3>
 {{if .Noise}}<table>
 <tr><th>Path</th><th>Count</th></tr>

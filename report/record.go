@@ -97,10 +97,11 @@ func (rec Record) clone() Record {
 // rounded up from what TestEstimateCoversHeap measures, so that the count
 // is not below the heap a record holds.
 const (
-	recordOverhead = 2048 // the row, the Record, two index leaves and tree nodes
-	headerOverhead = 64   // one header name: its map slot and []string
-	valueOverhead  = 16   // one header value's slot in its []string
-	diffOverhead   = 80   // one diff.Difference in the Differences array
+	recordOverhead  = 2048 // the row, the Record, two index leaves and tree nodes
+	headerOverhead  = 64   // one header name: its map slot and []string
+	valueOverhead   = 16   // one header value's slot in its []string
+	diffOverhead    = 80   // one diff.Difference in the Differences array
+	excerptOverhead = 48   // one diff.Excerpt and its pointer
 )
 
 // estimateSize is the memory held by a stored record, as counted against
@@ -113,6 +114,9 @@ func estimateSize(rec *Record) int64 {
 	for i := range rec.Result.Differences {
 		d := &rec.Result.Differences[i]
 		n += diffOverhead + strSize(d.Path) + strSize(string(d.Kind)) + strSize(d.Legacy) + strSize(d.Service)
+		if d.Excerpt != nil {
+			n += excerptOverhead + strSize(d.Excerpt.Legacy) + strSize(d.Excerpt.Service)
+		}
 	}
 	return int64(n)
 }

@@ -61,6 +61,42 @@ func markdownPaths(b *strings.Builder, paths []PathStat) {
 		fmt.Fprintf(b, "| %s | %s | %d | %s | %s | %s | %d |\n", md(p.Path), md(string(p.Kind)), p.Count,
 			yesNo(p.Noise), md(shorten(p.Example.Legacy)), md(shorten(p.Example.Service)), p.Example.ResultID)
 	}
+	markdownExcerpts(b, paths)
+}
+
+// markdownExcerpts writes, for each differing path that has one, the
+// source around the difference on each side as fenced text (never
+// rendered as markup).
+func markdownExcerpts(b *strings.Builder, paths []PathStat) {
+	for _, p := range paths {
+		if p.Example.Excerpt == nil || p.Noise {
+			continue
+		}
+		fmt.Fprintf(b, "\n#### In context: %s\n\n", md(p.Path))
+		for _, side := range [2]struct{ name, text string }{
+			{"Monolith", p.Example.Excerpt.Legacy}, {"Service", p.Example.Excerpt.Service}} {
+			fmt.Fprintf(b, "%s:\n\n%s\n", side.name, fence(side.text))
+		}
+	}
+}
+
+// fence wraps s in a code fence longer than any run of backticks in it,
+// so that no excerpt can close its fence early.
+func fence(s string) string {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	f := strings.Repeat("`", max(3, longest+1))
+	if s == "" {
+		s = "(absent)"
+	}
+	return f + "text\n" + strings.TrimRight(s, "\n") + "\n" + f + "\n"
 }
 
 // markdownNoise writes the learned noise table.

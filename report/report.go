@@ -91,6 +91,9 @@ type Example struct {
 	Legacy   string `json:"legacy"`
 	Service  string `json:"service"`
 	ResultID uint64 `json:"result_id"`
+	// Excerpt is the source around the difference on each side, for
+	// page, XML and text bodies (see diff.Excerpt).
+	Excerpt *diff.Excerpt `json:"excerpt,omitempty"`
 }
 
 // ShadowCounts counts shadow requests: sent, and dropped or skipped by

@@ -252,7 +252,7 @@ func (w *writer) addPath(txn *memdb.Txn, route *routeRow, id uint64, general str
 	}
 	row.Count++
 	row.Kind, row.Noise = d.Kind, d.Noise
-	row.Example = Example{Legacy: d.Legacy, Service: d.Service, ResultID: id}
+	row.Example = Example{Legacy: d.Legacy, Service: d.Service, ResultID: id, Excerpt: d.Excerpt}
 	w.paths[key] = row
 	return txn.Insert(tablePaths, row)
 }

@@ -1399,7 +1399,7 @@
       if (d.kind !== 'extra') legacyMarks.set(d.path, d);
       if (d.kind !== 'missing') serviceMarks.set(d.path, d);
     }
-    $('result-diffs-body').replaceChildren(...(diffs.length ? diffs.map((d) => el('tr', { 'data-path': d.path },
+    $('result-diffs-body').replaceChildren(...(diffs.length ? diffs.flatMap((d) => [el('tr', { 'data-path': d.path },
       el('th', { scope: 'row' }, el('button', {
         type: 'button', class: 'link path', title: 'Show in both bodies',
         onclick: () => flash(d.path),
@@ -1407,7 +1407,8 @@
       el('td', null, d.kind),
       el('td', null, valueView(d.legacy)),
       el('td', null, valueView(d.service)),
-      el('td', null, d.noise ? badge('noise', 'noise', 'learned noise: does not count as a mismatch') : ''))) :
+      el('td', null, d.noise ? badge('noise', 'noise', 'learned noise: does not count as a mismatch') : '')),
+      ...excerptRows(d)]) :
       [el('tr', null, el('td', { colspan: 5 }, 'No differences: the answers matched.'))]));
     renderBody($('legacy-body'), rec.legacy, legacyMarks);
     renderBody($('service-body'), rec.service, serviceMarks);
@@ -1416,6 +1417,17 @@
     renderHeaders($('legacy-headers'), rec.legacy.header, diffs);
     renderHeaders($('service-headers'), rec.service.header, diffs);
     renderDiffs();
+  }
+
+  // excerptRows shows the source around a page, XML or text difference,
+  // monolith and service side by side, as text (never as markup).
+  function excerptRows(d) {
+    if (!d.excerpt) return [];
+    return [el('tr', { class: 'excerpt', 'data-path': d.path },
+      el('td', { colspan: 2, class: 'muted' }, 'in context'),
+      el('td', null, el('pre', { class: 'excerpt' }, d.excerpt.legacy || '(absent)')),
+      el('td', null, el('pre', { class: 'excerpt' }, d.excerpt.service || '(absent)')),
+      el('td'))];
   }
 
   function flash(path) {
