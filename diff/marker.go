@@ -113,9 +113,8 @@ func (r *Rules) echoLine(line string) bool {
 }
 
 // stripMarkers drops marker echoes from a decoded JSON value in place:
-// object keys that are marker names, list entries that echo one (a
-// "Name: value" string, or a small name/value object such as
-// {"name": "X-Strangler-Shadow", "value": "1"}), and marker lines in
+// object keys that are marker names, list entries that echo one (see
+// isMarkerEntry), and marker lines in
 // strings (a raw request dump). It returns the value: a list or string
 // that changed is a new one.
 func (r *Rules) stripMarkers(v any) any {
@@ -147,21 +146,25 @@ func (r *Rules) stripMarkers(v any) any {
 const maxPairKeys = 3
 
 // isMarkerEntry reports whether a list entry echoes a marker: a
-// "Name: value" string, or a name/value object whose values include a
-// marker name.
+// "Name: value" string, a name/value object whose values include a
+// marker name, or an object whose only keys are markers
+// ({"X-Strangler-Shadow": "1"}, a JSON Lines echo of one header).
 func (r *Rules) isMarkerEntry(v any) bool {
 	switch x := v.(type) {
 	case string:
 		return r.echoLine(x)
 	case map[string]any:
-		if len(x) > maxPairKeys {
+		if len(x) == 0 || len(x) > maxPairKeys {
 			return false
 		}
-		for _, c := range x {
+		onlyMarkers := true
+		for k, c := range x {
 			if s, ok := c.(string); ok && r.isMarker(s) {
 				return true
 			}
+			onlyMarkers = onlyMarkers && r.isMarker(k)
 		}
+		return onlyMarkers
 	}
 	return false
 }
