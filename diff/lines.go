@@ -109,16 +109,84 @@ type seqEdit struct {
 }
 
 // seqAlign aligns two rune sequences with go-diff's Myers diff and returns
-// the runs of its edit script.
+// the runs of its edit script. Items found on one side only are set
+// aside first (they can only be removed or added), so that two largely
+// different sequences cost little more than reading them; Myers then
+// works on what is shared.
 func seqAlign(a, b []rune) []seqEdit {
+	ra, ia, rb, ib := keepShared(a, b)
 	dmp := diffmatchpatch.New()
 	dmp.DiffTimeout = alignTimeout
-	diffs := dmp.DiffMainRunes(a, b, false)
-	out := make([]seqEdit, 0, len(diffs))
-	for _, d := range diffs {
-		out = append(out, seqEdit{op: d.Type, n: utf8.RuneCountInString(d.Text)})
+	var out seqScript
+	pa, pb, x, y := 0, 0, 0, 0 // consumed in a and b; in ra and rb
+	for _, d := range dmp.DiffMainRunes(ra, rb, false) {
+		n := utf8.RuneCountInString(d.Text)
+		switch d.Type {
+		case diffmatchpatch.DiffEqual:
+			for k := range n {
+				oa, ob := ia[x+k], ib[y+k]
+				out.add(diffmatchpatch.DiffDelete, oa-pa)
+				out.add(diffmatchpatch.DiffInsert, ob-pb)
+				out.add(diffmatchpatch.DiffEqual, 1)
+				pa, pb = oa+1, ob+1
+			}
+			x, y = x+n, y+n
+		case diffmatchpatch.DiffDelete:
+			x += n
+		case diffmatchpatch.DiffInsert:
+			y += n
+		}
 	}
+	out.add(diffmatchpatch.DiffDelete, len(a)-pa)
+	out.add(diffmatchpatch.DiffInsert, len(b)-pb)
 	return out
+}
+
+// keepShared returns the items of a that b also holds and those of b
+// that a holds, each with their indexes in the original.
+func keepShared(a, b []rune) (ra []rune, ia []int, rb []rune, ib []int) {
+	top := rune(0)
+	for _, r := range a {
+		top = max(top, r)
+	}
+	for _, r := range b {
+		top = max(top, r)
+	}
+	in := make([]uint8, top+1) // bit 1: in a; bit 2: in b
+	for _, r := range a {
+		in[r] |= 1
+	}
+	for _, r := range b {
+		in[r] |= 2
+	}
+	ra, ia = filterShared(a, in)
+	rb, ib = filterShared(b, in)
+	return ra, ia, rb, ib
+}
+
+// filterShared keeps the items marked as on both sides.
+func filterShared(s []rune, in []uint8) ([]rune, []int) {
+	out, idx := make([]rune, 0, len(s)), make([]int, 0, len(s))
+	for i, r := range s {
+		if in[r] == 3 {
+			out, idx = append(out, r), append(idx, i)
+		}
+	}
+	return out, idx
+}
+
+// seqScript is an edit script being built.
+type seqScript []seqEdit
+
+// add appends n items of op, merged into the last run of the same op.
+func (s *seqScript) add(op diffmatchpatch.Operation, n int) {
+	switch {
+	case n == 0:
+	case len(*s) > 0 && (*s)[len(*s)-1].op == op:
+		(*s)[len(*s)-1].n += n
+	default:
+		*s = append(*s, seqEdit{op: op, n: n})
+	}
 }
 
 // seqBlocks calls fn for each block of removed and added items between two

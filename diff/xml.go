@@ -96,9 +96,8 @@ func compareXML(l, s []byte, r *Rules) ([]Difference, bool) {
 // xmlFrame is an element being parsed.
 type xmlFrame struct {
 	node   *xmlNode
-	seg    []byte         // character data since the last child boundary
-	pieces []string       // trimmed non-empty pieces of own text
-	counts map[string]int // children per local name
+	seg    []byte   // character data since the last child boundary
+	pieces []string // trimmed non-empty pieces of own text
 }
 
 // flush ends the current piece of character data.
@@ -107,6 +106,14 @@ func (f *xmlFrame) flush() {
 		f.pieces = append(f.pieces, string(t))
 	}
 	f.seg = f.seg[:0]
+}
+
+// ownText joins the pieces of own text.
+func (f *xmlFrame) ownText() string {
+	if len(f.pieces) == 1 {
+		return f.pieces[0]
+	}
+	return strings.Join(f.pieces, " ")
 }
 
 // errXMLShape is wrapped by parseXML for documents it does not compare
@@ -130,17 +137,20 @@ func parseXML(b []byte) (*xmlNode, error) {
 			return nil, err
 		}
 	}
-	if p.root == nil || len(p.stack) > 0 {
+	if p.root == nil || p.depth > 0 {
 		return nil, fmt.Errorf("xml: no complete root element: %w", errXMLShape)
 	}
 	return p.root, nil
 }
 
-// xmlParse is the state of parseXML.
+// xmlParse is the state of parseXML. Its frames are reused as the
+// parse goes deeper and back, so their buffers are too.
 type xmlParse struct {
-	root  *xmlNode
-	stack []*xmlFrame
-	nodes int
+	root   *xmlNode
+	stack  []xmlFrame
+	depth  int
+	nodes  int
+	counts map[string]int // scratch: children per local name
 }
 
 // token takes one token.
@@ -151,13 +161,13 @@ func (p *xmlParse) token(tok xml.Token) error {
 	case xml.EndElement:
 		p.end()
 	case xml.CharData:
-		if len(p.stack) == 0 {
+		if p.depth == 0 {
 			if len(bytes.TrimSpace(t)) > 0 {
 				return fmt.Errorf("xml: text outside the root element: %w", errXMLShape)
 			}
 			return nil
 		}
-		top := p.stack[len(p.stack)-1]
+		top := &p.stack[p.depth-1]
 		top.seg = append(top.seg, t...)
 	}
 	return nil
@@ -169,34 +179,47 @@ func (p *xmlParse) start(t xml.StartElement) error {
 	switch {
 	case p.nodes > maxXMLNodes:
 		return fmt.Errorf("xml: over %d elements: %w", maxXMLNodes, errXMLShape)
-	case len(p.stack) >= maxXMLDepth:
+	case p.depth >= maxXMLDepth:
 		return fmt.Errorf("xml: nested over %d deep: %w", maxXMLDepth, errXMLShape)
-	case len(p.stack) == 0 && p.root != nil:
+	case p.depth == 0 && p.root != nil:
 		return fmt.Errorf("xml: second root element <%s>: %w", t.Name.Local, errXMLShape)
 	}
 	n := &xmlNode{name: t.Name, idx: 1, attrs: contentAttrs(t.Attr)}
-	if len(p.stack) > 0 {
-		parent := p.stack[len(p.stack)-1]
+	if p.depth > 0 {
+		parent := &p.stack[p.depth-1]
 		parent.flush()
-		if parent.counts == nil {
-			parent.counts = map[string]int{}
-		}
-		parent.counts[n.name.Local]++
-		n.idx = parent.counts[n.name.Local]
 		parent.node.kids = append(parent.node.kids, n)
 	} else {
 		p.root = n
 	}
-	p.stack = append(p.stack, &xmlFrame{node: n})
+	if p.depth == len(p.stack) {
+		p.stack = append(p.stack, xmlFrame{})
+	}
+	f := &p.stack[p.depth]
+	f.node, f.seg, f.pieces = n, f.seg[:0], f.pieces[:0]
+	p.depth++
 	return nil
 }
 
-// end closes the innermost element (encoding/xml checks it matches).
+// end closes the innermost element (encoding/xml checks it matches) and
+// numbers its children among those of the same local name.
 func (p *xmlParse) end() {
-	top := p.stack[len(p.stack)-1]
+	top := &p.stack[p.depth-1]
 	top.flush()
-	top.node.text = strings.Join(top.pieces, " ")
-	p.stack = p.stack[:len(p.stack)-1]
+	top.node.text = top.ownText()
+	p.depth--
+	kids := top.node.kids
+	if len(kids) < 2 {
+		return
+	}
+	if p.counts == nil {
+		p.counts = map[string]int{}
+	}
+	clear(p.counts)
+	for _, k := range kids {
+		p.counts[k.name.Local]++
+		k.idx = p.counts[k.name.Local]
+	}
 }
 
 // contentAttrs drops namespace declarations and sorts the rest by
@@ -521,25 +544,14 @@ func (c *xmlComparer) children(a, b *xmlNode, path string) bool {
 	return ok
 }
 
-// pairWindow bounds how far ahead a removed element looks for an added
-// one of its name, which keeps a large replaced block linear.
-const pairWindow = 64
-
-// block compares a replaced block of children: each removed element is
-// paired with the next added one of the same name within pairWindow
-// (the added ones skipped are extra), or is missing.
+// block compares a replaced block of children: removed and added
+// elements of the same name are paired (see pairBlock) and compared
+// below; the others are missing or extra.
 func (c *xmlComparer) block(a, b *xmlNode, path string, del, ins []*xmlNode) bool {
 	q := 0
-	for _, d := range del {
-		t := -1
-		for k := q; k < min(len(ins), q+pairWindow); k++ {
-			if ins[k].name == d.name {
-				t = k
-				break
-			}
-		}
+	for i, t := range pairBlock(del, ins) {
 		if t < 0 {
-			if !c.missing(d, b, path) {
+			if !c.missing(del[i], b, path) {
 				return false
 			}
 			continue
@@ -549,7 +561,7 @@ func (c *xmlComparer) block(a, b *xmlNode, path string, del, ins []*xmlNode) boo
 				return false
 			}
 		}
-		if !c.pair(d, ins[t], path+"/"+d.step(false)) {
+		if !c.pair(del[i], ins[t], path+"/"+del[i].step(false)) {
 			return false
 		}
 		q = t + 1
@@ -560,6 +572,98 @@ func (c *xmlComparer) block(a, b *xmlNode, path string, del, ins []*xmlNode) boo
 		}
 	}
 	return true
+}
+
+// Bounds on pairing a replaced block: the best pairing is searched when
+// the block has at most maxPairCells removed × added elements; in a
+// larger one, each removed element takes the next added one of its name
+// within pairWindow. Similarity looks at most at simKids children.
+const (
+	maxPairCells = 4096
+	pairWindow   = 64
+	simKids      = 64
+)
+
+// pairBlock pairs removed with added elements of the same name, in
+// order: for each removed one, the index of its added partner or -1.
+// In a small block the pairing is the one with the greatest total
+// similarity, so that a removed element next to a changed one does not
+// take its partner.
+func pairBlock(del, ins []*xmlNode) []int {
+	if len(del)*len(ins) > maxPairCells {
+		return pairGreedy(del, ins)
+	}
+	w := len(ins) + 1
+	score := make([]int, (len(del)+1)*w)
+	for i := 1; i <= len(del); i++ {
+		for j := 1; j <= len(ins); j++ {
+			best := max(score[(i-1)*w+j], score[i*w+j-1])
+			if del[i-1].name == ins[j-1].name {
+				best = max(best, score[(i-1)*w+j-1]+similarity(del[i-1], ins[j-1]))
+			}
+			score[i*w+j] = best
+		}
+	}
+	match := make([]int, len(del))
+	for i, j := len(del), len(ins); i > 0; {
+		switch {
+		case j > 0 && score[i*w+j] == score[i*w+j-1]:
+			j--
+		case j > 0 && score[i*w+j] != score[(i-1)*w+j]:
+			match[i-1] = j - 1
+			i, j = i-1, j-1
+		default:
+			match[i-1] = -1
+			i--
+		}
+	}
+	return match
+}
+
+// pairGreedy pairs each removed element with the next added one of its
+// name within pairWindow.
+func pairGreedy(del, ins []*xmlNode) []int {
+	match := make([]int, len(del))
+	q := 0
+	for i, d := range del {
+		match[i] = -1
+		for k := q; k < min(len(ins), q+pairWindow); k++ {
+			if ins[k].name == d.name {
+				match[i], q = k, k+1
+				break
+			}
+		}
+	}
+	return match
+}
+
+// similarity scores two elements of the same name: one, plus one per
+// equal attribute, for equal own text and per child equal at its
+// position.
+func similarity(a, b *xmlNode) int {
+	n := 1
+	for i, j := 0, 0; i < len(a.attrs) && j < len(b.attrs); {
+		switch cmpAttr(a.attrs, i, b.attrs, j) {
+		case -1:
+			i++
+		case 1:
+			j++
+		default:
+			if a.attrs[i].Value == b.attrs[j].Value {
+				n++
+			}
+			i, j = i+1, j+1
+		}
+	}
+	if a.text == b.text {
+		n++
+	}
+	for k := range min(len(a.kids), len(b.kids), simKids) {
+		if a.kids[k].hash == b.kids[k].hash {
+			n++
+		}
+	}
+	return n
 }
 
 // missing reports legacy element d absent from service parent sp.
