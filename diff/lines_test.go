@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -235,5 +236,37 @@ func TestSeqInternerSkipsSurrogates(t *testing.T) {
 	}
 	if _, ok := in.id(4); ok {
 		t.Error("ran past the last rune")
+	}
+}
+
+// TestCompareReversedIsBounded: a body reordered wholesale is Myers'
+// worst case; the alignment deadline bounds it, for text and for XML.
+func TestCompareReversedIsBounded(t *testing.T) {
+	const n = 20000
+	var lt, st, lx, sx strings.Builder
+	lx.WriteString("<r>")
+	sx.WriteString("<r>")
+	for i := range n {
+		fmt.Fprintf(&lt, "line %d\n", i)
+		fmt.Fprintf(&st, "line %d\n", n-1-i)
+		fmt.Fprintf(&lx, "<i>%d</i>", i)
+		fmt.Fprintf(&sx, "<i>%d</i>", n-1-i)
+	}
+	lx.WriteString("</r>")
+	sx.WriteString("</r>")
+	for _, tc := range []struct{ ct, l, s string }{
+		{"text/plain", lt.String(), st.String()},
+		{"text/xml", lx.String(), sx.String()},
+	} {
+		start := time.Now()
+		res := Compare(resp(tc.l, "Content-Type", tc.ct), resp(tc.s, "Content-Type", tc.ct), nil)
+		took := time.Since(start)
+		t.Logf("%s, %d items reversed: %v, %d differences", tc.ct, n, took, len(res.Differences))
+		if res.Verdict != VerdictDifferent || len(res.Differences) != MaxDifferences {
+			t.Errorf("%s: verdict %s, %d differences; want different, %d", tc.ct, res.Verdict, len(res.Differences), MaxDifferences)
+		}
+		if took > 5*time.Second {
+			t.Errorf("%s: took %v, over 5s", tc.ct, took)
+		}
 	}
 }
