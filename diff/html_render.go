@@ -1,0 +1,62 @@
+package diff
+
+import (
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/html"
+)
+
+// errRenderFull stops html.Render once enough is written.
+var errRenderFull = errors.New("render limit reached")
+
+// limitWriter keeps the first limit bytes written to it, then fails.
+type limitWriter struct {
+	b     strings.Builder
+	limit int
+}
+
+// Write keeps what fits and reports errRenderFull once past the limit.
+func (w *limitWriter) Write(p []byte) (int, error) {
+	room := w.limit - w.b.Len()
+	if len(p) > room {
+		w.b.Write(p[:max(room, 0)])
+		return max(room, 0), errRenderFull
+	}
+	return w.b.Write(p)
+}
+
+// renderHTML is the outer HTML of n, re-rendered, cut to limit bytes on a
+// rune boundary and marked with "…" when cut.
+func renderHTML(n *html.Node, limit int) string {
+	if n == nil {
+		return ""
+	}
+	w := limitWriter{limit: limit + 1}
+	if err := html.Render(&w, n); err != nil && !errors.Is(err, errRenderFull) {
+		return ""
+	}
+	return cutTo(w.b.String(), limit)
+}
+
+// shortHTML is n's outer HTML cut to MaxValueLen, for Legacy or Service.
+func shortHTML(n *html.Node) string { return renderHTML(n, MaxValueLen) }
+
+// excerptOf is the outer HTML of the two elements around a difference.
+func excerptOf(a, b *hnode) *Excerpt {
+	return &Excerpt{Legacy: renderHTML(a.n, MaxExcerptLen), Service: renderHTML(b.n, MaxExcerptLen)}
+}
+
+// cutTo shortens s to at most n bytes on a rune boundary, marking the cut
+// with "…".
+func cutTo(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	n -= len("…")
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
