@@ -60,9 +60,9 @@ func compareHTML(l, s []byte, r *Rules) ([]Difference, bool) {
 	}
 	seed := newHashSeed()
 	ld, sd := buildDoc(ln, lm, r, seed), buildDoc(sn, sm, r, seed)
-	c := htmlComparer{l: ld, s: sd}
+	c := htmlComparer{l: ld, s: sd, differ: newDiffer()}
 	c.compareElem(ld.root, sd.root)
-	return c.diffs, true
+	return c.result(), true
 }
 
 // parseHTML parses a document and checks it against the bounds.

@@ -2,17 +2,55 @@ package diff
 
 import (
 	"slices"
-	"time"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/sergi/go-diff/diffmatchpatch"
+	"golang.org/x/net/html"
 )
 
 // htmlComparer walks two normalized documents together and collects
 // their differences.
 type htmlComparer struct {
-	l, s  *hdoc
-	diffs []Difference
+	l, s   *hdoc
+	diffs  []htmlDiff
+	differ differ
+}
+
+// htmlDiff is a difference whose renderings wait until it is known to
+// be kept (see htmlComparer.result): the elements of its excerpt, and
+// of Legacy and Service for a missing, extra or reordered element.
+type htmlDiff struct {
+	Difference
+	ex, value [2]*html.Node
+}
+
+// add records a difference; ex are the elements of its excerpt, value
+// those rendered as Legacy and Service (nil when the values are set).
+func (c *htmlComparer) add(d Difference, ex, value [2]*html.Node) {
+	c.diffs = append(c.diffs, htmlDiff{Difference: d, ex: ex, value: value})
+}
+
+// result is the differences sorted by path (as Compare sorts them),
+// rendered: only the first MaxDifferences can be kept, so only those
+// are rendered, which keeps a page that differs everywhere cheap.
+func (c *htmlComparer) result() []Difference {
+	slices.SortStableFunc(c.diffs, func(a, b htmlDiff) int { return strings.Compare(a.Path, b.Path) })
+	out := make([]Difference, len(c.diffs))
+	for i, d := range c.diffs {
+		out[i] = d.Difference
+		if i >= MaxDifferences {
+			continue
+		}
+		out[i].Excerpt = &Excerpt{Legacy: renderHTML(d.ex[0], MaxExcerptLen), Service: renderHTML(d.ex[1], MaxExcerptLen)}
+		if d.value[0] != nil {
+			out[i].Legacy = shortHTML(d.value[0])
+		}
+		if d.value[1] != nil {
+			out[i].Service = shortHTML(d.value[1])
+		}
+	}
+	return out
 }
 
 // compareElem compares two paired elements of the same tag.
@@ -52,8 +90,8 @@ func (c *htmlComparer) attrDiff(a, b *hnode, key string, k Kind, lv, sv string) 
 	if slices.Contains(a.skipAttr, key) || slices.Contains(b.skipAttr, key) {
 		return
 	}
-	c.diffs = append(c.diffs, Difference{Path: c.l.locator(a) + "@" + key, Kind: k,
-		Legacy: cut(lv), Service: cut(sv), Excerpt: excerptOf(a, b)})
+	c.add(Difference{Path: c.l.locator(a) + "@" + key, Kind: k, Legacy: cut(lv), Service: cut(sv)},
+		[2]*html.Node{a.n, b.n}, [2]*html.Node{})
 }
 
 // compareText reports a difference of the elements' own text.
@@ -68,8 +106,8 @@ func (c *htmlComparer) compareText(a, b *hnode) {
 	case a.text == "":
 		k = KindExtra
 	}
-	c.diffs = append(c.diffs, Difference{Path: c.l.locator(a) + "::text", Kind: k,
-		Legacy: cut(a.text), Service: cut(b.text), Excerpt: excerptOf(a, b)})
+	c.add(Difference{Path: c.l.locator(a) + "::text", Kind: k, Legacy: cut(a.text), Service: cut(b.text)},
+		[2]*html.Node{a.n, b.n}, [2]*html.Node{})
 }
 
 // compareKids aligns the children of two paired elements and reports
@@ -82,7 +120,7 @@ func (c *htmlComparer) compareKids(a, b *hnode) {
 		c.orderDiff(a, b)
 		return
 	}
-	al := alignKids(a.kids, b.kids)
+	al := c.alignKids(a.kids, b.kids)
 	if al.moved {
 		c.orderDiff(a, b)
 	}
@@ -99,8 +137,7 @@ func (c *htmlComparer) compareKids(a, b *hnode) {
 
 // orderDiff reports that a's children appear in another order in b.
 func (c *htmlComparer) orderDiff(a, b *hnode) {
-	c.diffs = append(c.diffs, Difference{Path: c.l.locator(a), Kind: KindOrder,
-		Legacy: shortHTML(a.n), Service: shortHTML(b.n), Excerpt: excerptOf(a, b)})
+	c.add(Difference{Path: c.l.locator(a), Kind: KindOrder}, [2]*html.Node{a.n, b.n}, [2]*html.Node{a.n, b.n})
 }
 
 // missing reports legacy element x, which service parent b lacks.
@@ -108,8 +145,7 @@ func (c *htmlComparer) missing(x, b *hnode) {
 	if x.ignored {
 		return
 	}
-	c.diffs = append(c.diffs, Difference{Path: c.l.locator(x), Kind: KindMissing,
-		Legacy: shortHTML(x.n), Excerpt: excerptOf(x, b)})
+	c.add(Difference{Path: c.l.locator(x), Kind: KindMissing}, [2]*html.Node{x.n, b.n}, [2]*html.Node{x.n, nil})
 }
 
 // extra reports service element y, which legacy parent a lacks.
@@ -117,8 +153,7 @@ func (c *htmlComparer) extra(a, y *hnode) {
 	if y.ignored {
 		return
 	}
-	c.diffs = append(c.diffs, Difference{Path: c.s.locator(y), Kind: KindExtra,
-		Service: shortHTML(y.n), Excerpt: excerptOf(a, y)})
+	c.add(Difference{Path: c.s.locator(y), Kind: KindExtra}, [2]*html.Node{a.n, y.n}, [2]*html.Node{nil, y.n})
 }
 
 // sameHashes reports whether two child lists are equal in order.
@@ -152,29 +187,16 @@ type alignment struct {
 	moved   bool
 }
 
-// exactDiffBudget bounds len(a)*len(b) of child lists diffed without a
-// time limit; larger lists get diffTimeout, past which the diff is
-// coarse (whole runs deleted and inserted, then paired by tag).
-const (
-	exactDiffBudget = 1 << 24
-	diffTimeout     = 100 * time.Millisecond
-)
-
 // alignKids diffs two child lists by content hash (Myers, through
 // diffmatchpatch on runes standing for hashes), then matches runs of
 // deleted and inserted children: equal hashes anywhere are moves, then
 // same tag and id, then same tag in order, are pairs.
-func alignKids(a, b []*hnode) alignment {
+func (c *htmlComparer) alignKids(a, b []*hnode) alignment {
 	ra, rb := hashRunes(a, b)
-	dmp := diffmatchpatch.New()
-	dmp.DiffTimeout = 0
-	if len(a)*len(b) > exactDiffBudget {
-		dmp.DiffTimeout = diffTimeout
-	}
 	var runs [][2][]int // per run: deleted legacy, inserted service indexes
 	var cur [2][]int
 	i, j := 0, 0
-	for _, d := range dmp.DiffMainRunes(ra, rb, false) {
+	for _, d := range c.differ.diff(ra, rb) {
 		n := utf8.RuneCountInString(d.Text)
 		switch d.Type {
 		case diffmatchpatch.DiffEqual:
@@ -262,6 +284,11 @@ func matchMoves(a, b []*hnode, runs [][2][]int) bool {
 // and id first, then same tag in order; the rest are missing or extra.
 func pairRun(a, b []*hnode, run [2][]int, al *alignment) {
 	used := make([]bool, len(run[1]))
+	paired := make([]bool, len(run[0]))
+	pair := func(d, k int) {
+		used[k], paired[d] = true, true
+		al.pairs = append(al.pairs, [2]int{run[0][d], run[1][k]})
+	}
 	byID := map[string]int{}
 	byTag := map[string][]int{}
 	for k, j := range run[1] {
@@ -270,36 +297,29 @@ func pairRun(a, b []*hnode, run [2][]int, al *alignment) {
 		}
 		byTag[b[j].tag] = append(byTag[b[j].tag], k)
 	}
-	pairOf := func(i int) (int, bool) {
+	for d, i := range run[0] {
 		if k, ok := byID[a[i].tag+"#"+a[i].id]; ok && a[i].id != "" && !used[k] {
-			return k, true
+			pair(d, k)
+		}
+	}
+	for d, i := range run[0] {
+		if paired[d] {
+			continue
 		}
 		q := byTag[a[i].tag]
 		for len(q) > 0 && used[q[0]] {
 			q = q[1:]
 		}
 		byTag[a[i].tag] = q
-		return firstOf(q)
-	}
-	for _, i := range run[0] {
-		if k, ok := pairOf(i); ok {
-			used[k] = true
-			al.pairs = append(al.pairs, [2]int{i, run[1][k]})
+		if len(q) == 0 {
+			al.missing = append(al.missing, i)
 			continue
 		}
-		al.missing = append(al.missing, i)
+		pair(d, q[0])
 	}
 	for k, j := range run[1] {
 		if !used[k] {
 			al.extra = append(al.extra, j)
 		}
 	}
-}
-
-// firstOf is q's first element, if any.
-func firstOf(q []int) (int, bool) {
-	if len(q) == 0 {
-		return 0, false
-	}
-	return q[0], true
 }

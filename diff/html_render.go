@@ -12,6 +12,8 @@ import (
 var errRenderFull = errors.New("render limit reached")
 
 // limitWriter keeps the first limit bytes written to it, then fails.
+// It has WriteByte and WriteString, so html.Render writes to it
+// directly, without a buffer of its own.
 type limitWriter struct {
 	b     strings.Builder
 	limit int
@@ -19,12 +21,30 @@ type limitWriter struct {
 
 // Write keeps what fits and reports errRenderFull once past the limit.
 func (w *limitWriter) Write(p []byte) (int, error) {
-	room := w.limit - w.b.Len()
+	room := max(w.limit-w.b.Len(), 0)
 	if len(p) > room {
-		w.b.Write(p[:max(room, 0)])
-		return max(room, 0), errRenderFull
+		w.b.Write(p[:room])
+		return room, errRenderFull
 	}
 	return w.b.Write(p)
+}
+
+// WriteString is Write for a string.
+func (w *limitWriter) WriteString(s string) (int, error) {
+	room := max(w.limit-w.b.Len(), 0)
+	if len(s) > room {
+		w.b.WriteString(s[:room])
+		return room, errRenderFull
+	}
+	return w.b.WriteString(s)
+}
+
+// WriteByte is Write for one byte.
+func (w *limitWriter) WriteByte(c byte) error {
+	if w.b.Len() >= w.limit {
+		return errRenderFull
+	}
+	return w.b.WriteByte(c)
 }
 
 // renderHTML is the outer HTML of n, re-rendered, cut to limit bytes on a
@@ -42,11 +62,6 @@ func renderHTML(n *html.Node, limit int) string {
 
 // shortHTML is n's outer HTML cut to MaxValueLen, for Legacy or Service.
 func shortHTML(n *html.Node) string { return renderHTML(n, MaxValueLen) }
-
-// excerptOf is the outer HTML of the two elements around a difference.
-func excerptOf(a, b *hnode) *Excerpt {
-	return &Excerpt{Legacy: renderHTML(a.n, MaxExcerptLen), Service: renderHTML(b.n, MaxExcerptLen)}
-}
 
 // cutTo shortens s to at most n bytes on a rune boundary, marking the cut
 // with "…".

@@ -129,11 +129,7 @@ const excerptLines = 1
 // unpaired service lines KindExtra at theirs.
 func compareHTMLText(l, s []string) []Difference {
 	rl, rs := lineRunes(l, s)
-	dmp := diffmatchpatch.New()
-	dmp.DiffTimeout = 0
-	if len(l)*len(s) > exactDiffBudget {
-		dmp.DiffTimeout = diffTimeout
-	}
+	d := newDiffer()
 	var diffs []Difference
 	var dels, ins []int
 	i, j := 0, 0
@@ -141,7 +137,7 @@ func compareHTMLText(l, s []string) []Difference {
 		diffs = appendLineRun(diffs, l, s, dels, ins)
 		dels, ins = dels[:0], ins[:0]
 	}
-	for _, d := range dmp.DiffMainRunes(rl, rs, false) {
+	for _, d := range d.diff(rl, rs) {
 		n := utf8.RuneCountInString(d.Text)
 		switch d.Type {
 		case diffmatchpatch.DiffEqual:
