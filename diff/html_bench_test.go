@@ -74,7 +74,10 @@ func benchmarkCompareHTML(b *testing.B, size int) {
 	}
 }
 
-func BenchmarkCompareHTML50KB(b *testing.B)  { benchmarkCompareHTML(b, 50<<10) }
+// BenchmarkCompareHTML50KB compares a 50 KB shop page pair.
+func BenchmarkCompareHTML50KB(b *testing.B) { benchmarkCompareHTML(b, 50<<10) }
+
+// BenchmarkCompareHTML500KB compares a 500 KB shop page pair.
 func BenchmarkCompareHTML500KB(b *testing.B) { benchmarkCompareHTML(b, 500<<10) }
 
 func TestShopPageDifferences(t *testing.T) {

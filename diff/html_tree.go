@@ -97,6 +97,7 @@ func (b *treeBuilder) build(n *html.Node, parent *hnode, pre bool) *hnode {
 		b.doc.names[e.tag+"\x00"+e.name]++
 	}
 	if e.ignored {
+		b.countNames(n)
 		e.hash = b.hashIgnored(e.tag)
 		return e
 	}
@@ -132,6 +133,26 @@ func (b *treeBuilder) buildKids(e *hnode, pre bool) string {
 	}
 	flush()
 	return joinTexts(texts, pre)
+}
+
+// countNames counts the ids and names of the elements below an ignored
+// element, which locators must still tell apart.
+func (b *treeBuilder) countNames(n *html.Node) {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type != html.ElementNode {
+			continue
+		}
+		for _, a := range c.Attr {
+			switch {
+			case a.Namespace != "":
+			case a.Key == "id":
+				b.doc.ids[a.Val]++
+			case a.Key == "name":
+				b.doc.names[c.Data+"\x00"+a.Val]++
+			}
+		}
+		b.countNames(c)
+	}
 }
 
 // normText drops marker echoes and, outside pre, collapses whitespace.
@@ -195,7 +216,7 @@ func normalizeAttrs(in []html.Attribute, skip []string) []hattr {
 		if a.Namespace != "" {
 			k = a.Namespace + ":" + k
 		}
-		if slices.Contains(skip, k) || slices.ContainsFunc(out, func(h hattr) bool { return h.key == k }) {
+		if slices.Contains(skip, k) {
 			continue
 		}
 		v := a.Val
@@ -204,8 +225,8 @@ func normalizeAttrs(in []html.Attribute, skip []string) []hattr {
 		}
 		out = append(out, hattr{key: k, val: v})
 	}
-	slices.SortFunc(out, func(a, b hattr) int { return strings.Compare(a.key, b.key) })
-	return out
+	slices.SortStableFunc(out, func(a, b hattr) int { return strings.Compare(a.key, b.key) })
+	return slices.CompactFunc(out, func(a, b hattr) bool { return a.key == b.key })
 }
 
 // sortClasses is a class attribute's classes sorted, one space apart.
