@@ -20,11 +20,11 @@ func cpuTime(t *testing.T) time.Duration {
 }
 
 // cpuPerCompare is the CPU time of one Compare of a page pair of about
-// size bytes, the best of three rounds of n.
+// size bytes, the best of five rounds of n.
 func cpuPerCompare(t *testing.T, size, n int) time.Duration {
 	l, s := page(shopPage(size, false)), page(shopPage(size, true))
 	best := time.Duration(1 << 62)
-	for range 3 {
+	for range 5 {
 		start := cpuTime(t)
 		for range n {
 			Compare(l, s, nil)

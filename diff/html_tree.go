@@ -115,12 +115,12 @@ func (b *treeBuilder) build(n *html.Node, parent *hnode, pre bool) *hnode {
 // "a<!-- -->b" is "ab") normalized, the runs joined.
 func (b *treeBuilder) buildKids(e *hnode, pre bool) string {
 	var texts []string
-	var run strings.Builder
+	run := ""
 	flush := func() {
-		if t := b.normText(run.String(), pre); t != "" {
+		if t := b.normText(run, pre); t != "" {
 			texts = append(texts, t)
 		}
-		run.Reset()
+		run = ""
 	}
 	for c := e.n.FirstChild; c != nil; c = c.NextSibling {
 		switch c.Type {
@@ -128,7 +128,7 @@ func (b *treeBuilder) buildKids(e *hnode, pre bool) string {
 			flush()
 			e.kids = append(e.kids, b.build(c, e, pre))
 		case html.TextNode:
-			run.WriteString(c.Data)
+			run += c.Data // one node is the common case: no copy
 		}
 	}
 	flush()
@@ -180,6 +180,9 @@ func isHTMLSpace(c byte) bool {
 // collapseSpace trims s and turns each run of HTML whitespace into one
 // space. It returns s itself when nothing changes.
 func collapseSpace(s string) string {
+	if strings.TrimLeft(s, " \t\n\f\r") == "" {
+		return "" // whitespace between elements, the common case
+	}
 	clean := len(s) == 0 || (!isHTMLSpace(s[0]) && !isHTMLSpace(s[len(s)-1]))
 	for i := 0; clean && i < len(s); i++ {
 		if isHTMLSpace(s[i]) && (s[i] != ' ' || isHTMLSpace(s[i+1])) {
@@ -231,6 +234,9 @@ func normalizeAttrs(in []html.Attribute, skip []string) []hattr {
 
 // sortClasses is a class attribute's classes sorted, one space apart.
 func sortClasses(v string) string {
+	if !strings.ContainsAny(v, " \t\n\f\r") {
+		return v
+	}
 	cls := strings.Fields(v)
 	slices.Sort(cls)
 	return strings.Join(slices.Compact(cls), " ")
