@@ -25,7 +25,9 @@ type RulesConfig struct {
 	// IgnoreLines are 1-based line numbers of text bodies not compared.
 	IgnoreLines []int
 	// TextOnly compares HTML pages by their visible text alone, ignoring
-	// markup (for routes whose templates are rewritten on purpose).
+	// markup (for routes whose templates are rewritten on purpose): one
+	// line per block element, whitespace collapsed, differences at
+	// "line:N" of that text.
 	TextOnly bool
 	// Markers are header names, besides DefaultMarkers, that only the
 	// copy's request carries; where a body echoes them ("Name: value"
