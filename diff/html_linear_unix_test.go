@@ -42,18 +42,29 @@ func allocsPerCompare(size int) float64 {
 }
 
 // TestCompareHTMLLinear checks that comparing a 500 KB page pair costs
-// at most 12 times a 50 KB one, in allocations and in CPU time (not wall
-// time, which a loaded machine inflates at random).
+// at most 12 times a 50 KB one in allocations and allocated bytes, which
+// do not depend on the machine's load. The time ratio is a benchmark
+// figure (BenchmarkCompareHTML50KB and 500KB, make bench); it is logged
+// here, never asserted.
 func TestCompareHTMLLinear(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("cost measure: not in -short or under the race detector")
 	}
-	small, big := cpuPerCompare(t, 50<<10, 40), cpuPerCompare(t, 500<<10, 4)
-	ratio, allocs := float64(big)/float64(small), allocsPerCompare(500<<10)/allocsPerCompare(50<<10)
-	t.Logf("CPU per compare: 50KB %v, 500KB %v (%.1fx); allocations %.1fx", small, big, ratio, allocs)
-	if ratio > 12 || allocs > 12 {
-		t.Errorf("cost grows %.1fx in time, %.1fx in allocations for 10x the size", ratio, allocs)
+	allocs := allocsPerCompare(500<<10) / allocsPerCompare(50<<10)
+	bytes := float64(bytesPerCompare(500<<10)) / float64(bytesPerCompare(50<<10))
+	small, big := cpuPerCompare(t, 50<<10, 10), cpuPerCompare(t, 500<<10, 1)
+	t.Logf("allocations %.1fx, bytes %.1fx; CPU per compare (informational): 50KB %v, 500KB %v (%.1fx)",
+		allocs, bytes, small, big, float64(big)/float64(small))
+	if allocs > 12 || bytes > 12 {
+		t.Errorf("cost grows %.1fx in allocations, %.1fx in bytes for 10x the size", allocs, bytes)
 	}
+}
+
+// bytesPerCompare is the bytes allocated by one Compare of a page pair
+// of about size bytes.
+func bytesPerCompare(size int) uint64 {
+	l, s := page(shopPage(size, false)), page(shopPage(size, true))
+	return allocatedBy(func() { Compare(l, s, nil) })
 }
 
 // lists is a page of n lists of m items, texts prefixed by p.

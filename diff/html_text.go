@@ -128,7 +128,7 @@ const excerptLines = 1
 // 1-based); unpaired legacy lines are KindMissing at their number,
 // unpaired service lines KindExtra at theirs.
 func compareHTMLText(l, s []string) []Difference {
-	rl, rs := lineRunes(l, s)
+	rl, rs := visibleLineRunes(l, s)
 	d := newDiffer()
 	var diffs []Difference
 	var dels, ins []int
@@ -205,8 +205,8 @@ func linesAround(lines []string, i, other int) string {
 	return cutTo(strings.Join(lines[lo:hi], "\n"), MaxExcerptLen)
 }
 
-// lineRunes maps each distinct line to a rune (never a surrogate).
-func lineRunes(l, s []string) ([]rune, []rune) {
+// visibleLineRunes maps each distinct line to a rune (never a surrogate).
+func visibleLineRunes(l, s []string) ([]rune, []rune) {
 	ids := make(map[string]rune, len(l))
 	conv := func(lines []string) []rune {
 		out := make([]rune, len(lines))

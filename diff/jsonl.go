@@ -33,6 +33,9 @@ func parseJSONLines(b []byte, r *Rules) ([]any, bool) {
 			return nil, false
 		}
 		if r.mayEcho(line) {
+			if r.isMarkerEntry(v) { // a line that echoes only a marker
+				continue
+			}
 			v = r.stripMarkers(v)
 		}
 		out = append(out, v)
