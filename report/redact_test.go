@@ -19,7 +19,8 @@ func TestRedactBody(t *testing.T) {
 		want         string
 		wantComplete bool
 	}{
-		{"no json paths", NewRedactor(nil, nil), `{"user":{"token":"s"}}`, `{"user":{"token":"s"}}`, true},
+		{"no json paths", NewRedactor(nil, nil), `{"user":{"name":"s"}}`, `{"user":{"name":"s"}}`, true},
+		{"secret-like key by default", NewRedactor(nil, nil), `{"user":{"token":"s"}}`, `{"user":{"token":"[redacted]"}}`, true},
 		{"nothing to hide keeps formatting", r, "{ \"user\": {\"name\": \"ann\"} }", "{ \"user\": {\"name\": \"ann\"} }", true},
 		{"field", r, `{"user": {"name":"ann", "token":"s1"}, "n": 1.50}`, `{"user":{"name":"ann","token":"[redacted]"},"n":1.50}`, true},
 		{"wildcard and subtree", r, `{"items":[{"card":"s1","id":1},{"card":{"n":"s2"}}]}`,
@@ -31,13 +32,13 @@ func TestRedactBody(t *testing.T) {
 		{"malformed", r, `{"a":1,"user":nope,"user":{"token":"s1"}}`, `{"a":1,"user":`, false},
 		{"several values", r, "{\"user\":{\"token\":\"s1\"}}\n{\"user\":{\"token\":\"s2\"}}",
 			"{\"user\":{\"token\":\"[redacted]\"}}\n{\"user\":{\"token\":\"[redacted]\"}}", true},
-		{"text is not recognized", r, `token=s1`, `token=s1`, true},
+		{"text in a JSON body is scrubbed", r, `token=s1`, `token=[redacted]`, true},
 		{"json scalar is not a document", r, `"s1"`, `"s1"`, true},
 		{"too deep", r, strings.Repeat("[", maxJSONDepth+1), strings.Repeat("[", maxJSONDepth), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, complete := tt.redactor.body(tt.body, 0)
+			got, complete := tt.redactor.body(tt.body, diff.BodyJSON, 0)
 			if got != tt.want || complete != tt.wantComplete {
 				t.Errorf("body(%q) = %q, %v; want %q, %v", tt.body, got, complete, tt.want, tt.wantComplete)
 			}
@@ -60,12 +61,12 @@ func TestRedactSide(t *testing.T) {
 			Side{Header: http.Header{"set-cookie": {Redacted}}}, true},
 		{"excerpt", Side{Body: "0123456789"}, 4, Side{Body: "0123", Truncated: true}, true},
 		{"excerpt on a rune boundary", Side{Body: "aé"}, 2, Side{Body: "a", Truncated: true}, true},
-		{"already truncated", Side{Body: "01", Truncated: true}, 4, Side{Body: "01", Truncated: true}, true},
+		{"already truncated drops the cut word", Side{Body: "ab cd", Truncated: true}, 8, Side{Body: "ab", Truncated: true}, true},
 		{"json cut by redaction", Side{Body: `{"token":"s","x":"ab`}, 100, Side{Body: `{"token":"[redacted]","x":`, Truncated: true}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := r.side(tt.in, tt.max)
+			got := r.side(tt.in, diff.BodyJSON, tt.max)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("side = %+v, want %+v", got, tt.want)
 			}
@@ -113,7 +114,7 @@ func TestRedactDifferences(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := r.differences([]diff.Difference{tt.in})
+			got := r.differences([]diff.Difference{tt.in}, diff.BodyJSON)
 			if got[0] != tt.want {
 				t.Errorf("got %+v, want %+v", got[0], tt.want)
 			}
@@ -213,7 +214,7 @@ func TestRedactBodyStopsPastLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, complete := r.body(body, tt.limit)
+			got, complete := r.body(body, diff.BodyJSON, tt.limit)
 			if got != tt.want || complete != tt.wantComplete {
 				t.Errorf("body(limit %d) = %q, %v; want %q, %v", tt.limit, got, complete, tt.want, tt.wantComplete)
 			}
