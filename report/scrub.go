@@ -2,7 +2,6 @@ package report
 
 import (
 	"encoding/base64"
-	"regexp"
 	"strings"
 )
 
@@ -42,62 +41,45 @@ func secretName(name string) bool {
 	return false
 }
 
-// secretNamePattern matches a secret-like name in text: a word holding
-// one of secretWords, its parts possibly separated by '_', '-' or '.'.
-const secretNamePattern = `[A-Za-z0-9_.\-]*(?:password|passwd|passphrase|pwd|secret|token|api[_.\-]?key|access[_.\-]?key|private[_.\-]?key|csrf|xsrf|authorization)[A-Za-z0-9_.\-]*`
-
-// The scrubber's patterns. All are RE2 (linear in the input).
-var (
-	// emailRe matches an address, its '@' possibly URL-encoded (%40).
-	emailRe = regexp.MustCompile(`[A-Za-z0-9._%+\-]+(?:@|%40)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
-	// jwtRe matches a JWT: three base64url parts, the first a JSON object
-	// ("eyJ"); the signature may be empty (alg "none").
-	jwtRe = regexp.MustCompile(`eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*`)
-	// bearerRe matches "Bearer <token>", the token 8 characters or more.
-	bearerRe = regexp.MustCompile(`(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/\-]{8,}=*`)
-	// basicRe matches "Basic <base64>"; basicCredential checks the base64.
-	basicRe = regexp.MustCompile(`(?i)\b(basic)(\s+)([A-Za-z0-9+/]{4,}={0,2})`)
-	// assignRe matches a secret-like name given a value in text:
-	// password=x, "token": "x", api_key: 'x'. The value is a quoted
-	// string (to its closing quote or the end of the line) or a run of
-	// characters up to white space or one of & , ; " ' < >.
-	assignRe = regexp.MustCompile(`(?i)(["']?` + secretNamePattern + `["']?\s*[:=]\s*)("(?:[^"\\\n]|\\.)*"?|'[^'\n]*'?|[^\s&,;"'<>]+)`)
-)
-
-// scrub replaces in s what the patterns recognise: e-mail addresses,
-// card numbers, JWTs and Bearer/Basic credentials. It does not look at
-// names (see scrubText).
+// scrub replaces in s what the patterns recognise: JWTs, Bearer and
+// Basic credentials, e-mail addresses and card numbers. It does not look
+// at names (see scrubText). Each pattern is found by a scan that looks
+// at each byte a bounded number of times.
 func scrub(s string) string {
-	if strings.Contains(s, "eyJ") {
-		s = jwtRe.ReplaceAllString(s, RedactedJWT)
+	if s == "" {
+		return s
 	}
-	lower := strings.ToLower(s)
+	s = replaceAll(s, RedactedJWT, "eyJ", jwtAt)
+	lower := asciiLower(s)
 	if strings.Contains(lower, "bearer") {
-		s = bearerRe.ReplaceAllString(s, "${1}${2}"+Redacted)
+		s, lower = replaceAfterWord(s, lower, "bearer", bearerEnd)
 	}
 	if strings.Contains(lower, "basic") {
-		s = basicRe.ReplaceAllStringFunc(s, scrubBasic)
+		s, _ = replaceAfterWord(s, lower, "basic", basicEnd)
 	}
 	if strings.Contains(s, "@") || strings.Contains(s, "%40") {
-		s = emailRe.ReplaceAllString(s, RedactedEmail)
+		s = scrubEmails(s)
 	}
 	return scrubCards(s)
 }
 
 // scrubText is scrub for free text (text bodies, snippets, excerpts,
-// error texts): it also hides the values given to secret-like names
-// ("password=x", "token: x", `"api_key":"x"`).
+// header values, error texts): it also hides the values given to
+// secret-like names ("password=x", "token: x", `"api_key":"x"`).
 func scrubText(s string) string {
-	if hasSecretWord(s) {
-		s = assignRe.ReplaceAllString(s, "${1}"+Redacted)
+	if s != "" && hasSecretWord(s) {
+		s = scrubAssignments(s)
 	}
 	return scrub(s)
 }
 
+// secretAnchors are the parts of secretWords a quick search looks for.
+var secretAnchors = []string{"pass", "pwd", "secret", "token", "key", "csrf", "xsrf", "authorization"}
+
 // hasSecretWord is a quick test that s may hold a secret-like name.
 func hasSecretWord(s string) bool {
-	l := strings.ToLower(s)
-	for _, w := range []string{"pass", "pwd", "secret", "token", "key", "csrf", "xsrf", "authorization"} {
+	l := asciiLower(s)
+	for _, w := range secretAnchors {
 		if strings.Contains(l, w) {
 			return true
 		}
@@ -105,14 +87,206 @@ func hasSecretWord(s string) bool {
 	return false
 }
 
-// scrubBasic replaces the credential of a "Basic <base64>" match when it
-// decodes to "user:password".
-func scrubBasic(m string) string {
-	sub := basicRe.FindStringSubmatch(m)
-	if !basicCredential(sub[3]) {
-		return m
+// asciiLower lower-cases the ASCII letters of s, keeping its length (and
+// so its byte offsets).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
 	}
-	return sub[1] + sub[2] + Redacted
+	return string(b)
+}
+
+// maxNameLen bounds how far back from a ':' or '=' a name is looked for.
+const maxNameLen = 128
+
+// scrubAssignments hides the value after each secret-like name followed,
+// past an optional closing quote and white space, by ':' or '='. The
+// value is a quoted string (to its closing quote or the end of the line)
+// or a run of bytes up to white space or one of & , ; " ' < >.
+func scrubAssignments(s string) string {
+	var hidden []span
+	for i := 0; i < len(s); i++ {
+		if (s[i] != ':' && s[i] != '=') || !secretName(nameBefore(s, i)) {
+			continue
+		}
+		v := valueAfter(s, i+1)
+		if v.end > v.start {
+			hidden = addSpan(hidden, v)
+			i = v.end - 1
+		}
+	}
+	if len(hidden) == 0 {
+		return s
+	}
+	return replaceSpans(s, hidden, Redacted)
+}
+
+// nameBefore is the name ending before the ':' or '=' at i, past white
+// space and a closing quote, at most maxNameLen bytes long.
+func nameBefore(s string, i int) string {
+	j := i
+	for j > 0 && (s[j-1] == ' ' || s[j-1] == '\t') {
+		j--
+	}
+	if j > 0 && (s[j-1] == '"' || s[j-1] == '\'') {
+		j--
+	}
+	k := j
+	for k > 0 && j-k < maxNameLen && isNameByte(s[k-1]) {
+		k--
+	}
+	return s[k:j]
+}
+
+// valueAfter is the span of the value starting at i, past white space.
+func valueAfter(s string, i int) span {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	if i == len(s) {
+		return span{i, i}
+	}
+	j := i + 1
+	switch q := s[i]; q {
+	case '"', '\'':
+		for j < len(s) && s[j] != q && s[j] != '\n' {
+			if q == '"' && s[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		return span{i, min(j+1, len(s))}
+	}
+	j = i
+	for j < len(s) && strings.IndexByte(" \t\r\n&,;\"'<>", s[j]) < 0 {
+		j++
+	}
+	return span{i, j}
+}
+
+// isNameByte reports whether c may be part of a field name in text.
+func isNameByte(c byte) bool {
+	return isDigit(c) || 'a' <= c|0x20 && c|0x20 <= 'z' || c == '_' || c == '-' || c == '.'
+}
+
+// isB64URL reports whether c is a base64url character.
+func isB64URL(c byte) bool {
+	return isDigit(c) || 'a' <= c|0x20 && c|0x20 <= 'z' || c == '_' || c == '-'
+}
+
+// replaceAll replaces with with every match found by at (the end of the
+// match starting at i, or -1) at an occurrence of lit.
+func replaceAll(s, with, lit string, at func(s string, i int) int) string {
+	var hidden []span
+	for i := 0; ; {
+		k := strings.Index(s[i:], lit)
+		if k < 0 {
+			break
+		}
+		i += k
+		if e := at(s, i); e > i {
+			hidden = addSpan(hidden, span{i, e})
+			i = e
+		} else {
+			i += len(lit)
+		}
+	}
+	if len(hidden) == 0 {
+		return s
+	}
+	return replaceSpans(s, hidden, with)
+}
+
+// jwtAt is the end of a JWT starting at i ("eyJ…"): three base64url
+// parts separated by dots, the first two not empty, the signature
+// possibly empty (alg "none"); -1 when there is none.
+func jwtAt(s string, i int) int {
+	j := b64urlRun(s, i+3)
+	if j == i+3 || j >= len(s) || s[j] != '.' {
+		return -1
+	}
+	k := b64urlRun(s, j+1)
+	if k == j+1 || k >= len(s) || s[k] != '.' {
+		return -1
+	}
+	return b64urlRun(s, k+1)
+}
+
+// b64urlRun is the end of the run of base64url characters from i.
+func b64urlRun(s string, i int) int {
+	for i < len(s) && isB64URL(s[i]) {
+		i++
+	}
+	return i
+}
+
+// replaceAfterWord replaces, after each occurrence of word (any case, at
+// the start of a word) and white space, the credential that ends at
+// end(s, i) (i its start; -1: none) with Redacted. lower is
+// asciiLower(s); both are returned replaced.
+func replaceAfterWord(s, lower, word string, end func(s string, i int) int) (string, string) {
+	var hidden []span
+	for i := 0; ; {
+		k := strings.Index(lower[i:], word)
+		if k < 0 {
+			break
+		}
+		i += k + len(word)
+		if start := i - len(word); start > 0 && isNameByte(s[start-1]) {
+			continue
+		}
+		j := i
+		for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+			j++
+		}
+		if e := end(s, j); j > i && e > j {
+			hidden = addSpan(hidden, span{j, e})
+			i = e
+		}
+	}
+	if len(hidden) == 0 {
+		return s, lower
+	}
+	return replaceSpans(s, hidden, Redacted), replaceSpans(lower, hidden, Redacted)
+}
+
+// minBearerLen is the shortest token hidden after "Bearer", so that
+// prose ("bearer tokens") is left alone.
+const minBearerLen = 8
+
+// bearerEnd is the end of a bearer token (RFC 6750 b64token) at i, at
+// least minBearerLen long, or -1.
+func bearerEnd(s string, i int) int {
+	j := i
+	for j < len(s) && (isB64URL(s[j]) || strings.IndexByte("._~+/", s[j]) >= 0) {
+		j++
+	}
+	if j-i < minBearerLen {
+		return -1
+	}
+	for j < len(s) && s[j] == '=' {
+		j++
+	}
+	return j
+}
+
+// basicEnd is the end of a Basic credential at i: standard base64 that
+// decodes to "user:password"; or -1.
+func basicEnd(s string, i int) int {
+	j := i
+	for j < len(s) && (isDigit(s[j]) || 'a' <= s[j]|0x20 && s[j]|0x20 <= 'z' || s[j] == '+' || s[j] == '/') {
+		j++
+	}
+	for n := 0; n < 2 && j < len(s) && s[j] == '='; n++ {
+		j++
+	}
+	if j-i < 4 || !basicCredential(s[i:j]) {
+		return -1
+	}
+	return j
 }
 
 // basicCredential reports whether b is standard base64 of a text holding
@@ -120,6 +294,71 @@ func scrubBasic(m string) string {
 func basicCredential(b string) bool {
 	dec, err := base64.StdEncoding.DecodeString(b)
 	return err == nil && strings.Contains(string(dec), ":")
+}
+
+// scrubEmails replaces e-mail addresses, their '@' possibly URL-encoded
+// as %40: a local part of letters, digits and . _ % + -, then a domain
+// of at least two dot-separated labels of letters, digits and -, the
+// last beginning with two letters or more.
+func scrubEmails(s string) string {
+	var hidden []span
+	last := 0
+	for i := 0; i < len(s); i++ {
+		at := 0
+		switch {
+		case s[i] == '@':
+			at = 1
+		case s[i] == '%' && strings.HasPrefix(s[i:], "%40"):
+			at = 3
+		default:
+			continue
+		}
+		start := i
+		for start > last && isLocalByte(s[start-1]) {
+			start--
+		}
+		if e := domainEnd(s, i+at); start < i && e > 0 {
+			hidden = addSpan(hidden, span{start, e})
+			last, i = e, e-1
+		}
+	}
+	if len(hidden) == 0 {
+		return s
+	}
+	return replaceSpans(s, hidden, RedactedEmail)
+}
+
+// isLocalByte reports whether c may be part of an e-mail local part.
+func isLocalByte(c byte) bool {
+	return isNameByte(c) || c == '%' || c == '+'
+}
+
+// domainEnd is the end of the longest domain starting at i, or -1.
+func domainEnd(s string, i int) int {
+	end := -1
+	for label := 0; i < len(s); label++ {
+		j := i
+		for j < len(s) && (isDigit(s[j]) || 'a' <= s[j]|0x20 && s[j]|0x20 <= 'z' || s[j] == '-') {
+			j++
+		}
+		if j == i {
+			return end
+		}
+		if label > 0 {
+			a := i
+			for a < j && 'a' <= s[a]|0x20 && s[a]|0x20 <= 'z' {
+				a++
+			}
+			if a-i >= 2 {
+				end = a
+			}
+		}
+		if j >= len(s) || s[j] != '.' {
+			return end
+		}
+		i = j + 1
+	}
+	return end
 }
 
 // Card numbers are 13 to 19 digits, in groups separated by one space or
@@ -138,13 +377,13 @@ type span struct{ start, end int }
 // digits that passes the Luhn check is hidden, so a card number written
 // next to other numbers is found too.
 func scrubCards(s string) string {
-	var hidden []span
+	var hidden, groups []span
 	for i := 0; i < len(s); {
 		if !isDigit(s[i]) {
 			i++
 			continue
 		}
-		groups := digitGroups(s, i)
+		groups = digitGroups(groups[:0], s, i)
 		hidden = appendCards(hidden, s, groups)
 		i = groups[len(groups)-1].end
 	}
@@ -154,10 +393,9 @@ func scrubCards(s string) string {
 	return replaceSpans(s, hidden, RedactedCard)
 }
 
-// digitGroups returns the groups of digits starting at i: runs of digits
-// separated by exactly one space or dash.
-func digitGroups(s string, i int) []span {
-	var groups []span
+// digitGroups appends to groups the groups of digits starting at i:
+// runs of digits separated by exactly one space or dash.
+func digitGroups(groups []span, s string, i int) []span {
 	for {
 		j := i
 		for j < len(s) && isDigit(s[j]) {
