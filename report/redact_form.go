@@ -59,7 +59,9 @@ func sniffKind(b string) diff.BodyKind {
 }
 
 // form redacts a form body (a=1&password=x): the values of fields with a
-// secret-like name are hidden, the others scrubbed once decoded.
+// secret-like name or a configured path ("/name") are hidden, the others
+// scrubbed once decoded (and escaped again, the markers' brackets and
+// colon left readable).
 func (r *Redactor) form(b string) string {
 	var out strings.Builder
 	for i, pair := range strings.Split(b, "&") {
@@ -83,14 +85,24 @@ func (r *Redactor) formPair(pair string) string {
 	case !hasValue:
 		return scrubText(pair)
 	case secretName(name) || r.hidesPath("/"+pointerEscaper.Replace(name)):
-		return key + "=" + url.QueryEscape(Redacted)
+		return key + "=" + Redacted
 	}
 	val, err := url.QueryUnescape(v)
 	if err != nil {
 		return key + "=" + scrub(v)
 	}
 	if out := scrubText(val); out != val {
-		return key + "=" + url.QueryEscape(out)
+		return key + "=" + formEscape(out)
 	}
 	return key + "=" + v
+}
+
+// formUnbracket shows the brackets and colons of the replacement markers
+// as typed in an escaped form value, so that "[redacted:email]" reads as
+// such.
+var formUnbracket = strings.NewReplacer("%5B", "[", "%5D", "]", "%3A", ":")
+
+// formEscape escapes a scrubbed form value, its markers left readable.
+func formEscape(v string) string {
+	return formUnbracket.Replace(url.QueryEscape(v))
 }

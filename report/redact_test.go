@@ -221,3 +221,216 @@ func TestRedactBodyStopsPastLimit(t *testing.T) {
 		})
 	}
 }
+
+func TestRedactBodyKinds(t *testing.T) {
+	r := NewRedactor(nil, nil)
+	tests := []struct {
+		name         string
+		kind         diff.BodyKind
+		body, want   string
+		wantComplete bool
+	}{
+		{"json", diff.BodyJSON,
+			`{"user":"ann","password":"hunter2","contact":"` + plantedEmail + `","card":` + plantedCard + `,"order":` + orderNumber + `,"auth":{"api_key":"k1"}}`,
+			`{"user":"ann","password":"[redacted]","contact":"[redacted:email]","card":"[redacted:card]","order":` + orderNumber + `,"auth":{"api_key":"[redacted]"}}`, true},
+		{"json escapes are decoded first", diff.BodyJSON, `{"m":"ann\u0040example.com"}`, `{"m":"[redacted:email]"}`, true},
+		{"json string holding an assignment", diff.BodyJSON, `{"log":"login password=hunter2 ok"}`, `{"log":"login password=[redacted] ok"}`, true},
+		{"json lines", diff.BodyJSONLines, "{\"token\":\"t1\",\"n\":1}\n{\"jwt\":\"" + plantedJWT + "\"}\n{\"ok\":true}",
+			"{\"token\":\"[redacted]\",\"n\":1}\n{\"jwt\":\"[redacted:jwt]\"}\n{\"ok\":true}", true},
+		{"json lines cut in a secret", diff.BodyJSONLines, "{\"a\":1}\n{\"email\":\"ann@exa", "{\"a\":1}\n{\"email\":", false},
+		{"form", diff.BodyForm, "user=ann&password=hunter2&email=ann%40example.com&note=call+me&card=4111+1111+1111+1111",
+			"user=ann&password=[redacted]&email=[redacted:email]&note=call+me&card=[redacted:card]", true},
+		{"form bad escape", diff.BodyForm, "q=%zz&Passwd=x%4", "q=%zz&Passwd=[redacted]", true},
+		{"html", diff.BodyHTML,
+			`<form id="login"><input type="password" name="pw" value="hunter2"><input name="csrf_token" value="abc123"><input name=user value='ann'></form>` +
+				`<meta name="csrf-token" content="zzz"><p data-api-key="k2">Mail ` + plantedEmail + ` &amp; more</p><script>var cfg = {"apiKey": "k-1"};</script><textarea name="secret">s3</textarea>`,
+			`<form id="login"><input type="password" name="pw" value="[redacted]"><input name="csrf_token" value="[redacted]"><input name=user value='ann'></form>` +
+				`<meta name="csrf-token" content="[redacted]"><p data-api-key="[redacted]">Mail [redacted:email] &amp; more</p><script>var cfg = {"apiKey": [redacted]};</script><textarea name="secret">[redacted]</textarea>`, true},
+		{"html entity-encoded email", diff.BodyHTML, `<p>ann&#64;example.com</p>`, `<p>[redacted:email]</p>`, true},
+		{"html cut in a tag", diff.BodyHTML, `<p>hi</p><input name="password" value="hun`, `<p>hi</p>`, false},
+		{"html unchanged keeps its bytes", diff.BodyHTML, `<P CLASS=x>Hi <b>there</b>`, `<P CLASS=x>Hi <b>there</b>`, true},
+		{"xml", diff.BodyXML,
+			`<?xml version="1.0"?><user token="t1" id="7"><name>ann</name><password>hunter2</password><email>` + plantedEmail + `</email><keys><private_key><pem>P</pem></private_key></keys></user>`,
+			`<?xml version="1.0"?><user token="[redacted]" id="7"><name>ann</name><password>[redacted]</password><email>[redacted:email]</email><keys><private_key><pem>[redacted]</pem></private_key></keys></user>`, true},
+		{"xml cut in a tag", diff.BodyXML, `<user><name>` + plantedEmail + `</name><secret a="x`, `<user><name>[redacted:email]</name>`, false},
+		{"xml cut in a secret's text", diff.BodyXML, `<user><password>hun`, `<user><password>[redacted]`, true},
+		{"xml fragment", diff.BodyXML, `</item><token>x</token>`, `</item><token>[redacted]</token>`, true},
+		{"text", diff.BodyText, "login ann password: hunter2\ncard 4111 1111 1111 1111 order " + orderNumber + "\nAuthorization: Bearer " + plantedBearer,
+			"login ann password: [redacted]\ncard [redacted:card] order " + orderNumber + "\nAuthorization: [redacted]", true},
+		{"binary kept", diff.BodyBinary, "\x00password=x", "\x00password=x", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, complete := r.body(tt.body, tt.kind, 0)
+			if got != tt.want || complete != tt.wantComplete {
+				t.Errorf("body(%s, %q)\n got %q, %v\nwant %q, %v", tt.kind, tt.body, got, complete, tt.want, tt.wantComplete)
+			}
+		})
+	}
+}
+
+func TestSideKind(t *testing.T) {
+	tests := []struct {
+		name     string
+		side     Side
+		compared diff.BodyKind
+		want     diff.BodyKind
+	}{
+		{"declared", Side{Header: http.Header{"Content-Type": {"text/html; charset=utf-8"}}}, diff.BodyText, diff.BodyHTML},
+		{"declared problem json", Side{Header: http.Header{"Content-Type": {"application/problem+json"}}}, "", diff.BodyJSON},
+		{"declared form", Side{Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}}, "", diff.BodyForm},
+		{"compared", Side{Body: "a=1"}, diff.BodyXML, diff.BodyXML},
+		{"sniffed json", Side{Body: ` {"a":1}`}, diff.BodyText, diff.BodyJSON},
+		{"sniffed xml", Side{Body: `<?xml version="1.0"?><a/>`}, "", diff.BodyXML},
+		{"sniffed html", Side{Body: `<div>`}, diff.BodyEmpty, diff.BodyHTML},
+		{"text", Side{Body: `password=x`}, diff.BodyBinary, diff.BodyText},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sideKind(tt.side, tt.compared); got != tt.want {
+				t.Errorf("sideKind = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRedactDifferencesByKind(t *testing.T) {
+	r, err := NewRedactorConfig(RedactorConfig{Selectors: []string{"#profile .ssn", "input[name=pin]@value", "p.note::text"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	htmlExcerpt := `<form id="login"><input type="password" name="pw" value="hunter2"></form>`
+	tests := []struct {
+		name string
+		kind diff.BodyKind
+		in   diff.Difference
+		want diff.Difference
+	}{
+		{"json secret leaf", diff.BodyJSON, diff.Difference{Path: "/user/password", Legacy: `"a"`, Service: `"b"`},
+			diff.Difference{Path: "/user/password", Legacy: Redacted, Service: Redacted}},
+		{"json below a secret", diff.BodyJSON, diff.Difference{Path: "/auth/client_secret/v", Legacy: `"a"`},
+			diff.Difference{Path: "/auth/client_secret/v", Legacy: Redacted}},
+		{"json value holding a secret key", diff.BodyJSON, diff.Difference{Path: "/user", Legacy: `{"name":"ann","apiKey":"k"}`},
+			diff.Difference{Path: "/user", Legacy: `{"name":"ann","apiKey":"[redacted]"}`}},
+		{"json string value scrubbed", diff.BodyJSON, diff.Difference{Path: "/contact", Legacy: `"` + plantedEmail + `"`, Service: `"bob"`},
+			diff.Difference{Path: "/contact", Legacy: `"[redacted:email]"`, Service: `"bob"`}},
+		{"json number card", diff.BodyJSON, diff.Difference{Path: "/n", Legacy: plantedCard, Service: orderNumber},
+			diff.Difference{Path: "/n", Legacy: RedactedCard, Service: orderNumber}},
+		{"jsonl line", diff.BodyJSONLines, diff.Difference{Path: "/3/token", Legacy: `"t"`},
+			diff.Difference{Path: "/3/token", Legacy: Redacted}},
+		{"form field", diff.BodyForm, diff.Difference{Path: "/password/0", Legacy: `"a"`, Service: `"b"`},
+			diff.Difference{Path: "/password/0", Legacy: Redacted, Service: Redacted}},
+		{"xml element text", diff.BodyXML, diff.Difference{Path: "/user/password/text()", Legacy: "a", Service: "b"},
+			diff.Difference{Path: "/user/password/text()", Legacy: Redacted, Service: Redacted}},
+		{"xml attribute", diff.BodyXML, diff.Difference{Path: "/user[2]/@token", Legacy: "a"},
+			diff.Difference{Path: "/user[2]/@token", Legacy: Redacted}},
+		{"xml element value", diff.BodyXML, diff.Difference{Path: "/user", Legacy: "<user><pwd>p</pwd><n>ann@example.com</n></user>"},
+			diff.Difference{Path: "/user", Legacy: "<user><pwd>[redacted]</pwd><n>[redacted:email]</n></user>"}},
+		{"html input value", diff.BodyHTML, diff.Difference{Path: "form#login input[name=password]@value", Legacy: "a", Service: "b"},
+			diff.Difference{Path: "form#login input[name=password]@value", Legacy: Redacted, Service: Redacted}},
+		{"html password input", diff.BodyHTML, diff.Difference{Path: `form > input[type="password"]:nth-of-type(2)@value`, Legacy: "a"},
+			diff.Difference{Path: `form > input[type="password"]:nth-of-type(2)@value`, Legacy: Redacted}},
+		{"html meta content", diff.BodyHTML, diff.Difference{Path: "head > meta[name=csrf-token]@content", Legacy: "a"},
+			diff.Difference{Path: "head > meta[name=csrf-token]@content", Legacy: Redacted}},
+		{"html secret attribute", diff.BodyHTML, diff.Difference{Path: "div#app@data-auth-token", Legacy: "a"},
+			diff.Difference{Path: "div#app@data-auth-token", Legacy: Redacted}},
+		{"html selector whole element", diff.BodyHTML, diff.Difference{Path: "main > div#profile > span.ssn.big::text", Legacy: "078-05-1120"},
+			diff.Difference{Path: "main > div#profile > span.ssn.big::text", Legacy: Redacted}},
+		{"html selector attribute", diff.BodyHTML, diff.Difference{Path: "form input[name=pin]@value", Legacy: "1234"},
+			diff.Difference{Path: "form input[name=pin]@value", Legacy: Redacted}},
+		{"html selector text", diff.BodyHTML, diff.Difference{Path: "main > p.note:nth-of-type(3)::text", Legacy: "x"},
+			diff.Difference{Path: "main > p.note:nth-of-type(3)::text", Legacy: Redacted}},
+		{"html selector other attribute kept", diff.BodyHTML, diff.Difference{Path: "form input[name=pin]@class", Legacy: "x"},
+			diff.Difference{Path: "form input[name=pin]@class", Legacy: "x"}},
+		{"html text scrubbed, excerpt redacted", diff.BodyHTML,
+			diff.Difference{Path: "main > p:nth-of-type(2)::text", Legacy: "mail " + plantedEmail, Service: "mail",
+				Excerpt: &diff.Excerpt{Legacy: htmlExcerpt, Service: "<p>" + plantedJWT + "</p>"}},
+			diff.Difference{Path: "main > p:nth-of-type(2)::text", Legacy: "mail " + RedactedEmail, Service: "mail",
+				Excerpt: &diff.Excerpt{Legacy: `<form id="login"><input type="password" name="pw" value="[redacted]"></form>`, Service: "<p>" + RedactedJWT + "</p>"}}},
+		{"html element value", diff.BodyHTML, diff.Difference{Path: "form#login", Legacy: htmlExcerpt},
+			diff.Difference{Path: "form#login", Legacy: `<form id="login"><input type="password" name="pw" value="[redacted]"></form>`}},
+		{"secret path hides the excerpt", diff.BodyXML,
+			diff.Difference{Path: "/user/@token", Legacy: "a", Excerpt: &diff.Excerpt{Legacy: `<user token="a"/>`}},
+			diff.Difference{Path: "/user/@token", Legacy: Redacted, Excerpt: &diff.Excerpt{Legacy: Redacted}}},
+		{"text line", diff.BodyText,
+			diff.Difference{Path: "line:3", Legacy: "password: hunter2", Service: "card 4111-1111-1111-1111",
+				Excerpt: &diff.Excerpt{Legacy: "a\npassword: hunter2\nb", Service: "Basic dXNlcjpodW50ZXIy"}},
+			diff.Difference{Path: "line:3", Legacy: "password: [redacted]", Service: "card " + RedactedCard,
+				Excerpt: &diff.Excerpt{Legacy: "a\npassword: [redacted]\nb", Service: "Basic " + Redacted}}},
+		{"default secret header", diff.BodyJSON, diff.Difference{Path: "header:X-Api-Key", Legacy: "k1", Service: "k2"},
+			diff.Difference{Path: "header:X-Api-Key", Legacy: Redacted, Service: Redacted}},
+		{"secret-like header name", diff.BodyJSON, diff.Difference{Path: "header:X-Session-Token", Legacy: "k1"},
+			diff.Difference{Path: "header:X-Session-Token", Legacy: Redacted}},
+		{"other header scrubbed", diff.BodyJSON, diff.Difference{Path: "header:Location", Legacy: "/reset?email=ann%40example.com"},
+			diff.Difference{Path: "header:Location", Legacy: "/reset?email=" + RedactedEmail}},
+		{"path holding an e-mail", diff.BodyJSON, diff.Difference{Path: "/users/ann@example.com/name", Legacy: `"a"`},
+			diff.Difference{Path: "/users/" + RedactedEmail + "/name", Legacy: `"a"`}},
+		{"whole body", diff.BodyText, diff.Difference{Path: "body", Legacy: "sha256:ab", Service: "token=x"},
+			diff.Difference{Path: "body", Legacy: "sha256:ab", Service: "token=[redacted]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := r.differences([]diff.Difference{tt.in}, tt.kind)[0]
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v %+v\nwant %+v %+v", got, got.Excerpt, tt.want, tt.want.Excerpt)
+			}
+		})
+	}
+}
+
+func TestRedactDoesNotModifyExcerpt(t *testing.T) {
+	ex := &diff.Excerpt{Legacy: "password=x"}
+	ds := []diff.Difference{{Path: "line:1", Excerpt: ex}}
+	out := defaultRedactor.differences(ds, diff.BodyText)
+	if ex.Legacy != "password=x" || out[0].Excerpt == ex {
+		t.Error("the caller's excerpt was modified or shared")
+	}
+}
+
+func TestNewRedactorConfig(t *testing.T) {
+	tests := []struct {
+		name      string
+		selectors []string
+		wantErr   string
+	}{
+		{"none", nil, ""},
+		{"plain, attribute and text", []string{"#a .b", "input[name=pin]@value", "p::text", "a, b"}, ""},
+		{"bad selector", []string{"div", "p[[x"}, `"p[[x"`},
+		{"empty attribute", []string{"input@"}, `"input@"`},
+		{"empty selector", []string{""}, `""`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewRedactorConfig(RedactorConfig{Selectors: tt.selectors})
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("err = %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("err = %v, want one naming %s", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestRedactHTMLSelectors(t *testing.T) {
+	r, err := NewRedactorConfig(RedactorConfig{Selectors: []string{"#profile .ssn", "input[name=pin]@value", "p.note::text"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, body, want string
+	}{
+		{"whole element", `<div id="profile"><span class="ssn" title="t">078-05-1120<b>x</b></span><span>ok</span></div>`,
+			`<div id="profile"><span class="ssn" title="[redacted]">[redacted]<b>[redacted]</b></span><span>ok</span></div>`},
+		{"attribute", `<input name="pin" value="1234" size="4">`, `<input name="pin" value="[redacted]" size="4">`},
+		{"text", `<p class="note" lang="en">call me</p><p>kept</p>`, `<p class="note" lang="en">[redacted]</p><p>kept</p>`},
+		{"not matched", `<div id="other"><span class="ssn">1</span></div>`, `<div id="other"><span class="ssn">1</span></div>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, _ := r.body(tt.body, diff.BodyHTML, 0); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}

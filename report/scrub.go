@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/base64"
+	"slices"
 	"strings"
 )
 
@@ -160,11 +161,30 @@ func valueAfter(s string, i int) span {
 		}
 		return span{i, min(j+1, len(s))}
 	}
-	j = i
-	for j < len(s) && strings.IndexByte(" \t\r\n&,;\"'<>", s[j]) < 0 {
-		j++
+	j = plainValueEnd(s, i)
+	if slices.Contains(authSchemes, asciiLower(s[i:j])) {
+		k := j
+		for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+			k++
+		}
+		if k > j {
+			j = max(j, plainValueEnd(s, k))
+		}
 	}
 	return span{i, j}
+}
+
+// authSchemes are the words that start an Authorization value: the
+// credential after one belongs to the value too.
+var authSchemes = []string{"bearer", "basic", "token", "digest", "negotiate", "ntlm", "apikey", "aws4-hmac-sha256"}
+
+// plainValueEnd is the end of an unquoted value starting at i: up to
+// white space or one of & , ; " ' < >.
+func plainValueEnd(s string, i int) int {
+	for i < len(s) && strings.IndexByte(" \t\r\n&,;\"'<>", s[i]) < 0 {
+		i++
+	}
+	return i
 }
 
 // isNameByte reports whether c may be part of a field name in text.

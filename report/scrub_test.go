@@ -61,6 +61,8 @@ func TestScrubText(t *testing.T) {
 		{"unclosed quote at the end", `"token": "abc`, `"token": [redacted]`},
 		{"camel case name", "newPassword = p4ss", "newPassword = [redacted]"},
 		{"not a secret name", "username=ann", "username=ann"},
+		{"authorization scheme and credential", "Authorization: Token abc123 next", "Authorization: [redacted] next"},
+		{"query string", "/cb?code=1&access_token=zz&x=2", "/cb?code=1&access_token=[redacted]&x=2"},
 		{"patterns too", "login ann@example.org pwd=x", "login " + RedactedEmail + " pwd=[redacted]"},
 	}
 	for _, tt := range tests {
