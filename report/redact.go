@@ -122,7 +122,7 @@ func (r *Redactor) apply(rec Record, maxExcerpt int) Record {
 	rec.Path = scrub(rec.Path)
 	rec.Legacy = r.side(rec.Legacy, rec.Result.BodyKind, maxExcerpt)
 	rec.Service = r.side(rec.Service, rec.Result.BodyKind, maxExcerpt)
-	rec.Result.Differences = r.differences(rec.Result.Differences, rec.Result.BodyKind)
+	rec.Result.Differences = r.differences(rec.Result.Differences, rec.Result.BodyKind, rec.Legacy.Body, rec.Service.Body)
 	rec.Result.Error = scrubText(rec.Result.Error)
 	rec.Redactor = nil
 	return rec
@@ -222,23 +222,31 @@ func (r *Redactor) jsonLimited(s, base string, limit int) (out string, complete 
 }
 
 // differences returns a copy of ds with secret values hidden; kind is
-// the kind the bodies were compared as.
-func (r *Redactor) differences(ds []diff.Difference, kind diff.BodyKind) []diff.Difference {
+// the kind the bodies were compared as. For HTML, the secret fields of
+// bodies (and of the differences' excerpts) are looked up, so that a
+// difference at one ("input[name=pw]@value" of a password input) is
+// hidden although its locator does not say it is secret.
+func (r *Redactor) differences(ds []diff.Difference, kind diff.BodyKind, bodies ...string) []diff.Difference {
 	out := slices.Clone(ds)
+	var fields map[string]bool
+	if kind == diff.BodyHTML {
+		fields = htmlSecretFields(ds, bodies)
+	}
 	for i := range out {
-		r.difference(&out[i], kind)
+		r.difference(&out[i], kind, fields)
 	}
 	return out
 }
 
 // difference hides both values of d if its path is secret, and the
-// secrets inside its values and excerpt otherwise.
-func (r *Redactor) difference(d *diff.Difference, kind diff.BodyKind) {
+// secrets inside its values and excerpt otherwise. fields are the names
+// and ids of the secret HTML fields.
+func (r *Redactor) difference(d *diff.Difference, kind diff.BodyKind, fields map[string]bool) {
 	if d.Excerpt != nil {
 		ex := *d.Excerpt // a copy: the caller's Excerpt is not modified
 		d.Excerpt = &ex
 	}
-	if r.hidesDifference(d.Path, kind) {
+	if r.hidesDifference(d.Path, kind, fields) {
 		d.Legacy, d.Service = hide(d.Legacy), hide(d.Service)
 		if d.Excerpt != nil {
 			d.Excerpt.Legacy, d.Excerpt.Service = hide(d.Excerpt.Legacy), hide(d.Excerpt.Service)
@@ -259,8 +267,9 @@ func (r *Redactor) difference(d *diff.Difference, kind diff.BodyKind) {
 
 // hidesDifference reports whether both values of a difference at path
 // are hidden: a redacted header, a path covered by a configured JSON
-// Pointer or selector, or a path naming a secret-like field.
-func (r *Redactor) hidesDifference(path string, kind diff.BodyKind) bool {
+// Pointer or selector, a path naming a secret-like field, or an HTML
+// locator of one of the secret fields.
+func (r *Redactor) hidesDifference(path string, kind diff.BodyKind, fields map[string]bool) bool {
 	switch {
 	case path == "status" || path == "body" || strings.HasPrefix(path, "line:"):
 		return false
@@ -269,7 +278,7 @@ func (r *Redactor) hidesDifference(path string, kind diff.BodyKind) bool {
 	case path == "" || path[0] == '/':
 		return r.hidesPath(path) || secretPath(path)
 	}
-	return secretLocator(path) || r.selectorHides(path)
+	return secretLocator(path, fields) || r.selectorHides(path)
 }
 
 // value redacts a difference value: JSON (found at the JSON Pointer base)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
+
+	"github.com/stranglerfig/strangler/diff"
 )
 
 // selector is a configured CSS selector for HTML, with what it hides of
@@ -252,9 +254,10 @@ func (h *htmlRedactor) text(data, raw string) {
 
 // secretLocator reports whether an HTML difference locator
 // ("form#login input[name=password]@value") points at a secret: a
-// secret-like attribute, or a last element that is a password input or
-// has a secret-like id or name.
-func secretLocator(loc string) bool {
+// secret-like attribute, or a last element that is a password input, has
+// a secret-like id or name, or a name or id among fields (those of the
+// secret fields found in the bodies).
+func secretLocator(loc string, fields map[string]bool) bool {
 	c := parseLocator(loc)
 	if secretName(c.attr) {
 		return true
@@ -266,7 +269,7 @@ func secretLocator(loc string) bool {
 	for _, a := range last.Attr {
 		switch a.Key {
 		case "id", "name", "property", "itemprop":
-			if secretName(a.Val) {
+			if secretName(a.Val) || fields[a.Val] {
 				return true
 			}
 		case "type":
@@ -276,6 +279,47 @@ func secretLocator(loc string) bool {
 		}
 	}
 	return false
+}
+
+// htmlSecretFields returns the names and ids of the secret fields (see
+// isSecretField) in bodies and in the excerpts of ds.
+func htmlSecretFields(ds []diff.Difference, bodies []string) map[string]bool {
+	fields := map[string]bool{}
+	for _, b := range bodies {
+		addSecretFields(fields, b)
+	}
+	for _, d := range ds {
+		if d.Excerpt != nil {
+			addSecretFields(fields, d.Excerpt.Legacy)
+			addSecretFields(fields, d.Excerpt.Service)
+		}
+	}
+	return fields
+}
+
+// addSecretFields adds to fields the name and id of each secret field
+// in the HTML s.
+func addSecretFields(fields map[string]bool, s string) {
+	if !strings.Contains(s, "<") {
+		return
+	}
+	z := html.NewTokenizer(strings.NewReader(s))
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return
+		case html.StartTagToken, html.SelfClosingTagToken:
+			tok := z.Token()
+			if !isSecretField(tok) {
+				continue
+			}
+			for _, a := range tok.Attr {
+				if a.Key == "name" || a.Key == "id" {
+					fields[a.Val] = true
+				}
+			}
+		}
+	}
 }
 
 // locator is a parsed HTML difference locator: a chain of elements, the

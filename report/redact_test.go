@@ -295,7 +295,7 @@ func TestSideKind(t *testing.T) {
 }
 
 func TestRedactDifferencesByKind(t *testing.T) {
-	r, err := NewRedactorConfig(RedactorConfig{Selectors: []string{"#profile .ssn", "input[name=pin]@value", "p.note::text"}})
+	r, err := NewRedactorConfig(RedactorConfig{Selectors: []string{"#profile .ssn", "input[name=zip]@value", "p.note::text"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,17 +336,21 @@ func TestRedactDifferencesByKind(t *testing.T) {
 			diff.Difference{Path: "div#app@data-auth-token", Legacy: Redacted}},
 		{"html selector whole element", diff.BodyHTML, diff.Difference{Path: "main > div#profile > span.ssn.big::text", Legacy: "078-05-1120"},
 			diff.Difference{Path: "main > div#profile > span.ssn.big::text", Legacy: Redacted}},
-		{"html selector attribute", diff.BodyHTML, diff.Difference{Path: "form input[name=pin]@value", Legacy: "1234"},
-			diff.Difference{Path: "form input[name=pin]@value", Legacy: Redacted}},
+		{"html selector attribute", diff.BodyHTML, diff.Difference{Path: "form input[name=zip]@value", Legacy: "1234"},
+			diff.Difference{Path: "form input[name=zip]@value", Legacy: Redacted}},
 		{"html selector text", diff.BodyHTML, diff.Difference{Path: "main > p.note:nth-of-type(3)::text", Legacy: "x"},
 			diff.Difference{Path: "main > p.note:nth-of-type(3)::text", Legacy: Redacted}},
-		{"html selector other attribute kept", diff.BodyHTML, diff.Difference{Path: "form input[name=pin]@class", Legacy: "x"},
-			diff.Difference{Path: "form input[name=pin]@class", Legacy: "x"}},
+		{"html selector other attribute kept", diff.BodyHTML, diff.Difference{Path: "form input[name=zip]@class", Legacy: "x"},
+			diff.Difference{Path: "form input[name=zip]@class", Legacy: "x"}},
 		{"html text scrubbed, excerpt redacted", diff.BodyHTML,
 			diff.Difference{Path: "main > p:nth-of-type(2)::text", Legacy: "mail " + plantedEmail, Service: "mail",
 				Excerpt: &diff.Excerpt{Legacy: htmlExcerpt, Service: "<p>" + plantedJWT + "</p>"}},
 			diff.Difference{Path: "main > p:nth-of-type(2)::text", Legacy: "mail " + RedactedEmail, Service: "mail",
 				Excerpt: &diff.Excerpt{Legacy: `<form id="login"><input type="password" name="pw" value="[redacted]"></form>`, Service: "<p>" + RedactedJWT + "</p>"}}},
+		{"html password input known from the excerpt", diff.BodyHTML,
+			diff.Difference{Path: "form#login input[name=p1]@value", Legacy: "hunter2",
+				Excerpt: &diff.Excerpt{Legacy: `<form id="login"><input type="password" name="p1" value="hunter2"></form>`}},
+			diff.Difference{Path: "form#login input[name=p1]@value", Legacy: Redacted, Excerpt: &diff.Excerpt{Legacy: Redacted}}},
 		{"html element value", diff.BodyHTML, diff.Difference{Path: "form#login", Legacy: htmlExcerpt},
 			diff.Difference{Path: "form#login", Legacy: `<form id="login"><input type="password" name="pw" value="[redacted]"></form>`}},
 		{"secret path hides the excerpt", diff.BodyXML,
@@ -394,7 +398,7 @@ func TestNewRedactorConfig(t *testing.T) {
 		wantErr   string
 	}{
 		{"none", nil, ""},
-		{"plain, attribute and text", []string{"#a .b", "input[name=pin]@value", "p::text", "a, b"}, ""},
+		{"plain, attribute and text", []string{"#a .b", "input[name=zip]@value", "p::text", "a, b"}, ""},
 		{"bad selector", []string{"div", "p[[x"}, `"p[[x"`},
 		{"empty attribute", []string{"input@"}, `"input@"`},
 		{"empty selector", []string{""}, `""`},
@@ -413,7 +417,7 @@ func TestNewRedactorConfig(t *testing.T) {
 }
 
 func TestRedactHTMLSelectors(t *testing.T) {
-	r, err := NewRedactorConfig(RedactorConfig{Selectors: []string{"#profile .ssn", "input[name=pin]@value", "p.note::text"}})
+	r, err := NewRedactorConfig(RedactorConfig{Selectors: []string{"#profile .ssn", "input[name=zip]@value", "p.note::text"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +426,7 @@ func TestRedactHTMLSelectors(t *testing.T) {
 	}{
 		{"whole element", `<div id="profile"><span class="ssn" title="t">078-05-1120<b>x</b></span><span>ok</span></div>`,
 			`<div id="profile"><span class="ssn" title="[redacted]">[redacted]<b>[redacted]</b></span><span>ok</span></div>`},
-		{"attribute", `<input name="pin" value="1234" size="4">`, `<input name="pin" value="[redacted]" size="4">`},
+		{"attribute", `<input name="zip" value="1234" size="4">`, `<input name="zip" value="[redacted]" size="4">`},
 		{"text", `<p class="note" lang="en">call me</p><p>kept</p>`, `<p class="note" lang="en">[redacted]</p><p>kept</p>`},
 		{"not matched", `<div id="other"><span class="ssn">1</span></div>`, `<div id="other"><span class="ssn">1</span></div>`},
 	}
@@ -432,5 +436,126 @@ func TestRedactHTMLSelectors(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// planted are the secrets plantedRecords hide in every kind of body,
+// header, difference, excerpt and error text; none may come out of the
+// store. They hold no character an HTML or JSON encoder would escape.
+var planted = []string{
+	"ann.lee@example.com", "4111111111111111", "5500 0000 0000 0004", "5500000000000004",
+	plantedJWT, plantedBearer, "dXNlcjpodW50ZXIy",
+	"hunter2-json", "hunter2-jsonl", "hunter2-html", "hunter2-xml", "hunter2-form", "hunter2-text",
+	"hunter2-diff", "hunter2-excerpt", "hunter2-error", "apikey-hdr-1", "sess-tok-2", "csrf-meta-3",
+	"xml-attr-4", "ssn-078051120", "cut-secret-5",
+}
+
+// plantedRecords returns one record per body kind carrying the planted
+// secrets, as the shadow dispatcher offers them.
+func plantedRecords(t *testing.T) []Record {
+	t.Helper()
+	withSelector, err := NewRedactorConfig(RedactorConfig{Selectors: []string{"#profile .ssn"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctype := func(ct string) http.Header { return http.Header{"Content-Type": {ct}} }
+	recs := []Record{
+		kindRecord("json", diff.BodyJSON, ctype("application/json"),
+			`{"user":{"name":"ann","password":"hunter2-json","email":"ann.lee@example.com"},"card":4111111111111111,"order":`+orderNumber+`}`,
+			`{"user":{"name":"ann","token":"`+plantedJWT+`"},"note":"pay 5500 0000 0000 0004","more":"cut-secret-5`,
+			diff.Difference{Path: "/user/password", Kind: diff.KindChanged, Legacy: `"hunter2-diff"`, Service: `"x"`},
+			diff.Difference{Path: "/user", Kind: diff.KindChanged, Legacy: `{"password":"hunter2-diff","email":"ann.lee@example.com"}`},
+			diff.Difference{Path: "/order", Kind: diff.KindChanged, Legacy: orderNumber, Service: "4111111111111111"},
+			diff.Difference{Path: "header:X-Api-Key", Kind: diff.KindHeader, Legacy: "apikey-hdr-1"}),
+		kindRecord("jsonl", diff.BodyJSONLines, ctype("application/x-ndjson"),
+			"{\"n\":1,\"pwd\":\"hunter2-jsonl\"}\n{\"n\":2,\"auth\":\"Bearer "+plantedBearer+"\"}", "{\"n\":1}",
+			diff.Difference{Path: "/1/auth", Kind: diff.KindChanged, Legacy: `"Bearer ` + plantedBearer + `"`}),
+		kindRecord("html", diff.BodyHTML, ctype("text/html"),
+			`<html><head><meta name="csrf-token" content="csrf-meta-3"></head><body><form id="login"><input type="password" name="pw" value="hunter2-html"></form>`+
+				`<p>Mail ann.lee@example.com</p><div id="profile"><span class="ssn">ssn-078051120</span></div></body></html>`,
+			`<p>ok</p><input name="password" value="cut-secret-5`,
+			diff.Difference{Path: "form#login input[name=pw]@value", Kind: diff.KindChanged, Legacy: "hunter2-diff",
+				Excerpt: &diff.Excerpt{Legacy: `<input type="password" name="pw" value="hunter2-excerpt">`}},
+			diff.Difference{Path: "body > p::text", Kind: diff.KindChanged, Legacy: "Mail ann.lee@example.com",
+				Excerpt: &diff.Excerpt{Legacy: `<p>Mail ann.lee@example.com</p>`, Service: `<p>Mail</p>`}},
+			diff.Difference{Path: "div#profile > span.ssn::text", Kind: diff.KindChanged, Legacy: "ssn-078051120"}),
+		kindRecord("xml", diff.BodyXML, ctype("application/xml"),
+			`<?xml version="1.0"?><user token="xml-attr-4"><password>hunter2-xml</password><mail>ann.lee@example.com</mail></user>`,
+			`<user><name>x</name><secret>cut-secret-5`,
+			diff.Difference{Path: "/user/password/text()", Kind: diff.KindChanged, Legacy: "hunter2-diff",
+				Excerpt: &diff.Excerpt{Legacy: `<password>hunter2-excerpt</password>`}},
+			diff.Difference{Path: "/user/@token", Kind: diff.KindChanged, Legacy: "xml-attr-4"}),
+		kindRecord("form", diff.BodyForm, ctype("application/x-www-form-urlencoded"),
+			"user=ann&password=hunter2-form&email=ann.lee%40example.com&card=4111+1111+1111+1111", "user=ann",
+			diff.Difference{Path: "/password/0", Kind: diff.KindChanged, Legacy: `"hunter2-diff"`}),
+		kindRecord("text", diff.BodyText, ctype("text/plain"),
+			"user ann.lee@example.com\npassword: hunter2-text\nAuthorization: Basic dXNlcjpodW50ZXIy\norder "+orderNumber,
+			"token "+plantedJWT+"\ncard 5500-0000-0000-0004 cut-secret-5",
+			diff.Difference{Path: "line:2", Kind: diff.KindChanged, Legacy: "password: hunter2-diff",
+				Excerpt: &diff.Excerpt{Legacy: "user ann.lee@example.com\npassword: hunter2-excerpt"}}),
+	}
+	recs[2].Redactor = withSelector
+	recs[5].Result.Error = "service body: bad line \"password=hunter2-error\""
+	return recs
+}
+
+// kindRecord is a record of route whose bodies are of the given kind; the
+// service body is marked cut by the capture cap.
+func kindRecord(route string, kind diff.BodyKind, h http.Header, legacy, service string, ds ...diff.Difference) Record {
+	rec := record(route, diff.VerdictDifferent, ds...)
+	rec.Result.BodyKind = kind
+	rec.Legacy.Header, rec.Legacy.Body = h.Clone(), legacy
+	rec.Legacy.Header["X-Api-Key"] = []string{"apikey-hdr-1"}
+	rec.Legacy.Header["X-Session-Token"] = []string{"sess-tok-2"}
+	rec.Service.Header, rec.Service.Body, rec.Service.Truncated = h.Clone(), service, true
+	rec.Service.Header["Authorization"] = []string{"Bearer " + plantedBearer}
+	return rec
+}
+
+// TestPlantedSecretsNeverLeave offers records of every body kind through
+// the store, as the shadow dispatcher does, with the default redaction
+// (and one selector): no planted secret comes out of a stored record, the
+// listings, the report or any of its renderings.
+func TestPlantedSecretsNeverLeave(t *testing.T) {
+	s := startStore(t, Options{})
+	recs := plantedRecords(t)
+	offerAll(t, s, recs...)
+	var routes []string
+	outputs := map[string][]byte{"Recent": mustJSON(t, s.Recent("", 0))}
+	for i, in := range recs {
+		rec, ok := s.Get(uint64(i + 1))
+		if !ok {
+			t.Fatalf("record %d not stored", i+1)
+		}
+		outputs["Get "+in.Route] = mustJSON(t, rec)
+		routes = append(routes, in.Route)
+	}
+	rep := s.Report(routes)
+	outputs["Report"] = mustJSON(t, rep)
+	for name, write := range map[string]func(*bytes.Buffer, Report) error{
+		"WriteJSON":     func(b *bytes.Buffer, r Report) error { return WriteJSON(b, r) },
+		"WriteMarkdown": func(b *bytes.Buffer, r Report) error { return WriteMarkdown(b, r) },
+		"WriteHTML":     func(b *bytes.Buffer, r Report) error { return WriteHTML(b, r) },
+	} {
+		var b bytes.Buffer
+		if err := write(&b, rep); err != nil {
+			t.Fatal(name, err)
+		}
+		outputs[name] = b.Bytes()
+	}
+	for name, out := range outputs {
+		for _, secret := range planted {
+			if bytes.Contains(out, []byte(secret)) {
+				t.Errorf("%s output contains %q", name, secret)
+			}
+		}
+	}
+	for _, route := range []string{"json", "text"} {
+		if !bytes.Contains(outputs["Get "+route], []byte(orderNumber)) {
+			t.Errorf("%s: the Luhn-invalid order number %s was hidden", route, orderNumber)
+		}
+	}
+	if recs[0].Legacy.Header.Get("X-Api-Key") != "apikey-hdr-1" || recs[2].Result.Differences[0].Excerpt.Legacy == Redacted {
+		t.Error("the caller's record was modified")
 	}
 }

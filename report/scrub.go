@@ -17,11 +17,17 @@ const (
 // secretWords are the words that make a field, attribute, element or
 // header name secret-like: a name is secret-like when, lower-cased and
 // with its separators ('_', '-', '.', ' ') removed, it contains one of
-// them ("new_password", "X-CSRF-Token", "clientSecret", "api.key").
+// them ("new_password", "X-CSRF-Token", "clientSecret", "api.key"), or
+// is one of exactSecretNames.
 var secretWords = []string{
 	"password", "passwd", "passphrase", "pwd", "secret", "token", "apikey",
 	"accesskey", "privatekey", "csrf", "xsrf", "authorization",
 }
+
+// exactSecretNames are short names that are secret-like only as a whole
+// name (separators removed, any case): as parts of longer names they
+// mean other things ("passenger", "pinned").
+var exactSecretNames = []string{"pass", "pw", "pin", "otp", "cvv", "cvc", "ssn"}
 
 // nameSeparators are removed from a name before secretWords are looked
 // for in it.
@@ -34,6 +40,9 @@ func secretName(name string) bool {
 		return false
 	}
 	n := strings.ToLower(nameSeparators.Replace(name))
+	if slices.Contains(exactSecretNames, n) {
+		return true
+	}
 	for _, w := range secretWords {
 		if strings.Contains(n, w) {
 			return true
@@ -75,7 +84,7 @@ func scrubText(s string) string {
 }
 
 // secretAnchors are the parts of secretWords a quick search looks for.
-var secretAnchors = []string{"pass", "pwd", "secret", "token", "key", "csrf", "xsrf", "authorization"}
+var secretAnchors = []string{"pass", "pw", "secret", "token", "key", "csrf", "xsrf", "authorization", "pin", "otp", "cvv", "cvc", "ssn"}
 
 // hasSecretWord is a quick test that s may hold a secret-like name.
 func hasSecretWord(s string) bool {

@@ -85,6 +85,7 @@ func TestSecretName(t *testing.T) {
 		{"passphrase", true}, {"csrfmiddlewaretoken", true},
 		{"username", false}, {"email", false}, {"key", false}, {"", false}, {"author", false},
 		{"Content-Type", false}, {"monkey", false},
+		{"pw", true}, {"PIN", true}, {"cvv", true}, {"pass", true}, {"passenger", false}, {"pinned", false}, {"shipping", false},
 	}
 	for _, tt := range tests {
 		if got := secretName(tt.name); got != tt.want {
