@@ -80,6 +80,11 @@ var rawTextTags = []string{"script", "style", "xmp", "iframe", "noembed", "nofra
 // voidTags are the elements that have no end tag.
 var voidTags = []string{"area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param", "source", "track", "wbr"}
 
+// maxHTMLDepth bounds the open elements the HTML redactor tracks, which
+// bounds the work per tag; deeper elements count as children of the
+// deepest tracked one, and inherit what it hides.
+const maxHTMLDepth = 256
+
 // htmlFrame is an open element.
 type htmlFrame struct {
 	node     *html.Node
@@ -173,7 +178,7 @@ func (h *htmlRedactor) start(tok html.Token, raw string, selfClosing bool) {
 		raw = tok.String()
 	}
 	h.out.WriteString(raw)
-	if !selfClosing && !slices.Contains(voidTags, tok.Data) {
+	if !selfClosing && !slices.Contains(voidTags, tok.Data) && len(h.stack) < maxHTMLDepth {
 		h.stack = append(h.stack, frame)
 	}
 }

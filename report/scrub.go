@@ -206,9 +206,10 @@ func isB64URL(c byte) bool {
 	return isDigit(c) || 'a' <= c|0x20 && c|0x20 <= 'z' || c == '_' || c == '-'
 }
 
-// replaceAll replaces with with every match found by at (the end of the
-// match starting at i, or -1) at an occurrence of lit.
-func replaceAll(s, with, lit string, at func(s string, i int) int) string {
+// replaceAll replaces with with every match found by at at an
+// occurrence of lit. at returns the end of the match starting at i, or,
+// with ok false, where to look for lit next.
+func replaceAll(s, with, lit string, at func(s string, i int) (end int, ok bool)) string {
 	var hidden []span
 	for i := 0; ; {
 		k := strings.Index(s[i:], lit)
@@ -216,12 +217,11 @@ func replaceAll(s, with, lit string, at func(s string, i int) int) string {
 			break
 		}
 		i += k
-		if e := at(s, i); e > i {
+		e, ok := at(s, i)
+		if ok {
 			hidden = addSpan(hidden, span{i, e})
-			i = e
-		} else {
-			i += len(lit)
 		}
+		i = max(e, i+len(lit))
 	}
 	if len(hidden) == 0 {
 		return s
@@ -231,17 +231,18 @@ func replaceAll(s, with, lit string, at func(s string, i int) int) string {
 
 // jwtAt is the end of a JWT starting at i ("eyJ…"): three base64url
 // parts separated by dots, the first two not empty, the signature
-// possibly empty (alg "none"); -1 when there is none.
-func jwtAt(s string, i int) int {
+// possibly empty (alg "none"). Without one (ok false), end is the end of
+// the first part: no JWT starts before it.
+func jwtAt(s string, i int) (end int, ok bool) {
 	j := b64urlRun(s, i+3)
 	if j == i+3 || j >= len(s) || s[j] != '.' {
-		return -1
+		return j, false
 	}
 	k := b64urlRun(s, j+1)
 	if k == j+1 || k >= len(s) || s[k] != '.' {
-		return -1
+		return j, false
 	}
-	return b64urlRun(s, k+1)
+	return b64urlRun(s, k+1), true
 }
 
 // b64urlRun is the end of the run of base64url characters from i.
@@ -343,7 +344,7 @@ func scrubEmails(s string) string {
 			continue
 		}
 		start := i
-		for start > last && isLocalByte(s[start-1]) {
+		for start > max(last, i-maxLocalLen) && isLocalByte(s[start-1]) {
 			start--
 		}
 		if e := domainEnd(s, i+at); start < i && e > 0 {
@@ -356,6 +357,10 @@ func scrubEmails(s string) string {
 	}
 	return replaceSpans(s, hidden, RedactedEmail)
 }
+
+// maxLocalLen bounds how far back from an '@' a local part is looked
+// for (RFC 5321 allows 64 bytes), which keeps the scan linear.
+const maxLocalLen = 256
 
 // isLocalByte reports whether c may be part of an e-mail local part.
 func isLocalByte(c byte) bool {
