@@ -162,7 +162,7 @@ func FuzzRedactMarkup(f *testing.F) {
 		}
 		docs := map[string]diff.BodyKind{
 			`<input type="password" value="` + canary + `"><meta name="csrf-token" content="` + canary + `"><div class="secret">` + canary + `</div><span data-x="` + canary + `"></span>` + string(body): diff.BodyHTML,
-			`<?xml version="1.0"?><r token="` + canary + `"><password>` + canary + `</password>` + string(body): diff.BodyXML,
+			`<?xml version="1.0"?><r token="` + canary + `"><password>` + canary + `</password>` + string(body):                                                                                           diff.BodyXML,
 		}
 		for doc, kind := range docs {
 			for _, max := range []int{40, 100, 1 << 20} {
