@@ -54,8 +54,9 @@ const maxJSONDepth = 512
 // hidden; whatever follows the point where it stops parsing (a cut made
 // by the capture cap, or malformed JSON) is dropped and the body marked
 // truncated. HTML and XML are redacted token by token, and a tag cut at
-// the end of an excerpt is dropped. Binary bodies are only cut to
-// Options.MaxExcerpt.
+// the end of an excerpt is dropped. Other bodies (text, binary) are
+// scrubbed as text. A body cut at the capture cap loses its last word
+// first (see dropCutWord).
 //
 // A Redactor is immutable and safe for concurrent use.
 type Redactor struct {
@@ -193,10 +194,8 @@ func (r *Redactor) body(b string, kind diff.BodyKind, limit int) (out string, co
 		return redactXML(b)
 	case diff.BodyForm:
 		return r.form(b), true
-	case diff.BodyBinary:
-		return b, true
 	}
-	return scrubText(b), true
+	return scrubText(b), true // text, and any text inside a binary body
 }
 
 // jsonValue hides the secrets inside s, a JSON document found at the JSON
@@ -243,8 +242,9 @@ func (r *Redactor) differences(ds []diff.Difference, kind diff.BodyKind, bodies 
 // and ids of the secret HTML fields.
 func (r *Redactor) difference(d *diff.Difference, kind diff.BodyKind, fields map[string]bool) {
 	if d.Excerpt != nil {
-		ex := *d.Excerpt // a copy: the caller's Excerpt is not modified
-		d.Excerpt = &ex
+		// A copy of the caller's Excerpt, sharing none of its memory: the
+		// store keeps it as it is.
+		d.Excerpt = &diff.Excerpt{Legacy: strings.Clone(d.Excerpt.Legacy), Service: strings.Clone(d.Excerpt.Service)}
 	}
 	if r.hidesDifference(d.Path, kind, fields) {
 		d.Legacy, d.Service = hide(d.Legacy), hide(d.Service)
