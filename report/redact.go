@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -77,7 +78,7 @@ type RedactorConfig struct {
 	Paths []string
 	// Selectors are CSS selectors, for HTML bodies and differences, each
 	// with an optional suffix: "@attr" hides that attribute of the
-	// matched elements ("input[name=pin]@value"), "::text" their text;
+	// matched elements ("input[name=account]@value"), "::text" their text;
 	// without a suffix the text and attribute values (but id, class, name
 	// and type) of the matched elements and of everything inside them are
 	// hidden.
@@ -281,11 +282,13 @@ func (r *Redactor) hidesDifference(path string, kind diff.BodyKind, fields map[s
 	return secretLocator(path, fields) || r.selectorHides(path)
 }
 
-// value redacts a difference value: JSON (found at the JSON Pointer base)
+// value redacts a difference value: a binary body's digest is kept, JSON (found at the JSON Pointer base)
 // by the JSON redactor, a JSON string by scrubbing its text, markup by
 // the HTML or XML redactor, and anything else as text.
 func (r *Redactor) value(v, base string, kind diff.BodyKind) string {
 	switch {
+	case isDigest(v):
+		return v
 	case looksJSON(v):
 		out, _ := r.jsonValue(v, base)
 		return out
@@ -293,6 +296,18 @@ func (r *Redactor) value(v, base string, kind diff.BodyKind) string {
 		return scrubJSONString(v)
 	}
 	return r.snippet(v, kind)
+}
+
+// isDigest reports whether v is a binary body's digest as package diff
+// writes it ("sha256:<64 hex digits>"), which a run of its digits must
+// not make look like a card number.
+func isDigest(v string) bool {
+	h, ok := strings.CutPrefix(v, "sha256:")
+	if !ok || len(h) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(h)
+	return err == nil
 }
 
 // snippet redacts a piece of a body of the given kind: an excerpt, or a

@@ -299,6 +299,7 @@ func TestRedactDifferencesByKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	digest := "sha256:" + plantedCard + strings.Repeat("ab", 24)
 	htmlExcerpt := `<form id="login"><input type="password" name="pw" value="hunter2"></form>`
 	tests := []struct {
 		name string
@@ -369,6 +370,8 @@ func TestRedactDifferencesByKind(t *testing.T) {
 			diff.Difference{Path: "header:Location", Legacy: "/reset?email=" + RedactedEmail}},
 		{"path holding an e-mail", diff.BodyJSON, diff.Difference{Path: "/users/ann@example.com/name", Legacy: `"a"`},
 			diff.Difference{Path: "/users/" + RedactedEmail + "/name", Legacy: `"a"`}},
+		{"binary digest kept", diff.BodyBinary, diff.Difference{Path: "body", Legacy: digest, Service: "sha256:" + strings.Repeat("0", 64)},
+			diff.Difference{Path: "body", Legacy: digest, Service: "sha256:" + strings.Repeat("0", 64)}},
 		{"whole body", diff.BodyText, diff.Difference{Path: "body", Legacy: "sha256:ab", Service: "token=x"},
 			diff.Difference{Path: "body", Legacy: "sha256:ab", Service: "token=[redacted]"}},
 	}
