@@ -136,7 +136,7 @@ func (r *Redactor) side(s Side, compared diff.BodyKind, maxExcerpt int) Side {
 	kind := sideKind(s, compared)
 	s.Header = r.header(s.Header)
 	in := s.Body
-	if s.Truncated {
+	if s.Truncated && kind != diff.BodyJSON && kind != diff.BodyJSONLines { // JSON drops a cut token itself
 		in = dropCutWord(in)
 	}
 	body, complete := r.body(in, kind, maxExcerpt)

@@ -47,6 +47,7 @@ func TestRedactBody(t *testing.T) {
 }
 
 func TestRedactSide(t *testing.T) {
+	textPlain := http.Header{"Content-Type": {"text/plain"}}
 	r := NewRedactor([]string{"x-api-key"}, []string{"/token"})
 	tests := []struct {
 		name      string
@@ -61,7 +62,9 @@ func TestRedactSide(t *testing.T) {
 			Side{Header: http.Header{"set-cookie": {Redacted}}}, true},
 		{"excerpt", Side{Body: "0123456789"}, 4, Side{Body: "0123", Truncated: true}, true},
 		{"excerpt on a rune boundary", Side{Body: "aé"}, 2, Side{Body: "a", Truncated: true}, true},
-		{"already truncated drops the cut word", Side{Body: "ab cd", Truncated: true}, 8, Side{Body: "ab", Truncated: true}, true},
+		{"already truncated text drops the cut word", Side{Header: textPlain, Body: "ab cd", Truncated: true}, 8,
+			Side{Header: textPlain, Body: "ab", Truncated: true}, true},
+		{"cut json keeps its last whole token", Side{Body: `{"a":"b c"}`, Truncated: true}, 100, Side{Body: `{"a":"b c"}`, Truncated: true}, true},
 		{"json cut by redaction", Side{Body: `{"token":"s","x":"ab`}, 100, Side{Body: `{"token":"[redacted]","x":`, Truncated: true}, true},
 	}
 	for _, tt := range tests {
