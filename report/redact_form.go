@@ -40,6 +40,8 @@ func declaredKind(contentType string) (diff.BodyKind, bool) {
 		return diff.BodyXML, true
 	case mt == "application/x-www-form-urlencoded":
 		return diff.BodyForm, true
+	case strings.HasPrefix(mt, "text/"):
+		return diff.BodyText, true
 	}
 	return "", false
 }

@@ -282,6 +282,7 @@ func TestSideKind(t *testing.T) {
 		{"declared", Side{Header: http.Header{"Content-Type": {"text/html; charset=utf-8"}}}, diff.BodyText, diff.BodyHTML},
 		{"declared problem json", Side{Header: http.Header{"Content-Type": {"application/problem+json"}}}, "", diff.BodyJSON},
 		{"declared form", Side{Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}}, "", diff.BodyForm},
+		{"declared text", Side{Header: http.Header{"Content-Type": {"text/plain"}}, Body: "{"}, diff.BodyJSON, diff.BodyText},
 		{"compared", Side{Body: "a=1"}, diff.BodyXML, diff.BodyXML},
 		{"sniffed json", Side{Body: ` {"a":1}`}, diff.BodyText, diff.BodyJSON},
 		{"sniffed xml", Side{Body: `<?xml version="1.0"?><a/>`}, "", diff.BodyXML},
