@@ -131,13 +131,22 @@ func (h *htmlRedactor) token(tt html.TokenType, tok html.Token, raw string) {
 	case html.TextToken:
 		h.text(tok.Data, raw)
 	case html.CommentToken:
-		if out := scrubText(tok.Data); out != tok.Data {
-			raw = "<!--" + out + "-->"
-		}
-		h.out.WriteString(raw)
+		h.out.WriteString(comment(tok.Data, raw, h.top().hideText))
 	default:
 		h.out.WriteString(raw)
 	}
+}
+
+// comment returns a comment (data, as written raw) hidden, or scrubbed.
+func comment(data, raw string, hidden bool) string {
+	out := scrubText(data)
+	if hidden && strings.TrimSpace(data) != "" {
+		out = Redacted
+	}
+	if out == data {
+		return raw
+	}
+	return "<!--" + out + "-->"
 }
 
 // top is the innermost open element, or a frame of the document.

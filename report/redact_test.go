@@ -257,6 +257,7 @@ func TestRedactBodyKinds(t *testing.T) {
 			`<?xml version="1.0"?><user token="[redacted]" id="7"><name>ann</name><password>[redacted]</password><email>[redacted:email]</email><keys><private_key><pem>[redacted]</pem></private_key></keys></user>`, true},
 		{"xml cut in a tag", diff.BodyXML, `<user><name>` + plantedEmail + `</name><secret a="x`, `<user><name>[redacted:email]</name>`, false},
 		{"xml cut in a secret's text", diff.BodyXML, `<user><password>hun`, `<user><password>[redacted]`, true},
+		{"xml comment in a secret", diff.BodyXML, `<a><!-- x@y.org --><token><!-- t --></token></a>`, `<a><!-- ` + RedactedEmail + ` --><token><!--[redacted]--></token></a>`, true},
 		{"xml fragment", diff.BodyXML, `</item><token>x</token>`, `</item><token>[redacted]</token>`, true},
 		{"text", diff.BodyText, "login ann password: hunter2\ncard 4111 1111 1111 1111 order " + orderNumber + "\nAuthorization: Bearer " + plantedBearer,
 			"login ann password: [redacted]\ncard [redacted:card] order " + orderNumber + "\nAuthorization: [redacted]", true},
@@ -434,6 +435,8 @@ func TestRedactHTMLSelectors(t *testing.T) {
 		{"whole element", `<div id="profile"><span class="ssn" title="t">078-05-1120<b>x</b></span><span>ok</span></div>`,
 			`<div id="profile"><span class="ssn" title="[redacted]">[redacted]<b>[redacted]</b></span><span>ok</span></div>`},
 		{"attribute", `<input name="zip" value="1234" size="4">`, `<input name="zip" value="[redacted]" size="4">`},
+		{"comment inside", `<div id="profile"><p class="ssn"><!-- 078 --></p><!-- ok --></div>`,
+			`<div id="profile"><p class="ssn"><!--[redacted]--></p><!-- ok --></div>`},
 		{"text", `<p class="note" lang="en">call me</p><p>kept</p>`, `<p class="note" lang="en">[redacted]</p><p>kept</p>`},
 		{"not matched", `<div id="other"><span class="ssn">1</span></div>`, `<div id="other"><span class="ssn">1</span></div>`},
 	}

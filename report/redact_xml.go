@@ -54,10 +54,7 @@ func (w *xmlRedactor) token(tok xml.Token, raw string) {
 	case xml.CharData:
 		w.text(string(t), raw)
 	case xml.Comment:
-		if out := scrubText(string(t)); out != string(t) {
-			raw = "<!--" + out + "-->"
-		}
-		w.out.WriteString(raw)
+		w.out.WriteString(comment(string(t), raw, w.inSecret()))
 	default:
 		w.out.WriteString(raw)
 	}
