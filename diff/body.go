@@ -112,7 +112,7 @@ func classify(b []byte, h http.Header) BodyKind {
 	if len(b) == 0 {
 		return BodyEmpty
 	}
-	if k, ok := declaredKind(mediaType(h)); ok {
+	if k, ok := DeclaredKind(mediaType(h)); ok {
 		return k
 	}
 	head := bytes.TrimLeft(b[:min(len(b), 512)], " \t\r\n\ufeff")
@@ -135,8 +135,10 @@ func classify(b []byte, h http.Header) BodyKind {
 	return BodyBinary
 }
 
-// declaredKind maps a media type to the kind it declares.
-func declaredKind(mt string) (BodyKind, bool) {
+// DeclaredKind maps a lower-case media type without parameters
+// ("text/html") to the body kind Compare compares it as, when the type
+// declares one; text/plain and other types are classified by their bytes.
+func DeclaredKind(mt string) (BodyKind, bool) {
 	switch {
 	case mt == "application/x-ndjson" || mt == "application/jsonl" || mt == "application/x-jsonlines" ||
 		mt == "application/jsonlines" || mt == "application/ndjson":

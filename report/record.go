@@ -50,7 +50,8 @@ type Record struct {
 	Service Side        `json:"service"`
 	Result  diff.Result `json:"result"`
 	// Redactor is applied by the store before storing; nil applies the
-	// default header redaction only. It is not kept.
+	// default redaction (credential headers, secret-like fields and the
+	// patterns of docs/shadowing.md#redaction). It is not kept.
 	Redactor *Redactor `json:"-"`
 }
 
@@ -186,6 +187,9 @@ func ownResult(r diff.Result) diff.Result {
 	for i, d := range r.Differences {
 		d.Path, d.Kind = strings.Clone(d.Path), intern(d.Kind, kinds)
 		d.Legacy, d.Service = strings.Clone(d.Legacy), strings.Clone(d.Service)
+		if d.Excerpt != nil {
+			d.Excerpt = &diff.Excerpt{Legacy: strings.Clone(d.Excerpt.Legacy), Service: strings.Clone(d.Excerpt.Service)}
+		}
 		ds[i] = d
 	}
 	r.Differences = ds
@@ -196,8 +200,9 @@ func ownResult(r diff.Result) diff.Result {
 // themselves rather than as copies.
 var (
 	verdicts  = set(diff.VerdictEqual, diff.VerdictDifferent, diff.VerdictNoiseOnly, diff.VerdictError)
-	bodyKinds = set(diff.BodyEmpty, diff.BodyJSON, diff.BodyText, diff.BodyBinary)
-	kinds     = set(diff.KindChanged, diff.KindMissing, diff.KindExtra, diff.KindType, diff.KindOrder,
+	bodyKinds = set(diff.BodyEmpty, diff.BodyJSON, diff.BodyJSONLines, diff.BodyHTML, diff.BodyXML,
+		diff.BodyForm, diff.BodyText, diff.BodyBinary)
+	kinds = set(diff.KindChanged, diff.KindMissing, diff.KindExtra, diff.KindType, diff.KindOrder,
 		diff.KindStatus, diff.KindHeader, diff.KindBody)
 )
 

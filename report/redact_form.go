@@ -28,19 +28,10 @@ func declaredKind(contentType string) (diff.BodyKind, bool) {
 	if err != nil {
 		return "", false
 	}
-	switch {
-	case mt == "application/x-ndjson" || mt == "application/jsonl" || mt == "application/x-jsonlines" ||
-		mt == "application/jsonlines" || mt == "application/ndjson":
-		return diff.BodyJSONLines, true
-	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
-		return diff.BodyJSON, true
-	case mt == "text/html" || mt == "application/xhtml+xml":
-		return diff.BodyHTML, true
-	case mt == "application/xml" || mt == "text/xml" || strings.HasSuffix(mt, "+xml"):
-		return diff.BodyXML, true
-	case mt == "application/x-www-form-urlencoded":
-		return diff.BodyForm, true
-	case strings.HasPrefix(mt, "text/"):
+	if k, ok := diff.DeclaredKind(mt); ok {
+		return k, true
+	}
+	if strings.HasPrefix(mt, "text/") {
 		return diff.BodyText, true
 	}
 	return "", false

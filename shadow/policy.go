@@ -114,7 +114,10 @@ func (d *Dispatcher) NewPolicy(cfg PolicyConfig) (*Policy, error) {
 	} else {
 		p.rules = p.bareRules
 	}
-	p.redactor = report.NewRedactor(cfg.RedactHeaders, cfg.RedactPaths)
+	if p.redactor, err = report.NewRedactorConfig(report.RedactorConfig{
+		Headers: cfg.RedactHeaders, Paths: cfg.RedactPaths, Selectors: cfg.RedactSelectors}); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
