@@ -165,7 +165,13 @@ func (s *Store) Snapshot(ctx context.Context, since, rev int64) (rollout.Snapsho
 	if err != nil {
 		return rollout.Snapshot{}, s.failed("reading the routes under "+s.prefix, err)
 	}
-	snap := rollout.Snapshot{Rev: routes.Header.Revision, Routes: map[string]rollout.Record{}, RouteRevs: map[string]int64{}}
+	// A read at a past revision answers with etcd's current revision in
+	// its header: the snapshot is of rev, and says so, or the changes in
+	// between would count as applied and their watch events be skipped.
+	if rev == 0 {
+		rev = routes.Header.Revision
+	}
+	snap := rollout.Snapshot{Rev: rev, Routes: map[string]rollout.Record{}, RouteRevs: map[string]int64{}}
 	for _, kv := range routes.Kvs {
 		var r rollout.Record
 		if err := json.Unmarshal(kv.Value, &r); err != nil {
