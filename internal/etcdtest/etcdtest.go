@@ -4,6 +4,7 @@
 package etcdtest
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // Binary is the etcd server the tests run.
@@ -30,6 +34,7 @@ type Member struct {
 	dir, cluster, token string
 	cmd                 *exec.Cmd
 	done                chan struct{}
+	pki                 *PKI // serves clients on https, client certificates required
 }
 
 // Need skips the test when etcd is not installed, unless
@@ -50,16 +55,34 @@ func Start(t testing.TB) *Member {
 	return StartCluster(t, 1)[0]
 }
 
+// StartTLS runs a one-member etcd serving clients on https with p's
+// server certificate, requiring client certificates signed by p's CA
+// (--client-cert-auth); it stops with the test.
+func StartTLS(t testing.TB, p PKI) *Member {
+	t.Helper()
+	return startCluster(t, 1, &p)[0]
+}
+
 // StartCluster runs an n-member etcd cluster on loopback.
 func StartCluster(t testing.TB, n int) []*Member {
 	t.Helper()
+	return startCluster(t, n, nil)
+}
+
+// startCluster runs n members, serving clients on https when p is set.
+func startCluster(t testing.TB, n int, p *PKI) []*Member {
+	t.Helper()
 	Need(t)
+	scheme := "http://"
+	if p != nil {
+		scheme = "https://"
+	}
 	token := fmt.Sprintf("strangler-test-%d", time.Now().UnixNano())
 	ms := make([]*Member, n)
 	var peers []string
 	for i := range ms {
-		ms[i] = &Member{t: t, Name: fmt.Sprintf("m%d", i), ClientURL: "http://" + freeAddr(t),
-			PeerURL: "http://" + freeAddr(t), dir: t.TempDir(), token: token}
+		ms[i] = &Member{t: t, Name: fmt.Sprintf("m%d", i), ClientURL: scheme + freeAddr(t),
+			PeerURL: "http://" + freeAddr(t), dir: t.TempDir(), token: token, pki: p}
 		peers = append(peers, ms[i].Name+"="+ms[i].PeerURL)
 	}
 	for _, m := range ms {
@@ -100,6 +123,10 @@ func (m *Member) start() {
 		"--initial-cluster", m.cluster, "--initial-cluster-token", m.token,
 		"--initial-cluster-state", "new", "--heartbeat-interval", "50", "--election-timeout", "500",
 		"--log-level", "error", "--logger", "zap")
+	if m.pki != nil {
+		m.cmd.Args = append(m.cmd.Args, "--cert-file", m.pki.ServerCert, "--key-file", m.pki.ServerKey,
+			"--trusted-ca-file", m.pki.CA, "--client-cert-auth")
+	}
 	m.cmd.Stdout, m.cmd.Stderr = os.Stderr, os.Stderr
 	if os.Getenv("STRANGLER_ETCD_LOGS") == "" {
 		m.cmd.Stdout, m.cmd.Stderr = nil, nil
@@ -118,7 +145,8 @@ func (m *Member) start() {
 func (m *Member) WaitHealthy() {
 	m.t.Helper()
 	deadline := time.Now().Add(startTimeout)
-	c := &http.Client{Timeout: time.Second}
+	c := m.httpClient()
+	defer c.CloseIdleConnections()
 	for time.Now().Before(deadline) {
 		resp, err := c.Get(m.ClientURL + "/health")
 		if err == nil {
@@ -154,9 +182,20 @@ func (m *Member) Restart() {
 	m.WaitHealthy()
 }
 
+// httpClient asks the member's client URL, with the client certificate
+// when it serves https.
+func (m *Member) httpClient() *http.Client {
+	c := &http.Client{Timeout: time.Second}
+	if m.pki != nil {
+		c.Transport = &http.Transport{TLSClientConfig: m.pki.ClientTLS(m.t)}
+	}
+	return c
+}
+
 // IsLeader reports whether the member leads its cluster, from /metrics.
 func (m *Member) IsLeader() bool {
-	c := &http.Client{Timeout: time.Second}
+	c := m.httpClient()
+	defer c.CloseIdleConnections()
 	resp, err := c.Get(m.ClientURL + "/metrics")
 	if err != nil {
 		return false
@@ -165,4 +204,34 @@ func (m *Member) IsLeader() bool {
 	buf := new(strings.Builder)
 	_, _ = io.Copy(buf, resp.Body)
 	return strings.Contains(buf.String(), "\netcd_server_is_leader 1")
+}
+
+// EnableAuth turns on etcd's authentication with a root user (role root)
+// whose password is password, through the clientv3 Auth API.
+func (m *Member) EnableAuth(password string) {
+	m.t.Helper()
+	cfg := clientv3.Config{Endpoints: []string{m.ClientURL}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()}
+	if m.pki != nil {
+		cfg.TLS = m.pki.ClientTLS(m.t)
+	}
+	cli, err := clientv3.New(cfg)
+	if err != nil {
+		m.t.Fatalf("connecting to %s to enable auth: %v", m.ClientURL, err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	steps := []struct {
+		what string
+		do   func() error
+	}{
+		{"adding the user root", func() error { _, err := cli.UserAdd(ctx, "root", password); return err }},
+		{"granting root the role root", func() error { _, err := cli.UserGrantRole(ctx, "root", "root"); return err }},
+		{"enabling auth", func() error { _, err := cli.AuthEnable(ctx); return err }},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			m.t.Fatalf("%s on %s: %v", s.what, m.ClientURL, err)
+		}
+	}
 }

@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,9 +31,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"go.etcd.io/etcd/api/v3/mvccpb"
-	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/rollout"
@@ -63,6 +60,13 @@ type Store struct {
 	reason    atomic.Pointer[string]
 	onHealth  func(bool)
 	auditKeys []string // oldest first; used under the controller's lock
+
+	// What the client was given, to name and diagnose failures.
+	endpoints   []string
+	user        string
+	dialTimeout time.Duration
+	tls         *tls.Config
+	tlsFiles    config.EtcdTLS
 }
 
 // Options configures a Store.
@@ -74,42 +78,6 @@ type Options struct {
 	Log       zerolog.Logger
 	// OnHealth, if set, hears every change of reachability (a gauge).
 	OnHealth func(up bool)
-}
-
-// Open connects to etcd. It does not wait for etcd to answer.
-func Open(o Options) (*Store, error) {
-	cc := clientv3.Config{Endpoints: o.Config.Endpoints, DialTimeout: o.Config.DialTimeout,
-		Username: o.Config.Username, Logger: zap.NewNop()}
-	if o.Config.Username != "" {
-		cc.Password = os.Getenv(o.Config.PasswordEnv)
-	}
-	if t := o.Config.TLS; t.CA != "" || t.Cert != "" {
-		tc, err := tlsConfig(t)
-		if err != nil {
-			return nil, err
-		}
-		cc.TLS = tc
-	}
-	cli, err := clientv3.New(cc)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to etcd %v: %w", o.Config.Endpoints, err)
-	}
-	if o.AuditSize <= 0 {
-		o.AuditSize = rollout.DefaultAuditSize
-	}
-	s := &Store{cli: cli, prefix: o.Config.Prefix, replica: o.Replica, max: o.AuditSize, log: o.Log, onHealth: o.OnHealth}
-	s.seq.Store(uint64(time.Now().UnixNano()))
-	s.up.Store(true)
-	return s, nil
-}
-
-func tlsConfig(t config.EtcdTLS) (*tls.Config, error) {
-	info := transport.TLSInfo{TrustedCAFile: t.CA, CertFile: t.Cert, KeyFile: t.Key}
-	tc, err := info.ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("loading etcd TLS files (state.etcd.tls ca=%q cert=%q): %w", t.CA, t.Cert, err)
-	}
-	return tc, nil
 }
 
 // Client is the etcd client, for what else the replicas share through
@@ -137,7 +105,7 @@ func (s *Store) Up() (bool, string) {
 // setUp records reachability; it returns true when etcd just came back.
 func (s *Store) setUp(up bool, err error) bool {
 	if !up {
-		reason := "etcd is unreachable: " + err.Error()
+		reason := "etcd is unreachable (" + s.where() + "): " + err.Error()
 		s.reason.Store(&reason)
 	}
 	was := s.up.Swap(up)
@@ -165,7 +133,13 @@ func (s *Store) Snapshot(ctx context.Context, since, rev int64) (rollout.Snapsho
 	if err != nil {
 		return rollout.Snapshot{}, s.failed("reading the routes under "+s.prefix, err)
 	}
-	snap := rollout.Snapshot{Rev: routes.Header.Revision, Routes: map[string]rollout.Record{}, RouteRevs: map[string]int64{}}
+	// A read at a past revision answers with etcd's current revision in
+	// its header: the snapshot is of rev, and says so, or the changes in
+	// between would count as applied and their watch events be skipped.
+	if rev == 0 {
+		rev = routes.Header.Revision
+	}
+	snap := rollout.Snapshot{Rev: rev, Routes: map[string]rollout.Record{}, RouteRevs: map[string]int64{}}
 	for _, kv := range routes.Kvs {
 		var r rollout.Record
 		if err := json.Unmarshal(kv.Value, &r); err != nil {
@@ -212,6 +186,7 @@ func eventID(rev int64, i int, kvs []*mvccpb.KeyValue) uint64 {
 
 // failed marks etcd down when err says it is unreachable and wraps err.
 func (s *Store) failed(what string, err error) error {
+	what += " on " + s.where()
 	if isUnavailable(err) {
 		s.setUp(false, err)
 		return fmt.Errorf("%w: %s: %w", rollout.ErrUnavailable, what, err)
@@ -302,7 +277,9 @@ func routeNames(t rollout.Txn) string {
 // Init marks the prefix initialised. When it was empty, the state in
 // file (the state file) is imported in the same transaction, with an
 // "import" event naming this replica: two replicas starting together
-// import it once. It reports whether this call imported.
+// import it once. It reports whether this call imported. As the first
+// exchange with etcd it is bounded by state.etcd.dial_timeout, and a
+// failure to reach etcd says why (a refused connection, a TLS problem).
 func (s *Store) Init(ctx context.Context, file rollout.State, fromPath string) (bool, error) {
 	var ops []clientv3.Op
 	names := map[string]bool{}
@@ -345,9 +322,11 @@ func (s *Store) Init(ctx context.Context, file rollout.State, fromPath string) (
 	ops = append(ops, evOps...)
 	meta, _ := json.Marshal(map[string]any{"replica": s.replica, "imported_from": fromPath, "at": time.Now().UTC()})
 	ops = append(ops, clientv3.OpPut(s.initKey(), string(meta)))
+	ctx, cancel := s.firstContact(ctx)
+	defer cancel()
 	resp, err := s.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(s.initKey()), "=", 0)).Then(ops...).Commit()
 	if err != nil {
-		return false, s.failed("initialising "+s.prefix, err)
+		return false, s.failed("initialising "+s.prefix, s.explain(err))
 	}
 	s.auditKeys = nil // Snapshot reads them
 	return resp.Succeeded && len(events) > 0, nil

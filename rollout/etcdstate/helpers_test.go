@@ -72,12 +72,19 @@ func startReplica(t testing.TB, name, prefix string, endpoints []string, file *c
 // startReplicaSized is startReplica keeping auditSize events in etcd.
 func startReplicaSized(t testing.TB, name, prefix string, endpoints []string, file *config.Config, auditSize int) *replica {
 	t.Helper()
+	return startReplicaOn(t, name, config.Etcd{Endpoints: endpoints, Prefix: prefix, DialTimeout: 2 * time.Second},
+		file, auditSize, zerolog.Nop())
+}
+
+// startReplicaOn is startReplica with the whole state.etcd section (TLS,
+// a user) and a logger for the store and the controller.
+func startReplicaOn(t testing.TB, name string, ec config.Etcd, file *config.Config, auditSize int, log zerolog.Logger) *replica {
+	t.Helper()
 	p, err := proxy.New(file, proxy.Options{Log: zerolog.Nop()})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
 	}
-	st, err := etcdstate.Open(etcdstate.Options{Replica: name, Log: zerolog.Nop(), AuditSize: auditSize,
-		Config: config.Etcd{Endpoints: endpoints, Prefix: prefix, DialTimeout: 2 * time.Second}})
+	st, err := etcdstate.Open(etcdstate.Options{Replica: name, Log: log, AuditSize: auditSize, Config: ec})
 	if err != nil {
 		p.Close()
 		t.Fatalf("etcdstate.Open: %v", err)
@@ -87,7 +94,7 @@ func startReplicaSized(t testing.TB, name, prefix string, endpoints []string, fi
 	if _, err := st.Init(ctx, rollout.State{}, ""); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
-	ctl, err := rollout.New(rollout.Options{Applier: p, Log: zerolog.Nop(), Shared: st, Replica: name,
+	ctl, err := rollout.New(rollout.Options{Applier: p, Log: log, Shared: st, Replica: name,
 		Audit: rollout.NewAudit(auditSize)})
 	if err != nil {
 		t.Fatalf("rollout.New on etcd: %v", err)
