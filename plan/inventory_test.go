@@ -58,7 +58,7 @@ func TestShapeStatic(t *testing.T) {
 
 // TestFamilies: a position taking many values becomes {id}; a frequent
 // value there and a position with few values stay literal.
-func TestFamilies(t *testing.T) {
+func TestVariablePositions(t *testing.T) {
 	inv := New(Options{})
 	for i := range 20000 {
 		inv.Observe(Sample{Method: "GET", Path: fmt.Sprintf("/api/users/user%c%d/orders", 'a'+i%26, i%3000)})
