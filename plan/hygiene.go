@@ -49,7 +49,7 @@ func Unreachable(cfg *config.Config) []Finding {
 // covers reports whether route a matches every request route b matches.
 func covers(a, b *config.Route) bool {
 	am, bm := &a.Match, &b.Match
-	if am.Host != "" && am.Host != bm.Host || am.CaseInsensitive && !bm.CaseInsensitive {
+	if am.Host != "" && am.Host != bm.Host || !am.CaseInsensitive && bm.CaseInsensitive {
 		return false
 	}
 	if !methodsCover(am.Methods, bm.Methods) || !headersCover(am.Headers, bm.Headers) {
@@ -61,7 +61,11 @@ func covers(a, b *config.Route) bool {
 	if strings.Contains(am.Prefix, "{") {
 		return am.Prefix == bm.Prefix
 	}
-	return strings.HasPrefix(literalStart(bm), am.Prefix)
+	start := literalStart(bm)
+	if am.CaseInsensitive {
+		return strings.HasPrefix(strings.ToLower(start), strings.ToLower(am.Prefix))
+	}
+	return strings.HasPrefix(start, am.Prefix)
 }
 
 // literalStart is the text every path matched by m starts with.

@@ -83,9 +83,10 @@ func (o Options) withDefaults() Options {
 // replaced count (reported as Overcount). Each entry is a fixed
 // EntryBytes plus its shape text (at most MaxShapeLen bytes); the prefix
 // table that finds variable positions is Options.Parents × ParentBytes.
-// With the defaults that is at most 8192 × (EntryBytes + 256) +
-// 4096 × ParentBytes, about 6 MB (see MemoryBound), allocated up front
-// except for the shape texts.
+// Content type, route and stage texts add at most 288 bytes per entry.
+// With the defaults that is at most 8192 × (408 + 256 + 288) +
+// 4096 × 344 bytes, about 9 MB (MemoryBound), allocated up front except
+// for the texts.
 //
 // Observe is safe for concurrent use and does not allocate for a shape
 // already present.

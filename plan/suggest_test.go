@@ -201,6 +201,8 @@ func TestUnreachable(t *testing.T) {
 	r := func(name, path, prefix string, methods ...string) config.Route {
 		return config.Route{Name: name, Match: config.Match{Path: path, Prefix: prefix, Methods: methods}}
 	}
+	ci := func(rt config.Route) config.Route { rt.Match.CaseInsensitive = true; return rt }
+	host := func(rt config.Route) config.Route { rt.Match.Host = "a.example"; return rt }
 	tests := []struct {
 		name   string
 		routes []config.Route
@@ -214,6 +216,9 @@ func TestUnreachable(t *testing.T) {
 		{"all methods not covered by some", []config.Route{r("api", "", "/api/", "GET"), r("orders", "", "/api/orders")}, ""},
 		{"same template", []config.Route{r("a", "/x/{id}", ""), r("b", "/x/{id}", "")}, "b<a"},
 		{"path does not cover prefix", []config.Route{r("a", "/x", ""), r("b", "", "/x")}, ""},
+		{"case-insensitive covers", []config.Route{ci(r("a", "", "/API/")), r("b", "/api/x", "")}, "b<a"},
+		{"case-sensitive does not cover insensitive", []config.Route{r("a", "", "/api/"), ci(r("b", "/api/x", ""))}, ""},
+		{"host narrows", []config.Route{host(r("a", "", "/api/")), r("b", "", "/api/x")}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
