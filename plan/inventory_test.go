@@ -123,10 +123,7 @@ func TestEndpointStats(t *testing.T) {
 // TestBounded: a million distinct raw paths keep the inventory within its
 // memory bound.
 func TestBounded(t *testing.T) {
-	n := 1_000_000
-	if testing.Short() {
-		n = 100_000
-	}
+	const n = 1_000_000
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)

@@ -94,10 +94,7 @@ func TestReadLogDetectsFormat(t *testing.T) {
 // through ReadLog and compares the learned shapes with the generator's
 // truth.
 func TestGeneratedLog(t *testing.T) {
-	lines := 1_000_000
-	if testing.Short() {
-		lines = 200_000
-	}
+	const lines = 1_000_000
 	mono := plantest.New(240, 7)
 	pr, pw := io.Pipe()
 	truthc := make(chan map[string]int, 1)
