@@ -176,3 +176,28 @@ func BenchmarkObserveSerial(b *testing.B) {
 			Bytes: 512, ContentType: "application/json", Time: now})
 	}
 }
+
+// TestConcurrentObserve: observers and readers at once lose no count.
+func TestConcurrentObserve(t *testing.T) {
+	inv := New(Options{})
+	const workers, each = 4, 20000
+	done := make(chan struct{})
+	for w := range workers {
+		go func() {
+			for i := range each {
+				inv.Observe(Sample{Method: "GET", Path: fmt.Sprintf("/w%d/items/%d", w%2, i), Latency: time.Millisecond, Bytes: 1})
+			}
+			done <- struct{}{}
+		}()
+	}
+	for range 5 {
+		_ = inv.Snapshot()
+	}
+	for range workers {
+		<-done
+	}
+	snap := inv.Snapshot()
+	if snap.Requests != workers*each || len(snap.Endpoints) != 2 {
+		t.Errorf("%d requests in %d shapes, want %d in 2", snap.Requests, len(snap.Endpoints), workers*each)
+	}
+}
