@@ -125,9 +125,13 @@ func Families(snap Snapshot) []Family {
 }
 
 // candidate reports whether ep may join a family: unrouted, with a
-// method and a path a route template can hold.
+// method and a path a route template can hold, not starting with a
+// variable segment (no route could claim /{id}/... without claiming
+// every other one-segment path too).
 func candidate(ep *Endpoint) bool {
-	return ep.Route == "" && methodRe.MatchString(ep.Method) && onlyPlaceholderBraces(ep.Shape)
+	first, _, _ := strings.Cut(strings.TrimPrefix(ep.Shape, "/"), "/")
+	return ep.Route == "" && methodRe.MatchString(ep.Method) && onlyPlaceholderBraces(ep.Shape) &&
+		placeholderKind(first) == kindLiteral
 }
 
 // onlyPlaceholderBraces reports whether every brace in shape belongs to a
@@ -190,10 +194,12 @@ func (f *Family) add(ep *Endpoint, total uint64) {
 	f.legacy5xx += ep.acc.legacy5xx
 	f.lat.merge(&ep.acc.lat)
 	f.Shapes = append(f.Shapes, ep.Method+" "+ep.Shape)
-	trimmed := strings.TrimSuffix(ep.Shape, "/")
-	if trimmed == f.Prefix || ep.Shape == f.Prefix {
+	switch {
+	case ep.Shape == f.Prefix:
 		f.bare = true
-	} else {
+	case strings.TrimSuffix(ep.Shape, "/") == f.Prefix: // /api/users/
+		f.bare, f.exact = true, false
+	default:
 		f.exact = false
 	}
 }

@@ -148,6 +148,61 @@ func TestFamilyGrouping(t *testing.T) {
 	}
 }
 
+// TestSuggestedMatch: the route of a family claims each of its shapes'
+// example paths, whatever the family's form.
+func TestSuggestedMatch(t *testing.T) {
+	tests := []struct {
+		name   string
+		shapes []string
+		claims []string // paths the route must claim besides the shapes'
+		spares []string // paths it must not claim
+	}{
+		{"exact", []string{"/health"}, nil, []string{"/healthz", "/health/x"}},
+		{"root", []string{"/"}, nil, []string{"/x"}},
+		{"below only", []string{"/api/items/{id}", "/api/items/{id}/lines"}, nil, []string{"/api/items", "/api/itemsx/1"}},
+		{"bare and below", []string{"/api/cart", "/api/cart/{uuid}"}, []string{"/api/cart/"}, []string{"/api/carts"}},
+		{"trailing slash", []string{"/docs/"}, []string{"/docs"}, []string{"/docsx"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snap := Snapshot{Requests: 100}
+			for _, s := range tt.shapes {
+				snap.Endpoints = append(snap.Endpoints, ep("GET", s, 10, 0, time.Millisecond))
+			}
+			sugs := Suggest(snap, DefaultWeights, 0)
+			if len(sugs) != 1 {
+				t.Fatalf("%d suggestions, want 1: %+v", len(sugs), sugs)
+			}
+			cfg, err := config.Parse([]byte(legacyYAML+sugs[0].ServiceYAML+"routes:\n"+sugs[0].RouteYAML), "t", config.Source{})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, sugs[0].RouteYAML)
+			}
+			table, err := TableOf(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var claims []string
+			for _, s := range tt.shapes {
+				claims = append(claims, ExamplePath(s))
+			}
+			for _, p := range append(claims, tt.claims...) {
+				if req, _ := http.NewRequest("GET", "http://h"+p, nil); table.Match(req) == nil {
+					t.Errorf("%+v does not claim %s", sugs[0].Route.Match, p)
+				}
+			}
+			for _, p := range tt.spares {
+				if req, _ := http.NewRequest("GET", "http://h"+p, nil); table.Match(req) != nil {
+					t.Errorf("%+v claims %s", sugs[0].Route.Match, p)
+				}
+			}
+		})
+	}
+	lead := Snapshot{Requests: 10, Endpoints: []Endpoint{ep("GET", "/{id}/profile", 10, 0, time.Millisecond)}}
+	if got := Suggest(lead, DefaultWeights, 0); len(got) != 0 {
+		t.Errorf("a shape starting with a placeholder was suggested: %+v", got)
+	}
+}
+
 func TestMarkClaimedAndHygiene(t *testing.T) {
 	cfg, err := config.Parse([]byte(legacyYAML+"  users:\n    url: http://127.0.0.1:9\nroutes:\n"+
 		"  - {name: users, match: {prefix: /api/users/}, service: users, stage: shadow}\n"+
