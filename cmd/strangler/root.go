@@ -26,6 +26,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCmd(), newValidateCmd(), newDemoCmd(), newVersionCmd())
+	root.AddCommand(newPlanCmd())
 	root.AddCommand(newVerbCmds()...)
 	return root
 }
