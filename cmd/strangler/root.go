@@ -27,6 +27,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(newServeCmd(), newValidateCmd(), newDemoCmd(), newVersionCmd())
 	root.AddCommand(newVerbCmds()...)
+	root.AddCommand(newSchemaCmd())
 	return root
 }
 
