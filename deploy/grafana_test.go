@@ -28,10 +28,10 @@ type dashboard struct {
 }
 
 type panel struct {
-	ID         int               `json:"id"`
-	Type       string            `json:"type"`
-	Title      string            `json:"title"`
-	Datasource map[string]string `json:"datasource"`
+	ID         int                `json:"id"`
+	Type       string             `json:"type"`
+	Title      string             `json:"title"`
+	Datasource map[string]string  `json:"datasource"`
 	GridPos    struct{ X, W int } `json:"gridPos"`
 	Targets    []struct {
 		Expr string `json:"expr"`
