@@ -52,64 +52,62 @@ func promqlMetricNames(expr string) ([]string, error) {
 	depth := 0
 	for i := 0; i < len(expr); {
 		c := expr[i]
+		var err error
 		switch {
-		case c == '(':
-			depth++
-			i++
-		case c == ')':
-			if depth--; depth < 0 {
+		case c == '(' || c == ')':
+			if depth += map[byte]int{'(': 1, ')': -1}[c]; depth < 0 {
 				return nil, fmt.Errorf("unbalanced ')' at %d in %q", i, expr)
 			}
 			i++
 		case c == '"' || c == '\'' || c == '`':
-			end, err := skipString(expr, i)
-			if err != nil {
-				return nil, err
-			}
-			i = end
+			i, err = skipString(expr, i)
 		case c == '{' || c == '[':
-			end, err := skipGroup(expr, i)
-			if err != nil {
-				return nil, err
-			}
-			i = end
+			i, err = skipGroup(expr, i)
 		case c >= '0' && c <= '9' || c == '.':
 			for i < len(expr) && (isNameByte(expr[i]) || expr[i] == '.') {
 				i++
 			}
 		case isNameStart(c):
-			start := i
-			for i < len(expr) && isNameByte(expr[i]) {
-				i++
-			}
-			word := expr[start:i]
-			next := i
-			for next < len(expr) && strings.ContainsRune(" \t\n\r", rune(expr[next])) {
-				next++
-			}
-			lower := strings.ToLower(word)
-			switch {
-			case labelListKeywords[lower]:
-				if next < len(expr) && expr[next] == '(' {
-					end, err := skipGroup(expr, next)
-					if err != nil {
-						return nil, err
-					}
-					i = end
-				}
-			case promqlKeywords[lower], next < len(expr) && expr[next] == '(':
-				// a keyword, or a function or aggregation
-			case !slices.Contains(names, word):
-				names = append(names, word)
+			var name string
+			if name, i, err = scanWord(expr, i); name != "" && !slices.Contains(names, name) {
+				names = append(names, name)
 			}
 		default:
 			i++
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	if depth != 0 {
 		return nil, fmt.Errorf("unbalanced '(' in %q", expr)
 	}
 	return names, nil
+}
+
+// scanWord reads the word starting at i and returns it when it is a
+// metric name, and where scanning goes on: after the word, or after the
+// label list of a by/without/on/ignoring/group_* keyword.
+func scanWord(expr string, i int) (name string, end int, err error) {
+	start := i
+	for i < len(expr) && isNameByte(expr[i]) {
+		i++
+	}
+	word := expr[start:i]
+	next := i
+	for next < len(expr) && strings.ContainsRune(" \t\n\r", rune(expr[next])) {
+		next++
+	}
+	lower := strings.ToLower(word)
+	called := next < len(expr) && expr[next] == '('
+	switch {
+	case labelListKeywords[lower] && called:
+		end, err = skipGroup(expr, next)
+		return "", end, err
+	case promqlKeywords[lower], called: // a keyword, a function or an aggregation
+		return "", i, nil
+	}
+	return word, i, nil
 }
 
 // skipString returns the index after the quoted string starting at i.
