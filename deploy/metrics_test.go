@@ -117,22 +117,23 @@ type metricsStrangler struct {
 // stop when the test ends.
 func startMetricsStrangler(t *testing.T, etcdURL string) *metricsStrangler {
 	t.Helper()
-	answer := func(status int) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			if strings.Contains(r.URL.Path, "/fail") {
-				status = http.StatusInternalServerError
-			}
-			if strings.Contains(r.URL.Path, "/slow") {
-				time.Sleep(300 * time.Millisecond)
-			}
-			w.WriteHeader(status)
-			_, _ = fmt.Fprintf(w, `{"path":%q}`, r.URL.Path)
+	// Both sides answer alike (the comparisons match), 500 under /fail,
+	// slowly under /slow.
+	answer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		status := http.StatusOK
+		if strings.Contains(r.URL.Path, "/fail") {
+			status = http.StatusInternalServerError
 		}
-	}
-	legacy := httptest.NewServer(answer(http.StatusOK))
+		if strings.Contains(r.URL.Path, "/slow") {
+			time.Sleep(300 * time.Millisecond)
+		}
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, `{"path":%q}`, r.URL.Path)
+	})
+	legacy := httptest.NewServer(answer)
 	t.Cleanup(legacy.Close)
-	svc := httptest.NewServer(answer(http.StatusOK))
+	svc := httptest.NewServer(answer)
 	t.Cleanup(svc.Close)
 	path := filepath.Join(t.TempDir(), "strangler.yaml")
 	cfg := fmt.Sprintf(metricsConfig, legacy.URL, svc.URL, "http://"+closedAddr(t), etcdURL)
