@@ -298,11 +298,85 @@ func rules() []rule {
 	return append(out, upstreamRules()...)
 }
 
+// describe sets a key's description unless its Go comment gave one.
+func describe(text string) func(*jsonschema.Schema) {
+	return func(s *jsonschema.Schema) {
+		if s.Description == "" {
+			s.Description = text
+		}
+	}
+}
+
+// descriptions document the keys whose fields have no Go comment (from
+// docs/config.md), for the editor's hover.
+func descriptions() []rule {
+	d := map[string]string{
+		"Admin.listen":                 "Admin listener, host:port (default 127.0.0.1:9901): /metrics, /healthz, /readyz and the admin API.",
+		"Automation.enabled":           "Promote and roll back this route by itself (default false).",
+		"Automation.gates":             "Conditions that must all hold for automation.hold before a promotion.",
+		"Automation.rollback":          "Triggers that roll the route back at once.",
+		"Breaker.enabled":              "The service's circuit breaker (default true).",
+		"Breaker.consecutive_failures": "Open after this many failures in a row (default 5).",
+		"Breaker.failure_ratio":        "Or when this share of requests failed, 0-1 (default 0.5) ...",
+		"Breaker.min_requests":         "... with at least this many requests (default 20) ...",
+		"Breaker.window":               "... in this rolling window (default 10s).",
+		"Breaker.open_for":             "How long it stays open before half-open probes (default 10s).",
+		"Breaker.half_open_requests":   "Probes let through when half-open (default 1).",
+		"EtcdTLS.ca":                   "PEM file of the CA that signed etcd's certificate.",
+		"EtcdTLS.cert":                 "PEM client certificate (give cert and key, or neither).",
+		"EtcdTLS.key":                  "PEM client key (give cert and key, or neither).",
+		"Gates.min_compared":           "Comparisons needed before a promotion (default 100).",
+		"Gates.min_requests":           "Requests needed before a promotion (default 100).",
+		"Gates.match_rate":             "Match rate at least this fraction (0-1); 0: unchecked.",
+		"Gates.error_rate":             "Service error rate at most this fraction (0-1); unset: unchecked.",
+		"Gates.p99_ratio":              "Service p99 at most this many times the monolith's; 0: unchecked.",
+		"Gates.p99_max":                "Service p99 at most this duration; 0: unchecked.",
+		"Match.methods":                "Methods matched, e.g. [GET, HEAD]; empty: any.",
+		"Noise.enabled":                "Learn noisy fields by asking the monolith twice (default false).",
+		"Noise.warmup":                 "The first N mirrored GETs always ask twice (default 20).",
+		"Reports.max_results":          "Comparison results kept; the oldest are evicted (default 10000).",
+		"Reports.max_bytes":            "Memory the kept results may hold; the oldest are evicted (default 64MiB).",
+		"Reports.queue":                "Results waiting to be stored; when full, dropped and counted (default 1024).",
+		"Reports.max_excerpt":          "Body excerpt kept per side of a result (default 4KiB).",
+		"Rewrite.strip_prefix":         "Removed from the path sent to the service.",
+		"Rewrite.add_prefix":           "Put in front of the service path after stripping.",
+		"Route.match":                  "Which requests the route claims: exactly one of path or prefix, and optionally methods, host and headers.",
+		"Route.service":                "The service this route moves to (a key of services); required for every stage but legacy.",
+		"Route.stage":                  "Where the route stands: legacy (default), shadow, canary or migrated.",
+		"Route.percent":                "Canary share sent to the service, 0-100; used at stage canary only.",
+		"Route.rewrite":                "Changes to the request sent to the service (never to the monolith).",
+		"Route.shadow":                 "Mirroring of the route's requests to the side that does not serve them.",
+		"Route.diff":                   "How mirrored answers are compared.",
+		"Server.read_header_timeout":   "Longest wait for a request's header (default 10s).",
+		"Server.idle_timeout":          "Keep-alive connections idle longer are closed (default 120s).",
+		"Server.max_header_bytes":      "Largest request header block; larger get 431 (default 64KiB).",
+		"Shadow.methods":               "Methods mirrored (default [GET, HEAD]); a write method needs a sandbox service.",
+		"Shadowing.workers":            "Goroutines sending mirrored copies, 1-1024 (default 8).",
+		"Shadowing.queue":              "Copies waiting for a worker; when full, new copies are dropped and counted (default 1024).",
+		"Tolerance.abs":                "Numbers a and b are equal when |a-b| <= abs.",
+		"Tolerance.rel":                "Numbers a and b are equal when |a-b| <= rel * max(|a|,|b|).",
+		"Triggers.match_rate":          "Roll back when the match rate falls below this fraction (0-1); 0: unchecked.",
+		"Triggers.error_rate":          "Roll back when the service error rate exceeds this fraction (0-1); 0: unchecked.",
+		"Triggers.p99_ratio":           "Roll back when the service p99 exceeds this many times the monolith's; 0: unchecked.",
+		"Triggers.p99_max":             "Roll back when the service p99 exceeds this duration; 0: unchecked.",
+		"Triggers.breaker_open":        "Roll back when the service's breaker opens (default true).",
+	}
+	for _, t := range []string{"Upstream", "Service"} {
+		d[t+".url"] = "http:// or https:// base URL; a path is kept as a base path; no query or fragment."
+		d[t+".dial_timeout"] = "TCP connect and TLS handshake bound (default 5s)."
+	}
+	out := make([]rule, 0, len(d))
+	for at, text := range d {
+		out = append(out, rule{at, describe(text)})
+	}
+	return out
+}
+
 // constrain applies rules to the reflected schema s. A rule naming a
 // type or key the schema lacks is an error, so a renamed field cannot
 // silently lose its constraint.
 func constrain(s *jsonschema.Schema) error {
-	for _, r := range rules() {
+	for _, r := range append(rules(), descriptions()...) {
 		typ, key, _ := strings.Cut(r.at, ".")
 		def := s
 		if typ != "Config" {
