@@ -3,7 +3,7 @@ GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 
-.PHONY: run run-cluster test vet staticcheck unit bench fuzz build reliability
+.PHONY: run run-cluster test vet staticcheck unit bench fuzz build reliability schema
 
 ## run: start the demo (monolith + orders service + proxy on 127.0.0.1:8080)
 run:
@@ -30,6 +30,11 @@ unit:
 ## build: the binary, into bin/
 build:
 	$(GO) build -o bin/strangler ./cmd/strangler
+
+## schema: regenerate config.schema.json, the route file's JSON Schema, from
+## the config types (a test fails while the committed file differs)
+schema:
+	$(GO) run ./cmd/strangler schema > config.schema.json.tmp && mv config.schema.json.tmp config.schema.json
 
 ## bench: micro-benchmarks, then strangler beside nginx, HAProxy, Caddy, a tuned
 ## httputil.ReverseProxy (the reference) and one on the default transport

@@ -28,6 +28,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newServeCmd(), newValidateCmd(), newDemoCmd(), newVersionCmd())
 	root.AddCommand(newPlanCmd())
 	root.AddCommand(newVerbCmds()...)
+	root.AddCommand(newSchemaCmd())
 	return root
 }
 
