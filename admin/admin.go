@@ -20,6 +20,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/legacy"
+	"github.com/stranglerfig/strangler/plan"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/rollout"
 )
@@ -67,6 +68,11 @@ type Deps struct {
 	Metrics http.Handler
 	// Inventory, if set, serves the monolith's unclaimed endpoints.
 	Inventory *legacy.Inventory
+	// Planner, if set, serves /admin/plan from every request's endpoint
+	// shape; PlanOptions, if set, gives the current route table, weights
+	// and window for each plan.
+	Planner     *plan.Inventory
+	PlanOptions func() plan.BuildOptions
 	// Reports and Shadow, if set, serve diffs and reports.
 	Reports Reports
 	Shadow  ShadowInfo
@@ -128,6 +134,7 @@ func New(d Deps) http.Handler {
 	r.Path("/admin/config").Methods(http.MethodGet).Handler(s.wrap(s.config, true))
 	r.Path("/admin/reload").Methods(http.MethodPost).Handler(s.mutation(s.reload))
 	r.Path("/admin/legacy/endpoints").Methods(http.MethodGet).Handler(s.wrap(s.legacyEndpoints, true))
+	r.Path("/admin/plan").Methods(http.MethodGet).Handler(s.wrap(s.plan, true))
 	r.Path("/admin/diffs").Methods(http.MethodGet).Handler(s.wrap(s.diffs, true))
 	r.Path("/admin/diffs/{id}").Methods(http.MethodGet).Handler(s.wrap(s.diff, true))
 	r.Path("/admin/report").Methods(http.MethodGet).Handler(s.wrap(s.report, true))

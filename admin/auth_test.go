@@ -47,6 +47,7 @@ func TestAuth(t *testing.T) {
 			{"GET", "/admin/events", ""},
 			{"GET", "/admin/config", ""},
 			{"GET", "/admin/legacy/endpoints", ""},
+			{"GET", "/admin/plan", ""},
 			{"GET", "/metrics", ""},
 			{"POST", "/admin/routes/order-list/stage", `{"stage":"legacy"}`},
 			{"POST", "/admin/routes/order-list/promote", ""},

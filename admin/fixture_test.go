@@ -20,6 +20,7 @@ import (
 	"github.com/stranglerfig/strangler/admin"
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/metrics"
+	"github.com/stranglerfig/strangler/plan"
 	"github.com/stranglerfig/strangler/proxy"
 	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/rollout"
@@ -166,6 +167,10 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 		},
 		Metrics:    f.reg.Handler(),
 		Inventory:  f.proxy.Inventory(),
+		Planner:    f.proxy.Planner(),
+		PlanOptions: func() plan.BuildOptions {
+			return plan.BuildOptions{Config: f.proxy.Config()}
+		},
 		ConfigPath: f.path,
 		Token:      opts.Token,
 		LoginLimit: opts.LoginLimit,

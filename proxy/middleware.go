@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stranglerfig/strangler/metrics"
+	"github.com/stranglerfig/strangler/plan"
 	"github.com/stranglerfig/strangler/routing"
 )
 
@@ -192,7 +193,7 @@ func (lw *logWriter) NoteFallback(reason string) {
 
 // withAccessLog logs one line per request (when access is true) and turns
 // a panic below into a 500 for the client instead of a dropped connection.
-func withAccessLog(next http.Handler, log zerolog.Logger, access bool, reg *metrics.Registry) http.Handler {
+func withAccessLog(next http.Handler, log zerolog.Logger, access bool, reg *metrics.Registry, inv *plan.Inventory) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		lw := logWriters.Get().(*logWriter)
@@ -226,6 +227,9 @@ func withAccessLog(next http.Handler, log zerolog.Logger, access bool, reg *metr
 			took := time.Since(start)
 			if reg != nil {
 				observe(reg, lw, took)
+			}
+			if inv != nil {
+				inventory(inv, r, lw, start, took)
 			}
 			if access {
 				logRequest(log, r, lw, took, aborted)
@@ -292,6 +296,18 @@ func observe(reg *metrics.Registry, lw *logWriter, took time.Duration) {
 	if lw.fallback != "" {
 		m.Fallback(lw.fallback)
 	}
+}
+
+// inventory counts the request in the planner's endpoint inventory.
+func inventory(inv *plan.Inventory, r *http.Request, lw *logWriter, start time.Time, took time.Duration) {
+	d := lw.decision
+	s := plan.Sample{Method: r.Method, Path: r.URL.EscapedPath(), Status: lw.finalStatus(), Latency: took,
+		Bytes: lw.bytes, ContentType: lw.Header().Get("Content-Type"), Time: start,
+		Service: d.Side == routing.SideService}
+	if d.Route != "" {
+		s.Route, s.Stage = d.Route, d.Stage.String()
+	}
+	inv.Observe(s)
 }
 
 func logRequest(log zerolog.Logger, r *http.Request, lw *logWriter, took time.Duration, aborted bool) {

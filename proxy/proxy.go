@@ -18,6 +18,7 @@ import (
 	"github.com/stranglerfig/strangler/diff"
 	"github.com/stranglerfig/strangler/guard"
 	"github.com/stranglerfig/strangler/legacy"
+	"github.com/stranglerfig/strangler/plan"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/routing"
 	"github.com/stranglerfig/strangler/shadow"
@@ -33,6 +34,7 @@ type Proxy struct {
 	shadow    *shadow.Dispatcher
 	router    *routing.Router
 	inventory *legacy.Inventory
+	planner   *plan.Inventory
 	handler   http.Handler
 
 	mu        sync.Mutex // serializes Apply
@@ -62,6 +64,7 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 		metrics:   opts.Metrics,
 		shadow:    opts.Shadow,
 		inventory: legacy.NewInventory(legacy.DefaultMaxEndpoints),
+		planner:   plan.New(plan.Options{}),
 		upstreams: map[string]*upstream.Upstream{},
 		breakers:  map[string]*guard.Breaker{},
 		server:    bodyLimits(cfg.Server),
@@ -73,7 +76,7 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 	p.router = routing.NewRouter(table)
 	p.cfg.Store(cfg)
 	p.started = cfg
-	p.handler = withRequestID(withAccessLog(withShadowMarker(p.router, cfg.Shadowing.TrustMarkerFrom), log, cfg.Log.Access, p.metrics))
+	p.handler = withRequestID(withAccessLog(withShadowMarker(p.router, cfg.Shadowing.TrustMarkerFrom), log, cfg.Log.Access, p.metrics, p.planner))
 	return p, nil
 }
 
@@ -85,6 +88,10 @@ func (p *Proxy) Router() *routing.Router { return p.router }
 
 // Inventory returns the counts of requests no route claimed.
 func (p *Proxy) Inventory() *legacy.Inventory { return p.inventory }
+
+// Planner returns the inventory of every request's endpoint shape, which
+// the migration planner (GET /admin/plan) ranks.
+func (p *Proxy) Planner() *plan.Inventory { return p.planner }
 
 // Config returns the config currently served.
 func (p *Proxy) Config() *config.Config { return p.cfg.Load() }
