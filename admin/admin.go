@@ -20,8 +20,8 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/legacy"
-	"github.com/stranglerfig/strangler/plan"
 	"github.com/stranglerfig/strangler/metrics"
+	"github.com/stranglerfig/strangler/plan"
 	"github.com/stranglerfig/strangler/rollout"
 )
 

@@ -165,9 +165,9 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 			}
 			return nil
 		},
-		Metrics:    f.reg.Handler(),
-		Inventory:  f.proxy.Inventory(),
-		Planner:    f.proxy.Planner(),
+		Metrics:   f.reg.Handler(),
+		Inventory: f.proxy.Inventory(),
+		Planner:   f.proxy.Planner(),
 		PlanOptions: func() plan.BuildOptions {
 			return plan.BuildOptions{Config: f.proxy.Config()}
 		},
