@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -459,4 +460,56 @@ func postOrder(srv *httptest.Server) (float64, error) {
 		return 0, fmt.Errorf("POST: status %d, decode error %v", res.StatusCode, err)
 	}
 	return o.ID, nil
+}
+
+// TestFamilies: the extra monolith families answer as documented.
+func TestFamilies(t *testing.T) {
+	srv := httptest.NewServer(NewMonolith())
+	defer srv.Close()
+	tests := []struct {
+		method, path, body string
+		status             int
+		want               string
+	}{
+		{"GET", "/api/reviews?product=2", "", 200, `"product_id":2`},
+		{"GET", "/api/reviews?product=x", "", 400, "product"},
+		{"GET", "/api/reviews/21", "", 200, `"id":21`},
+		{"GET", "/api/search?q=release", "", 200, "Release It!"},
+		{"GET", "/api/shipping/rates?zip=10115", "", 200, `"zip":"10115"`},
+		{"GET", "/api/invoices/7", "", 200, `"id":7`},
+		{"GET", "/api/invoices/10", "", 500, "invoice renderer failed"},
+		{"POST", "/api/cart/items", `{"product_id":1,"qty":2}`, 201, `"qty":2`},
+	}
+	for _, tt := range tests {
+		r := call(t, srv, tt.method, tt.path, tt.body)
+		if r.status != tt.status || !strings.Contains(string(r.body), tt.want) {
+			t.Errorf("%s %s: %d %s; want %d with %q", tt.method, tt.path, r.status, r.body, tt.status, tt.want)
+		}
+	}
+}
+
+// TestOrderPages: both backends render the order page with the same
+// content but the total written differently, and fresh noise each time.
+func TestOrderPages(t *testing.T) {
+	mono, svc := httptest.NewServer(NewMonolith()), httptest.NewServer(NewOrders())
+	defer mono.Close()
+	defer svc.Close()
+	a, b, c := call(t, mono, "GET", "/orders/1002", ""), call(t, mono, "GET", "/orders/1002", ""), call(t, svc, "GET", "/orders/1002", "")
+	for _, r := range []response{a, b, c} {
+		if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+			t.Fatalf("order page: %d %q", r.status, r.header.Get("Content-Type"))
+		}
+	}
+	if string(a.body) == string(b.body) {
+		t.Error("two monolith answers are identical: no CSRF token or time to learn as noise")
+	}
+	total := regexp.MustCompile(`class=.total.>([^<]*)<`)
+	mt, st := total.FindSubmatch(a.body), total.FindSubmatch(c.body)
+	if mt == nil || st == nil || !strings.HasSuffix(string(mt[1]), " EUR") ||
+		"€"+strings.TrimSuffix(string(mt[1]), " EUR") != string(st[1]) {
+		t.Errorf("totals: monolith %q, service %q; want 12.34 EUR and €12.34", mt, st)
+	}
+	if r := call(t, mono, "GET", "/orders/999", ""); r.status != 404 {
+		t.Errorf("unknown order page: %d", r.status)
+	}
 }

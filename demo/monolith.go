@@ -58,8 +58,9 @@ type monolith struct {
 }
 
 // NewMonolith returns the legacy bookshop monolith: an HTML home page, the
-// product, user and order JSON APIs, the HTML order page (/orders/{id})
-// and /healthz, backed by its own fresh
+// product, user and order JSON APIs, the HTML order page (/orders/{id}),
+// reviews, search, shipping rates, invoices and the cart (not migrated:
+// what the planner ranks) and /healthz, backed by its own fresh
 // in-memory copy of the seed data. Every response carries
 // X-Served-By: monolith.
 func NewMonolith() http.Handler {
@@ -73,6 +74,7 @@ func NewMonolith() http.Handler {
 	mux.HandleFunc("GET /api/orders/{id}", m.getOrder)
 	mux.HandleFunc("POST /api/orders", m.createOrder)
 	mux.HandleFunc("GET /orders/{id}", orderPage(m.orders, monolithOrderPage, monolithTotal))
+	registerFamilies(mux)
 	mux.HandleFunc("GET /healthz", healthz)
 	return servedBy("monolith", mux)
 }

@@ -9,12 +9,20 @@ import (
 	"time"
 )
 
-// trafficPaths are the requests the demo's background traffic sends.
+// trafficPaths are the requests the demo's background traffic sends, a
+// path listed several times being sent that much more often: reviews
+// are the monolith's busiest unmigrated family, so the planner ranks them
+// first.
 var trafficPaths = []string{
 	"/api/orders/1001", "/api/orders/1002", "/api/orders/1003", "/api/orders/1004", "/api/orders/1005",
 	"/api/orders", "/api/orders?user=1", "/api/products", "/api/users/2",
 	"/orders/1001", "/orders/1002", "/orders/1004",
 	"/api/products/1", "/api/products/2", "/api/products/3", "/api/products/4", "/api/products/5", "/api/products/6",
+	"/api/reviews?product=1", "/api/reviews?product=2", "/api/reviews?product=3", "/api/reviews?product=4",
+	"/api/reviews/11", "/api/reviews/22", "/api/reviews/31", "/api/reviews/52",
+	"/api/search?q=design", "/api/search?q=release",
+	"/api/shipping/rates?zip=10115",
+	"/api/invoices/7", "/api/invoices/10",
 }
 
 // Traffic sends gentle background traffic (one request every interval,
