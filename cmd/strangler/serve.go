@@ -85,6 +85,9 @@ type app struct {
 func runServe(ctx context.Context, o serveOptions) error {
 	cfg, err := config.Load(o.path, o.source)
 	if err != nil {
+		if ferr := routeFileError(o.path, err); ferr != nil {
+			return ferr
+		}
 		for _, p := range config.Problems(err) {
 			fmt.Fprintln(o.errOut, p)
 		}
@@ -153,13 +156,14 @@ func newApp(cfg *config.Config, log zerolog.Logger, o serveOptions) (*app, error
 func (a *app) run(ctx context.Context, o serveOptions) error {
 	dataLn, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listening on %s (listen): %w", a.cfg.Listen, err)
+		return listenError(a.cfg.Listen, "listen", "listen", err)
 	}
 	adminLn, err := net.Listen("tcp", a.cfg.Admin.Listen)
 	if err != nil {
 		dataLn.Close()
-		return fmt.Errorf("listening on %s (admin.listen): %w", a.cfg.Admin.Listen, err)
+		return listenError(a.cfg.Admin.Listen, "admin.listen", "admin-listen", err)
 	}
+	warnUnreachable(o.errOut, a.log, a.cfg.Legacy)
 	stop, cancelStop := context.WithCancel(context.Background())
 	defer cancelStop()
 	var wg sync.WaitGroup
