@@ -57,6 +57,11 @@ type serveOptions struct {
 	// listening, if set, is called with the data-plane and admin
 	// addresses once both accept connections.
 	listening func(data, admin string)
+	// newLogger, if set, builds the logger instead of logging to out.
+	newLogger func(config.Log) (zerolog.Logger, func() error, error)
+	// started, if set, is called with the running proxy once it serves
+	// (after listening), for in-process figures.
+	started func(*app)
 }
 
 // app is one running proxy: data plane, control plane and admin API.
@@ -93,7 +98,15 @@ func runServe(ctx context.Context, o serveOptions) error {
 		}
 		return exitCode(1)
 	}
-	log, closeLog := proxy.NewLogger(cfg.Log, o.out)
+	var log zerolog.Logger
+	var closeLog func() error
+	if o.newLogger != nil {
+		if log, closeLog, err = o.newLogger(cfg.Log); err != nil {
+			return err
+		}
+	} else {
+		log, closeLog = proxy.NewLogger(cfg.Log, o.out)
+	}
 	defer func() {
 		if err := closeLog(); err != nil {
 			fmt.Fprintln(o.errOut, "strangler: writing logs:", err)
@@ -199,6 +212,9 @@ func (a *app) run(ctx context.Context, o serveOptions) error {
 		Msg("strangler is serving")
 	if o.listening != nil {
 		o.listening(dataLn.Addr().String(), adminLn.Addr().String())
+	}
+	if o.started != nil {
+		o.started(a)
 	}
 	errs := make(chan error, 2)
 	serve := func(h http.Handler, ln net.Listener) {

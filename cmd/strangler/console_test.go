@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// runDemoOnPTY runs strangler demo with a pseudo-terminal of 100x40 as
+// its stdout and stderr for d, then interrupts it, and returns what the
+// terminal received and the log file's content.
+func runDemoOnPTY(t *testing.T, d time.Duration, args ...string) (screen, logFile string) {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), "demo.log")
+	cmd := exec.Command(binary, append([]string{"demo", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+		"--status-every", "2s", "--log-file", logPath}, args...)...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(b)
+			mu.Lock()
+			buf.Write(b[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(d)
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case <-waited:
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("demo did not stop within 15 s of SIGINT")
+	}
+	ptmx.Close()
+	<-done
+	data, _ := os.ReadFile(logPath)
+	mu.Lock()
+	defer mu.Unlock()
+	return buf.String(), string(data)
+}
+
+// TestDemoConsoleOnTerminal reads the demo's terminal over ~12 s of
+// background traffic: the banner stays, no access-log line appears, the
+// status line is redrawn in place; the access log is in the file. With
+// --verbose the access log is on the terminal.
+func TestDemoConsoleOnTerminal(t *testing.T) {
+	screen, logFile := runDemoOnPTY(t, 12*time.Second)
+	t.Logf("terminal:\n%s", strings.ReplaceAll(screen, clearLine, "⟲"))
+	for _, want := range []string{"strangler demo is running", "Access log and info lines:", "Stop with Ctrl-C."} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the terminal lacks the banner's %q", want)
+		}
+	}
+	if strings.Contains(screen, "/api/orders") && strings.Contains(screen, "status=") || strings.Contains(screen, `"status":`) {
+		t.Errorf("access-log lines reached the terminal")
+	}
+	if n := strings.Count(screen, clearLine); n < 4 {
+		t.Errorf("status line drawn %d times in place; want at least 4 in 12 s", n)
+	}
+	if !strings.Contains(screen, "req/s") || !strings.Contains(screen, "legacy 2 shadow 2") {
+		t.Errorf("no status line with the figures on the terminal")
+	}
+	if !strings.Contains(logFile, "/api/") {
+		t.Errorf("the log file lacks the access log:\n%.500s", logFile)
+	}
+
+	screen, _ = runDemoOnPTY(t, 5*time.Second, "--verbose")
+	if !strings.Contains(screen, "/api/") || strings.Contains(screen, "req/s") {
+		t.Errorf("with --verbose the access log is not on the terminal, or a status line is:\n%.2000s", screen)
+	}
+}
+
+// TestConsolePlainWhenPiped checks the status lines are appended, not
+// redrawn, when the output is not a terminal, and that a warning passes
+// through above the status line on a terminal.
+func TestConsolePlainWhenPiped(t *testing.T) {
+	for _, tc := range []struct {
+		desc string
+		tty  bool
+		want string
+	}{
+		{"pipe", false, "one\nWRN x\ntwo\n"},
+		{"terminal", true, clearLine + "one" + clearLine + "WRN x\n" + "one" + clearLine + "two" + "\n"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			var b bytes.Buffer
+			c := &console{w: &b, tty: tc.tty, width: 80}
+			c.Status("one")
+			_, _ = io.WriteString(c, "WRN x\n")
+			c.Status("two")
+			c.End()
+			if b.String() != tc.want {
+				t.Errorf("got %q; want %q", b.String(), tc.want)
+			}
+		})
+	}
+}
