@@ -178,7 +178,7 @@ func cutRow(r []string, widths []int) []string {
 	for i, c := range r {
 		out[i] = c
 		if i < len(widths) && twwidth.Width(c) > widths[i] {
-			out[i] = twwidth.Truncate(c, widths[i]-1, "…")
+			out[i] = twwidth.Truncate(c, widths[i], "…") // the width counts the ellipsis
 		}
 	}
 	return out

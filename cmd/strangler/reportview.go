@@ -59,7 +59,7 @@ func printRouteDetail(w io.Writer, t termout.Terminal, rr *report.RouteReport) e
 	if rr.Records == 0 && len(rr.Noise) == 0 {
 		return nil
 	}
-	fmt.Fprintf(w, "\n%s %s\n", t.Bold("Route"), t.Bold(rr.Route))
+	fmt.Fprintf(w, "\n%s\n", t.Bold("Route "+rr.Route))
 	if len(rr.TopPaths) > 0 {
 		rows := make([][]string, 0, len(rr.TopPaths))
 		for _, p := range rr.TopPaths {
