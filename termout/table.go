@@ -22,6 +22,9 @@ const gap = 2
 // width nothing is cut. The flex columns (by index) give way first,
 // down to minFlex columns each. A nil header writes the rows alone.
 func (t Terminal) Table(w io.Writer, header []string, rows [][]string, flex ...int) error {
+	if t.Markdown {
+		return markdown(w, header, rows)
+	}
 	if t.Width > 0 {
 		widths := fit(naturalWidths(header, rows), t.Width, flex)
 		header = cutRow(header, widths)
@@ -38,6 +41,9 @@ func (t Terminal) Table(w io.Writer, header []string, rows [][]string, flex ...i
 // last column wraps at word boundaries to fit t.Width (for key-value
 // blocks and values a user asked to see whole).
 func (t Terminal) WrapTable(w io.Writer, header []string, rows [][]string) error {
+	if t.Markdown {
+		return markdown(w, header, rows)
+	}
 	if t.Width <= 0 {
 		return render(w, header, rows, nil)
 	}
@@ -87,6 +93,37 @@ func render(w io.Writer, header []string, rows [][]string, wrap tw.Mapper[int, i
 	}
 	if err := tbl.Render(); err != nil {
 		return fmt.Errorf("rendering a table of %d rows: %w", len(rows), err)
+	}
+	_, err := io.WriteString(w, trimLines(buf.String()))
+	return err
+}
+
+// markdown writes a Markdown table; rows alone get an empty header
+// (Markdown tables need one). Pipes are escaped and line breaks
+// flattened, so no cell can break the table.
+func markdown(w io.Writer, header []string, rows [][]string) error {
+	esc := strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ")
+	if header == nil && len(rows) > 0 {
+		header = make([]string, len(rows[0]))
+	}
+	cells := make([][]string, len(rows))
+	for i, r := range rows {
+		cells[i] = make([]string, len(r))
+		for j, c := range r {
+			cells[i][j] = esc.Replace(c)
+		}
+	}
+	var buf bytes.Buffer
+	tbl := tablewriter.NewTable(&buf, tablewriter.WithRenderer(renderer.NewMarkdown()),
+		tablewriter.WithHeaderAutoFormat(tw.Off), tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft), tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone), tablewriter.WithTrimSpace(tw.Off))
+	tbl.Header(header)
+	if err := tbl.Bulk(cells); err != nil {
+		return fmt.Errorf("laying out a Markdown table of %d rows: %w", len(rows), err)
+	}
+	if err := tbl.Render(); err != nil {
+		return fmt.Errorf("rendering a Markdown table of %d rows: %w", len(rows), err)
 	}
 	_, err := io.WriteString(w, trimLines(buf.String()))
 	return err

@@ -19,6 +19,9 @@ type Terminal struct {
 	Width int
 	// Color allows ANSI colour.
 	Color bool
+	// Markdown renders tables as Markdown (asked for with --format md),
+	// whatever the destination.
+	Markdown bool
 }
 
 // Pipe is a destination that is not a terminal: no width, no colour.

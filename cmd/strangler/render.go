@@ -14,7 +14,7 @@ import (
 // tab-aligned columns for a pipe, as before terminals were told apart.
 // A nil header prints rows alone; the flex columns give way first.
 func writeTable(w io.Writer, t termout.Terminal, header []string, rows [][]string, flex ...int) error {
-	if t.TTY {
+	if t.TTY || t.Markdown {
 		return t.Table(w, header, rows, flex...)
 	}
 	return plainTable(w, header, rows)
@@ -22,11 +22,15 @@ func writeTable(w io.Writer, t termout.Terminal, header []string, rows [][]strin
 
 // writeWholeTable is writeTable that never cuts a cell (long ones wrap).
 func writeWholeTable(w io.Writer, t termout.Terminal, header []string, rows [][]string) error {
-	if t.TTY {
+	if t.TTY || t.Markdown {
 		return t.WrapTable(w, header, rows)
 	}
 	return plainTable(w, header, rows)
 }
+
+// fitted tells whether output is shaped for a terminal: fewer, paired
+// columns fitted to its width (not when Markdown was asked for).
+func fitted(t termout.Terminal) bool { return t.TTY && !t.Markdown }
 
 // plainTable aligns header and rows with two spaces between columns.
 func plainTable(w io.Writer, header []string, rows [][]string) error {

@@ -87,7 +87,7 @@ func newDiffsCmd() *cobra.Command {
 			if f.output == "json" {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
-			if err := printDiffs(cmd.OutOrStdout(), terminal(cmd), out.Diffs, sc == scopeCluster); err != nil {
+			if err := printDiffs(cmd.OutOrStdout(), f.terminal(cmd), out.Diffs, sc == scopeCluster); err != nil {
 				return err
 			}
 			return printMissing(cmd.ErrOrStderr(), out.Missing)
@@ -116,7 +116,7 @@ func newDiffCmd() *cobra.Command {
 			if f.output == "json" {
 				return printJSON(cmd.OutOrStdout(), rec)
 			}
-			return printDiff(cmd.OutOrStdout(), terminal(cmd), rec)
+			return printDiff(cmd.OutOrStdout(), f.terminal(cmd), rec)
 		},
 	}
 	f.register(cmd, false)
@@ -189,7 +189,7 @@ func printMissing(w io.Writer, missing []admin.Missing) error {
 // (its ID is that replica's: ask it with --admin for strangler diff).
 func printDiffs(w io.Writer, t termout.Terminal, diffs []admin.ClusterSummary, withReplica bool) error {
 	header := []string{"ID", "TIME", "METHOD", "PATH", "VERDICT", "DIFFERENCES", "LEGACY", "SERVICE"}
-	if t.TTY {
+	if fitted(t) {
 		header = []string{"ID", "TIME", "METHOD", "PATH", "VERDICT", "DIFFS", "STATUS L/S"}
 	}
 	if withReplica {
@@ -199,7 +199,7 @@ func printDiffs(w io.Writer, t termout.Terminal, diffs []admin.ClusterSummary, w
 	for _, d := range diffs {
 		row := []string{strconv.FormatUint(d.ID, 10), d.Time.Local().Format(time.TimeOnly), d.Method, d.Path,
 			t.Verdict(string(d.Verdict)), strconv.Itoa(d.Differences)}
-		if t.TTY {
+		if fitted(t) {
 			row = append(row, fmt.Sprintf("%d/%d", d.LegacyStatus, d.ServiceStatus))
 		} else {
 			row = append(row, strconv.Itoa(d.LegacyStatus), strconv.Itoa(d.ServiceStatus))
@@ -235,14 +235,14 @@ func printDiff(w io.Writer, t termout.Terminal, rec report.Record) error {
 	if _, err := fmt.Fprintln(w); err != nil {
 		return err
 	}
-	if t.TTY {
+	if fitted(t) {
 		return printDifferencesTerminal(w, t, rec.Result.Differences)
 	}
 	rows := make([][]string, 0, len(rec.Result.Differences))
 	for _, d := range rec.Result.Differences {
 		rows = append(rows, []string{d.Path, string(d.Kind), orDash(d.Legacy), orDash(d.Service), noiseMark(d.Noise)})
 	}
-	return plainTable(w, []string{"PATH", "KIND", "LEGACY", "SERVICE", "NOISE"}, rows)
+	return writeWholeTable(w, t, []string{"PATH", "KIND", "LEGACY", "SERVICE", "NOISE"}, rows)
 }
 
 // printDifferencesTerminal shows each difference as a block, the two

@@ -24,6 +24,7 @@ type verbFlags struct {
 	admin     string
 	tokenEnv  string
 	output    string
+	format    string
 	reason    string
 	ifVersion int64
 }
@@ -40,6 +41,8 @@ func defaultAdminURL() string {
 func (f *verbFlags) register(cmd *cobra.Command, mutation bool) {
 	f.registerAdmin(cmd)
 	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "output: table or json")
+	cmd.Flags().StringVar(&f.format, "format", "",
+		"table, md or json (outranks --output; table is fitted to a terminal, plain text when piped)")
 	if mutation {
 		f.registerReason(cmd)
 		f.registerIfVersion(cmd)
@@ -72,10 +75,26 @@ func (f *verbFlags) change() admin.ChangeRequest {
 }
 
 func (f *verbFlags) checkOutput() error {
-	if f.output != "table" && f.output != "json" {
-		return fmt.Errorf("--output %q: want table or json", f.output)
+	if f.format != "" {
+		if f.format != "table" && f.format != "md" && f.format != "json" {
+			return fmt.Errorf("--format %q: want table, md or json", f.format)
+		}
+		f.output = f.format
+	}
+	if f.output != "table" && f.output != "json" && f.output != "md" {
+		return fmt.Errorf("--output %q: want table, md or json", f.output)
 	}
 	return nil
+}
+
+// terminal describes the command's standard output (the context may
+// force it, for tests), rendering Markdown when asked.
+func (f *verbFlags) terminal(cmd *cobra.Command) termout.Terminal {
+	t := terminal(cmd)
+	if f.output == "md" {
+		t = termout.Terminal{Markdown: true}
+	}
+	return t
 }
 
 func newVerbCmds() []*cobra.Command {
@@ -106,7 +125,7 @@ func newRoutesCmd() *cobra.Command {
 			if f.output == "json" {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
-			return printRoutes(cmd.OutOrStdout(), terminal(cmd), out.Routes)
+			return printRoutes(cmd.OutOrStdout(), f.terminal(cmd), out.Routes)
 		},
 	}
 	f.register(cmd, false)
@@ -127,7 +146,7 @@ func newRouteCmd() *cobra.Command {
 			if err := f.client().do(cmd.Context(), "GET", "/admin/routes/"+url.PathEscape(args[0]), nil, &r); err != nil {
 				return err
 			}
-			return printRoute(cmd.OutOrStdout(), terminal(cmd), f.output, r)
+			return printRoute(cmd.OutOrStdout(), f.terminal(cmd), f.output, r)
 		},
 	}
 	f.register(cmd, false)
@@ -160,7 +179,7 @@ func newStageCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printRoute(cmd.OutOrStdout(), terminal(cmd), f.output, r)
+			return printRoute(cmd.OutOrStdout(), f.terminal(cmd), f.output, r)
 		},
 	}
 	f.register(cmd, true)
@@ -204,7 +223,7 @@ func newPostCmd(action, short, endpoint string, versioned bool, body func(*verbF
 			if err := f.client().do(cmd.Context(), "POST", path, body(&f), &r); err != nil {
 				return err
 			}
-			return printRoute(cmd.OutOrStdout(), terminal(cmd), f.output, r)
+			return printRoute(cmd.OutOrStdout(), f.terminal(cmd), f.output, r)
 		},
 	}
 	f.register(cmd, false)
@@ -240,7 +259,7 @@ func newEventsCmd() *cobra.Command {
 			if f.output == "json" {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
-			return printEvents(cmd.OutOrStdout(), terminal(cmd), out.Events)
+			return printEvents(cmd.OutOrStdout(), f.terminal(cmd), out.Events)
 		},
 	}
 	f.register(cmd, false)
@@ -262,7 +281,7 @@ func printJSON(w io.Writer, v any) error {
 }
 
 func printRoutes(w io.Writer, t termout.Terminal, routes []admin.RouteJSON) error {
-	if t.TTY {
+	if fitted(t) {
 		return printRoutesTerminal(w, t, routes)
 	}
 	header := []string{"ROUTE", "STAGE", "FILE", "SERVICE", "LEGACY REQ", "SERVICE REQ", "SERVICE 5XX", "P99 LEGACY", "P99 SERVICE", "VERSION"}
@@ -277,14 +296,14 @@ func printRoutes(w io.Writer, t termout.Terminal, routes []admin.RouteJSON) erro
 			strconv.FormatUint(r.Figures.Service.Errors, 10), ms(r.Figures.Legacy.P99ms), ms(r.Figures.Service.P99ms),
 			strconv.FormatUint(r.Version, 10)})
 	}
-	return plainTable(w, header, rows)
+	return writeTable(w, t, header, rows)
 }
 
 // printRoutesTerminal is the routes table for a terminal: fewer, paired
 // columns, the stage coloured and marked * when a runtime override
 // outranks the file (strangler route NAME tells more).
 func printRoutesTerminal(w io.Writer, t termout.Terminal, routes []admin.RouteJSON) error {
-	header := []string{"ROUTE", "STAGE", "SERVICE", "REQUESTS L/S", "5XX S", "P99 L/S", "VER"}
+	header := []string{"ROUTE", "STAGE", "SERVICE", "REQUESTS L/S", "5XX S", "P99 MS L/S", "VER"}
 	rows := make([][]string, 0, len(routes))
 	for _, r := range routes {
 		stage := positionString(r.Position)
@@ -294,7 +313,7 @@ func printRoutesTerminal(w io.Writer, t termout.Terminal, routes []admin.RouteJS
 		l, s := r.Figures.Legacy, r.Figures.Service
 		rows = append(rows, []string{r.Name, t.Stage(stage), orDash(r.Service),
 			fmt.Sprintf("%d/%d", l.Requests, s.Requests), strconv.FormatUint(s.Errors, 10),
-			strings.TrimSuffix(ms(l.P99ms), "ms") + "/" + ms(s.P99ms), strconv.FormatUint(r.Version, 10)})
+			strings.TrimSuffix(ms(l.P99ms), "ms") + "/" + strings.TrimSuffix(ms(s.P99ms), "ms"), strconv.FormatUint(r.Version, 10)})
 	}
 	if err := t.Table(w, header, rows, 0, 2); err != nil {
 		return err
@@ -381,7 +400,7 @@ func printEvents(w io.Writer, t termout.Terminal, events []rollout.Event) error 
 // timeFormat is the date and time layout of tables: shorter on a
 // terminal (no year).
 func timeFormat(t termout.Terminal) string {
-	if t.TTY {
+	if fitted(t) {
 		return "01-02 15:04:05"
 	}
 	return time.DateTime
