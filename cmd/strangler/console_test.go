@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"os/exec"
@@ -63,12 +64,12 @@ func runDemoOnPTY(t *testing.T, d time.Duration, args ...string) (screen, logFil
 	return buf.String(), string(data)
 }
 
-// TestDemoConsoleOnTerminal reads the demo's terminal over ~12 s of
+// TestDemoConsoleOnTerminal reads the demo's terminal over ~15 s of
 // background traffic: the banner stays, no access-log line appears, the
 // status line is redrawn in place; the access log is in the file. With
 // --verbose the access log is on the terminal.
 func TestDemoConsoleOnTerminal(t *testing.T) {
-	screen, logFile := runDemoOnPTY(t, 12*time.Second)
+	screen, logFile := runDemoOnPTY(t, 15*time.Second)
 	t.Logf("terminal:\n%s", strings.ReplaceAll(screen, clearLine, "⟲"))
 	for _, want := range []string{"strangler demo is running", "Access log and info lines:", "Stop with Ctrl-C."} {
 		if !strings.Contains(screen, want) {
@@ -78,8 +79,17 @@ func TestDemoConsoleOnTerminal(t *testing.T) {
 	if strings.Contains(screen, "/api/orders") && strings.Contains(screen, "status=") || strings.Contains(screen, `"status":`) {
 		t.Errorf("access-log lines reached the terminal")
 	}
-	if n := strings.Count(screen, clearLine); n < 4 {
-		t.Errorf("status line drawn %d times in place; want at least 4 in 12 s", n)
+	if n := strings.Count(screen, clearLine); n < 5 {
+		t.Errorf("status line drawn %d times in place; want at least 5 in 15 s", n)
+	}
+	_, after, _ := strings.Cut(screen, "Stop with Ctrl-C.")
+	if n := strings.Count(after, "\n"); n > 4 {
+		t.Errorf("%d lines printed after the banner; want the status line redrawn in place, so the banner stays:\n%s", n, after)
+	}
+	for _, l := range strings.Split(after, clearLine) {
+		if w := displayWidth(strings.TrimSpace(l)); w >= 100 {
+			t.Errorf("status line of %d columns on a 100-column terminal: %q", w, l)
+		}
 	}
 	if !strings.Contains(screen, "req/s") || !strings.Contains(screen, "legacy 2 shadow 2") {
 		t.Errorf("no status line with the figures on the terminal")
@@ -117,5 +127,50 @@ func TestConsolePlainWhenPiped(t *testing.T) {
 				t.Errorf("got %q; want %q", b.String(), tc.want)
 			}
 		})
+	}
+}
+
+// TestDemoStatusInProcess runs strangler demo in this process with a
+// pseudo-terminal as its output for 5 s (so -race sees the status line,
+// the log tee and the proxy together) and expects the status redrawn.
+func TestDemoStatusInProcess(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	if err := pty.Setsize(tty, &pty.Winsize{Rows: 40, Cols: 90}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(b)
+			mu.Lock()
+			buf.Write(b[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cmd := newRootCmd()
+	cmd.SetOut(tty)
+	cmd.SetErr(tty)
+	cmd.SetArgs([]string{"demo", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+		"--status-every", "1s", "--log-file", filepath.Join(t.TempDir(), "demo.log")})
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		t.Fatalf("demo: %v", err)
+	}
+	time.Sleep(200 * time.Millisecond) // the reader drains the last bytes
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(buf.String(), clearLine); n < 3 {
+		t.Errorf("status line drawn %d times in 5 s at 1 s; want at least 3:\n%s", n, buf.String())
 	}
 }

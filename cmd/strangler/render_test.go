@@ -45,8 +45,6 @@ var terminals = map[string]termout.Terminal{
 // testdata/cli/golden (go test -run TestCLIOutputGolden -update rewrites
 // them).
 func TestCLIOutputGolden(t *testing.T) {
-	defer func(l *time.Location) { time.Local = l }(time.Local)
-	time.Local = time.UTC // the tables print local times
 	var routes struct {
 		Routes []admin.RouteJSON `json:"routes"`
 	}
@@ -61,6 +59,18 @@ func TestCLIOutputGolden(t *testing.T) {
 	fixture(t, "diff.json", &rec)
 	var rep admin.ClusterReport
 	fixture(t, "report.json", &rep)
+	// The tables print local times: keep the fixtures' wall clock in any
+	// zone (not by changing time.Local, which other goroutines read).
+	for i := range events.Events {
+		events.Events[i].Time = wallLocal(events.Events[i].Time)
+	}
+	for i := range diffs.Diffs {
+		diffs.Diffs[i].Time = wallLocal(diffs.Diffs[i].Time)
+	}
+	rep.GeneratedAt = wallLocal(rep.GeneratedAt)
+	if ex := routes.Routes[1].Automation; ex != nil {
+		ex.EvaluatedAt = wallLocal(ex.EvaluatedAt)
+	}
 	verbs := map[string]func(io.Writer, termout.Terminal) error{
 		"routes": func(w io.Writer, tm termout.Terminal) error { return printRoutes(w, tm, routes.Routes) },
 		"route": func(w io.Writer, tm termout.Terminal) error {
@@ -86,6 +96,11 @@ func TestCLIOutputGolden(t *testing.T) {
 			})
 		}
 	}
+}
+
+// wallLocal is the time with t's wall clock in the local zone.
+func wallLocal(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.Local)
 }
 
 // checkShape checks what must hold whatever the golden files say: no
