@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -91,7 +92,7 @@ func TestDemoConsoleOnTerminal(t *testing.T) {
 			t.Errorf("status line of %d columns on a 100-column terminal: %q", w, l)
 		}
 	}
-	if !strings.Contains(screen, "req/s") || !strings.Contains(screen, "legacy 2 shadow 2") {
+	if !regexp.MustCompile(`req/s  (\d+%|-) to services  legacy \d+ shadow \d+ canary \d+ migrated \d+  last: `).MatchString(screen) {
 		t.Errorf("no status line with the figures on the terminal")
 	}
 	if !strings.Contains(logFile, "/api/") {
