@@ -13,11 +13,14 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/demo"
+	"github.com/stranglerfig/strangler/termout"
 )
 
 func newDemoCmd() *cobra.Command {
 	var listen, adminListen, configOut string
-	var traffic, backendsOnly bool
+	var traffic, backendsOnly, verbose bool
+	var statusInterval time.Duration
+	var logPath string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the proxy in front of a built-in bookshop monolith and orders service",
@@ -38,19 +41,27 @@ func newDemoCmd() *cobra.Command {
 			defer os.RemoveAll(filepath.Dir(path))
 			ctx, stop := context.WithCancel(cmd.Context())
 			var wg sync.WaitGroup
-			defer func() { stop(); wg.Wait() }() // the traffic ends before the backends close
-			return runServe(ctx, serveOptions{
+			defer func() { stop(); wg.Wait() }() // the traffic and the status line end before the backends close
+			out := cmd.OutOrStdout()
+			tm := termout.For(cmd.Context(), out)
+			con := &console{w: out, tty: tm.TTY, width: tm.Width}
+			o := serveOptions{
 				path:   path,
 				source: config.Source{},
-				out:    cmd.OutOrStdout(),
+				out:    out,
 				errOut: cmd.ErrOrStderr(),
 				listening: func(addr, adminAddr string) {
-					printDemoBanner(cmd.ErrOrStderr(), addr, adminAddr, path, b)
+					printDemoBanner(cmd.ErrOrStderr(), addr, adminAddr, path, logPathIf(!verbose, logPath), b)
 					if traffic {
 						wg.Go(func() { demo.Traffic(ctx, "http://"+addr, 250*time.Millisecond) })
 					}
 				},
-			})
+			}
+			if !verbose {
+				o.newLogger = demoLogger(logPath, con)
+				o.started = func(a *app) { wg.Go(func() { runStatus(ctx, a, con, statusInterval) }) }
+			}
+			return runServe(ctx, o)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "proxy listen address")
@@ -59,6 +70,9 @@ func newDemoCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&backendsOnly, "backends-only", false,
 		"run only the demo monolith and services (no proxy) until stopped, for proxies started apart (deploy/local)")
 	cmd.Flags().StringVar(&configOut, "config-out", "", "with --backends-only: write the demo route file for them here")
+	cmd.Flags().BoolVar(&verbose, "verbose", false, "print the access log on the terminal instead of a status line (it goes to a file otherwise)")
+	cmd.Flags().StringVar(&logPath, "log-file", demoLogPath(), "without --verbose: write the log here")
+	cmd.Flags().DurationVar(&statusInterval, "status-every", statusEvery, "how often the status line is drawn")
 	return cmd
 }
 
@@ -83,7 +97,19 @@ func serveBackends(ctx context.Context, out io.Writer, b *demo.Backends, listen,
 	return nil
 }
 
-func printDemoBanner(w io.Writer, addr, adminAddr, path string, b *demo.Backends) {
+// demoLogPath is where the demo writes its log: a stable place, kept
+// after the demo stops (its route file's folder is removed then).
+func demoLogPath() string { return filepath.Join(os.TempDir(), "strangler-demo.log") }
+
+// logPathIf is path when the log goes to a file, "" otherwise.
+func logPathIf(toFile bool, path string) string {
+	if toFile {
+		return path
+	}
+	return ""
+}
+
+func printDemoBanner(w io.Writer, addr, adminAddr, path, logPath string, b *demo.Backends) {
 	base := "http://" + addr
 	fmt.Fprintf(w, `
 strangler demo is running
@@ -113,7 +139,10 @@ Steer it:
   strangler stage order-details canary 25 --reason "ramp"
   strangler rollback order-details                      # the monolith serves all of it at once
   strangler events                                      # the audit trail
-Stop with Ctrl-C.
-
 `, base, b.LegacyURL, b.OrdersURL, path, "http://"+adminAddr, b.CatalogURL)
+	if logPath != "" {
+		fmt.Fprintf(w, "Access log and info lines: %s (tail -f it; --verbose prints them here).\n", logPath)
+		fmt.Fprintf(w, "Below: a status line every few seconds; warnings and errors show as they come.\n")
+	}
+	fmt.Fprint(w, "Stop with Ctrl-C.\n\n")
 }

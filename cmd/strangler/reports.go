@@ -2,18 +2,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stranglerfig/strangler/admin"
+	"github.com/stranglerfig/strangler/diff"
 	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/rollout/etcdstate"
+	"github.com/stranglerfig/strangler/termout"
 )
 
 func newReportCmd() *cobra.Command {
@@ -24,26 +26,35 @@ func newReportCmd() *cobra.Command {
 		Short: "Print the diff report of a running proxy: match rates, top differing fields, noise",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			format = reportFormat(format, terminal(cmd))
 			switch format {
-			case "md", "json", "html":
+			case "table", "md", "json", "html":
 			default:
-				return fmt.Errorf("--format %q: want md, json or html", format)
+				return fmt.Errorf("--format %q: want table, md, json or html", format)
 			}
 			c := f.client()
 			sc, err := resolveScope(cmd.Context(), c, scope, format != "html")
 			if err != nil {
 				return err
 			}
-			data, err := c.raw(cmd.Context(), "GET", "/admin/report?"+url.Values{"format": {format}, "scope": {sc}}.Encode(), nil)
+			asked := format
+			if format == "table" {
+				asked = "json"
+			}
+			data, err := c.raw(cmd.Context(), "GET", "/admin/report?"+url.Values{"format": {asked}, "scope": {sc}}.Encode(), nil)
 			if err != nil {
 				return err
+			}
+			if format == "table" {
+				return printReportJSON(cmd.OutOrStdout(), terminal(cmd), c.base, data)
 			}
 			_, err = cmd.OutOrStdout().Write(data)
 			return err
 		},
 	}
 	f.registerAdmin(cmd) // its output is --format's, not --output's
-	cmd.Flags().StringVar(&format, "format", "md", "md, json or html")
+	cmd.Flags().StringVar(&format, "format", "",
+		"table, md, json or html (default: table on a terminal, md when piped)")
 	registerScope(cmd, &scope)
 	return cmd
 }
@@ -76,7 +87,7 @@ func newDiffsCmd() *cobra.Command {
 			if f.output == "json" {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
-			if err := printDiffs(cmd.OutOrStdout(), out.Diffs, sc == scopeCluster); err != nil {
+			if err := printDiffs(cmd.OutOrStdout(), f.terminal(cmd), out.Diffs, sc == scopeCluster); err != nil {
 				return err
 			}
 			return printMissing(cmd.ErrOrStderr(), out.Missing)
@@ -105,11 +116,33 @@ func newDiffCmd() *cobra.Command {
 			if f.output == "json" {
 				return printJSON(cmd.OutOrStdout(), rec)
 			}
-			return printDiff(cmd.OutOrStdout(), rec)
+			return printDiff(cmd.OutOrStdout(), f.terminal(cmd), rec)
 		},
 	}
 	f.register(cmd, false)
 	return cmd
+}
+
+// reportFormat resolves an unset --format: tables on a terminal,
+// Markdown when piped.
+func reportFormat(format string, t termout.Terminal) string {
+	if format != "" {
+		return format
+	}
+	if t.TTY {
+		return "table"
+	}
+	return "md"
+}
+
+// printReportJSON decodes the report the admin API at base answered and
+// prints it as tables.
+func printReportJSON(w io.Writer, t termout.Terminal, base string, data []byte) error {
+	var r admin.ClusterReport
+	if err := json.Unmarshal(data, &r); err != nil {
+		return fmt.Errorf("the admin API at %s answered a report that is not the expected JSON: %w", base, err)
+	}
+	return printReportTables(w, t, r)
 }
 
 // Scopes of report and diffs.
@@ -154,38 +187,82 @@ func printMissing(w io.Writer, missing []admin.Missing) error {
 
 // printDiffs lists diffs, with the replica holding each when withReplica
 // (its ID is that replica's: ask it with --admin for strangler diff).
-func printDiffs(w io.Writer, diffs []admin.ClusterSummary, withReplica bool) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+func printDiffs(w io.Writer, t termout.Terminal, diffs []admin.ClusterSummary, withReplica bool) error {
+	header := []string{"ID", "TIME", "METHOD", "PATH", "VERDICT", "DIFFERENCES", "LEGACY", "SERVICE"}
+	if fitted(t) {
+		header = []string{"ID", "TIME", "METHOD", "PATH", "VERDICT", "DIFFS", "STATUS L/S"}
+	}
 	if withReplica {
-		fmt.Fprint(tw, "REPLICA\t")
+		header = append([]string{"REPLICA"}, header...)
 	}
-	fmt.Fprintln(tw, "ID\tTIME\tMETHOD\tPATH\tVERDICT\tDIFFERENCES\tLEGACY\tSERVICE")
+	rows := make([][]string, 0, len(diffs))
 	for _, d := range diffs {
-		if withReplica {
-			fmt.Fprintf(tw, "%s\t", d.Replica)
+		row := []string{strconv.FormatUint(d.ID, 10), d.Time.Local().Format(time.TimeOnly), d.Method, d.Path,
+			t.Verdict(string(d.Verdict)), strconv.Itoa(d.Differences)}
+		if fitted(t) {
+			row = append(row, fmt.Sprintf("%d/%d", d.LegacyStatus, d.ServiceStatus))
+		} else {
+			row = append(row, strconv.Itoa(d.LegacyStatus), strconv.Itoa(d.ServiceStatus))
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", d.ID, d.Time.Local().Format(time.TimeOnly), d.Method, d.Path,
-			d.Verdict, d.Differences, d.LegacyStatus, d.ServiceStatus)
+		if withReplica {
+			row = append([]string{d.Replica}, row...)
+		}
+		rows = append(rows, row)
 	}
-	return tw.Flush()
+	flex := []int{3}
+	if withReplica {
+		flex = []int{4}
+	}
+	return writeTable(w, t, header, rows, flex...)
 }
 
-func printDiff(w io.Writer, rec report.Record) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "result\t%d (%s) %s %s, served by %s\n", rec.ID, rec.Route, rec.Method, rec.Path, rec.Primary)
-	fmt.Fprintf(tw, "verdict\t%s\n", rec.Result.Verdict)
+// printDiff shows one comparison whole: no value is cut, long ones wrap
+// on a terminal.
+func printDiff(w io.Writer, t termout.Terminal, rec report.Record) error {
+	head := [][]string{
+		{"result", fmt.Sprintf("%d (%s) %s %s, served by %s", rec.ID, rec.Route, rec.Method, rec.Path, rec.Primary)},
+		{"verdict", t.Verdict(string(rec.Result.Verdict))},
+	}
 	if rec.Result.Error != "" {
-		fmt.Fprintf(tw, "error\t%s\n", rec.Result.Error)
+		head = append(head, []string{"error", rec.Result.Error})
 	}
-	fmt.Fprintf(tw, "legacy\t%d in %s %s\n", rec.Legacy.Status, rec.Legacy.Duration.Round(time.Microsecond), rec.Legacy.Error)
-	fmt.Fprintf(tw, "service\t%d in %s %s\n", rec.Service.Status, rec.Service.Duration.Round(time.Microsecond), rec.Service.Error)
-	fmt.Fprintln(tw, "\nPATH\tKIND\tLEGACY\tSERVICE\tNOISE")
+	head = append(head,
+		[]string{"legacy", fmt.Sprintf("%d in %s %s", rec.Legacy.Status, rec.Legacy.Duration.Round(time.Microsecond), rec.Legacy.Error)},
+		[]string{"service", fmt.Sprintf("%d in %s %s", rec.Service.Status, rec.Service.Duration.Round(time.Microsecond), rec.Service.Error)})
+	if err := writeWholeTable(w, t, nil, head); err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(w); err != nil {
+		return err
+	}
+	if fitted(t) {
+		return printDifferencesTerminal(w, t, rec.Result.Differences)
+	}
+	rows := make([][]string, 0, len(rec.Result.Differences))
 	for _, d := range rec.Result.Differences {
-		noise := ""
-		if d.Noise {
-			noise = "noise"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Path, d.Kind, orDash(d.Legacy), orDash(d.Service), noise)
+		rows = append(rows, []string{d.Path, string(d.Kind), orDash(d.Legacy), orDash(d.Service), noiseMark(d.Noise)})
 	}
-	return tw.Flush()
+	return writeWholeTable(w, t, []string{"PATH", "KIND", "LEGACY", "SERVICE", "NOISE"}, rows)
+}
+
+// printDifferencesTerminal shows each difference as a block, the two
+// values on lines of their own and whole (the terminal wraps them).
+func printDifferencesTerminal(w io.Writer, t termout.Terminal, diffs []diff.Difference) error {
+	for _, d := range diffs {
+		head := t.Bold(d.Path) + "  " + string(d.Kind)
+		if d.Noise {
+			head += "  " + t.Verdict("noise-only")
+		}
+		if _, err := fmt.Fprintf(w, "%s\n  legacy   %s\n  service  %s\n", head, orDash(d.Legacy), orDash(d.Service)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func noiseMark(noise bool) string {
+	if noise {
+		return "noise"
+	}
+	return ""
 }

@@ -252,7 +252,7 @@ func TestReportVerbs(t *testing.T) {
 			args []string
 			want string
 		}{
-			{[]string{"report", "--format", "pdf"}, `--format "pdf": want md, json or html`},
+			{[]string{"report", "--format", "pdf"}, `--format "pdf": want table, md, json or html`},
 			{[]string{"report", "-o", "json"}, "unknown shorthand flag: 'o'"}, // --format chooses
 			{[]string{"diff", "999999"}, "no stored result 999999 (evicted or never stored) (field id, HTTP 404)"},
 			{[]string{"diff", "abc"}, "id must be a positive integer (field id, HTTP 400)"},

@@ -25,7 +25,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newValidateCmd(), newDemoCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newValidateCmd(), newInitCmd(), newDemoCmd(), newVersionCmd())
 	root.AddCommand(newPlanCmd())
 	root.AddCommand(newVerbCmds()...)
 	root.AddCommand(newSchemaCmd())

@@ -57,6 +57,11 @@ type serveOptions struct {
 	// listening, if set, is called with the data-plane and admin
 	// addresses once both accept connections.
 	listening func(data, admin string)
+	// newLogger, if set, builds the logger instead of logging to out.
+	newLogger func(config.Log) (zerolog.Logger, func() error, error)
+	// started, if set, is called with the running proxy once it serves
+	// (after listening), for in-process figures.
+	started func(*app)
 }
 
 // app is one running proxy: data plane, control plane and admin API.
@@ -85,12 +90,23 @@ type app struct {
 func runServe(ctx context.Context, o serveOptions) error {
 	cfg, err := config.Load(o.path, o.source)
 	if err != nil {
+		if ferr := routeFileError(o.path, err); ferr != nil {
+			return ferr
+		}
 		for _, p := range config.Problems(err) {
 			fmt.Fprintln(o.errOut, p)
 		}
 		return exitCode(1)
 	}
-	log, closeLog := proxy.NewLogger(cfg.Log, o.out)
+	var log zerolog.Logger
+	var closeLog func() error
+	if o.newLogger != nil {
+		if log, closeLog, err = o.newLogger(cfg.Log); err != nil {
+			return err
+		}
+	} else {
+		log, closeLog = proxy.NewLogger(cfg.Log, o.out)
+	}
 	defer func() {
 		if err := closeLog(); err != nil {
 			fmt.Fprintln(o.errOut, "strangler: writing logs:", err)
@@ -153,13 +169,14 @@ func newApp(cfg *config.Config, log zerolog.Logger, o serveOptions) (*app, error
 func (a *app) run(ctx context.Context, o serveOptions) error {
 	dataLn, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listening on %s (listen): %w", a.cfg.Listen, err)
+		return listenError(a.cfg.Listen, "listen", "listen", err)
 	}
 	adminLn, err := net.Listen("tcp", a.cfg.Admin.Listen)
 	if err != nil {
 		dataLn.Close()
-		return fmt.Errorf("listening on %s (admin.listen): %w", a.cfg.Admin.Listen, err)
+		return listenError(a.cfg.Admin.Listen, "admin.listen", "admin-listen", err)
 	}
+	warnUnreachable(o.errOut, a.log, a.cfg.Legacy)
 	stop, cancelStop := context.WithCancel(context.Background())
 	defer cancelStop()
 	var wg sync.WaitGroup
@@ -195,6 +212,9 @@ func (a *app) run(ctx context.Context, o serveOptions) error {
 		Msg("strangler is serving")
 	if o.listening != nil {
 		o.listening(dataLn.Addr().String(), adminLn.Addr().String())
+	}
+	if o.started != nil {
+		o.started(a)
 	}
 	errs := make(chan error, 2)
 	serve := func(h http.Handler, ln net.Listener) {

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
-	"text/tabwriter"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +16,7 @@ import (
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/rollout"
+	"github.com/stranglerfig/strangler/termout"
 )
 
 // verbFlags are shared by the commands that talk to a running proxy.
@@ -23,6 +24,7 @@ type verbFlags struct {
 	admin     string
 	tokenEnv  string
 	output    string
+	format    string
 	reason    string
 	ifVersion int64
 }
@@ -39,6 +41,8 @@ func defaultAdminURL() string {
 func (f *verbFlags) register(cmd *cobra.Command, mutation bool) {
 	f.registerAdmin(cmd)
 	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "output: table or json")
+	cmd.Flags().StringVar(&f.format, "format", "",
+		"table, md or json (outranks --output; table is fitted to a terminal, plain text when piped)")
 	if mutation {
 		f.registerReason(cmd)
 		f.registerIfVersion(cmd)
@@ -71,10 +75,26 @@ func (f *verbFlags) change() admin.ChangeRequest {
 }
 
 func (f *verbFlags) checkOutput() error {
-	if f.output != "table" && f.output != "json" {
-		return fmt.Errorf("--output %q: want table or json", f.output)
+	if f.format != "" {
+		if f.format != "table" && f.format != "md" && f.format != "json" {
+			return fmt.Errorf("--format %q: want table, md or json", f.format)
+		}
+		f.output = f.format
+	}
+	if f.output != "table" && f.output != "json" && f.output != "md" {
+		return fmt.Errorf("--output %q: want table, md or json", f.output)
 	}
 	return nil
+}
+
+// terminal describes the command's standard output (the context may
+// force it, for tests), rendering Markdown when asked.
+func (f *verbFlags) terminal(cmd *cobra.Command) termout.Terminal {
+	t := terminal(cmd)
+	if f.output == "md" {
+		t = termout.Terminal{Markdown: true}
+	}
+	return t
 }
 
 func newVerbCmds() []*cobra.Command {
@@ -105,7 +125,7 @@ func newRoutesCmd() *cobra.Command {
 			if f.output == "json" {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
-			return printRoutes(cmd.OutOrStdout(), out.Routes)
+			return printRoutes(cmd.OutOrStdout(), f.terminal(cmd), out.Routes)
 		},
 	}
 	f.register(cmd, false)
@@ -126,7 +146,7 @@ func newRouteCmd() *cobra.Command {
 			if err := f.client().do(cmd.Context(), "GET", "/admin/routes/"+url.PathEscape(args[0]), nil, &r); err != nil {
 				return err
 			}
-			return printRoute(cmd.OutOrStdout(), f.output, r)
+			return printRoute(cmd.OutOrStdout(), f.terminal(cmd), f.output, r)
 		},
 	}
 	f.register(cmd, false)
@@ -159,7 +179,7 @@ func newStageCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printRoute(cmd.OutOrStdout(), f.output, r)
+			return printRoute(cmd.OutOrStdout(), f.terminal(cmd), f.output, r)
 		},
 	}
 	f.register(cmd, true)
@@ -203,7 +223,7 @@ func newPostCmd(action, short, endpoint string, versioned bool, body func(*verbF
 			if err := f.client().do(cmd.Context(), "POST", path, body(&f), &r); err != nil {
 				return err
 			}
-			return printRoute(cmd.OutOrStdout(), f.output, r)
+			return printRoute(cmd.OutOrStdout(), f.terminal(cmd), f.output, r)
 		},
 	}
 	f.register(cmd, false)
@@ -239,7 +259,7 @@ func newEventsCmd() *cobra.Command {
 			if f.output == "json" {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
-			return printEvents(cmd.OutOrStdout(), out.Events)
+			return printEvents(cmd.OutOrStdout(), f.terminal(cmd), out.Events)
 		},
 	}
 	f.register(cmd, false)
@@ -248,81 +268,116 @@ func newEventsCmd() *cobra.Command {
 	return cmd
 }
 
+// terminal describes the command's standard output (the context may
+// force it, for tests).
+func terminal(cmd *cobra.Command) termout.Terminal {
+	return termout.For(cmd.Context(), cmd.OutOrStdout())
+}
+
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
 
-func printRoutes(w io.Writer, routes []admin.RouteJSON) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROUTE\tSTAGE\tFILE\tSERVICE\tLEGACY REQ\tSERVICE REQ\tSERVICE 5XX\tP99 LEGACY\tP99 SERVICE\tVERSION")
+func printRoutes(w io.Writer, t termout.Terminal, routes []admin.RouteJSON) error {
+	if fitted(t) {
+		return printRoutesTerminal(w, t, routes)
+	}
+	header := []string{"ROUTE", "STAGE", "FILE", "SERVICE", "LEGACY REQ", "SERVICE REQ", "SERVICE 5XX", "P99 LEGACY", "P99 SERVICE", "VERSION"}
+	rows := make([][]string, 0, len(routes))
 	for _, r := range routes {
 		file := positionString(r.File)
 		if r.Override != nil {
 			file += " (overridden)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%d\n", r.Name, positionString(r.Position), file,
-			orDash(r.Service), r.Figures.Legacy.Requests, r.Figures.Service.Requests, r.Figures.Service.Errors,
-			ms(r.Figures.Legacy.P99ms), ms(r.Figures.Service.P99ms), r.Version)
+		rows = append(rows, []string{r.Name, positionString(r.Position), file, orDash(r.Service),
+			strconv.FormatUint(r.Figures.Legacy.Requests, 10), strconv.FormatUint(r.Figures.Service.Requests, 10),
+			strconv.FormatUint(r.Figures.Service.Errors, 10), ms(r.Figures.Legacy.P99ms), ms(r.Figures.Service.P99ms),
+			strconv.FormatUint(r.Version, 10)})
 	}
-	return tw.Flush()
+	return writeTable(w, t, header, rows)
 }
 
-func printRoute(w io.Writer, output string, r admin.RouteJSON) error {
+// printRoutesTerminal is the routes table for a terminal: fewer, paired
+// columns, the stage coloured and marked * when a runtime override
+// outranks the file (strangler route NAME tells more).
+func printRoutesTerminal(w io.Writer, t termout.Terminal, routes []admin.RouteJSON) error {
+	header := []string{"ROUTE", "STAGE", "SERVICE", "REQUESTS L/S", "5XX S", "P99 MS L/S", "VER"}
+	rows := make([][]string, 0, len(routes))
+	for _, r := range routes {
+		stage := positionString(r.Position)
+		if r.Override != nil {
+			stage += "*"
+		}
+		l, s := r.Figures.Legacy, r.Figures.Service
+		rows = append(rows, []string{r.Name, t.Stage(stage), orDash(r.Service),
+			fmt.Sprintf("%d/%d", l.Requests, s.Requests), strconv.FormatUint(s.Errors, 10),
+			strings.TrimSuffix(ms(l.P99ms), "ms") + "/" + strings.TrimSuffix(ms(s.P99ms), "ms"), strconv.FormatUint(r.Version, 10)})
+	}
+	if err := t.Table(w, header, rows, 0, 2); err != nil {
+		return err
+	}
+	for _, r := range routes {
+		if r.Override != nil {
+			_, err := fmt.Fprintln(w, "* overridden at run time; strangler reset NAME returns to the file's stage")
+			return err
+		}
+	}
+	return nil
+}
+
+func printRoute(w io.Writer, t termout.Terminal, output string, r admin.RouteJSON) error {
 	if output == "json" {
 		return printJSON(w, r)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "route\t%s\n", r.Name)
-	fmt.Fprintf(tw, "stage\t%s\n", positionString(r.Position))
-	fmt.Fprintf(tw, "file says\t%s\n", positionString(r.File))
+	rows := [][]string{{"route", r.Name}, {"stage", t.Stage(positionString(r.Position))}, {"file says", positionString(r.File)}}
 	if o := r.Override; o != nil {
-		fmt.Fprintf(tw, "override\t%s by %s at %s: %s\n", positionString(o.Position), o.Source, o.At.Format(time.RFC3339), orDash(o.Reason))
+		rows = append(rows, []string{"override", fmt.Sprintf("%s by %s at %s: %s", positionString(o.Position), o.Source,
+			o.At.Format(time.RFC3339), orDash(o.Reason))})
 	}
-	fmt.Fprintf(tw, "service\t%s\n", orDash(r.Service))
-	fmt.Fprintf(tw, "sticky\t%s\n", r.Sticky)
-	fmt.Fprintf(tw, "version\t%d\n", r.Version)
 	next := "-"
 	if r.Next != nil {
 		next = positionString(*r.Next)
 	}
-	fmt.Fprintf(tw, "plan\t%s (next: %s)\n", planString(r.Plan), next)
+	rows = append(rows, []string{"service", orDash(r.Service)}, []string{"sticky", r.Sticky},
+		[]string{"version", strconv.FormatUint(r.Version, 10)},
+		[]string{"plan", fmt.Sprintf("%s (next: %s)", planString(r.Plan), next)})
 	for _, s := range []struct {
 		name string
 		f    metrics.SideFigures
 	}{{"legacy", r.Figures.Legacy}, {"service", r.Figures.Service}} {
-		fmt.Fprintf(tw, "%s\t%d requests, %d errors, p50 %s, p99 %s\n", s.name, s.f.Requests, s.f.Errors, ms(s.f.P50ms), ms(s.f.P99ms))
+		rows = append(rows, []string{s.name, fmt.Sprintf("%d requests, %d errors, p50 %s, p99 %s",
+			s.f.Requests, s.f.Errors, ms(s.f.P50ms), ms(s.f.P99ms))})
 	}
 	if r.Breaker != "" {
-		fmt.Fprintf(tw, "breaker\t%s\n", r.Breaker)
+		rows = append(rows, []string{"breaker", r.Breaker})
 	}
-	printAutomation(tw, r.Automation)
-	return tw.Flush()
+	rows = append(rows, automationRows(t, r.Automation)...)
+	return writeWholeTable(w, t, nil, rows)
 }
 
-// printAutomation explains an automated route: each gate and trigger
-// with its value, and why it waits.
-func printAutomation(w io.Writer, ex *rollout.Explain) {
+// automationRows explain an automated route: each gate and trigger with
+// its value, and why it waits.
+func automationRows(t termout.Terminal, ex *rollout.Explain) [][]string {
 	if ex == nil {
-		fmt.Fprintf(w, "automation\toff\n")
-		return
+		return [][]string{{"automation", "off"}}
 	}
 	state := "on"
 	if ex.Paused {
 		state = "paused: " + orDash(ex.PausedReason)
 	}
-	fmt.Fprintf(w, "automation\t%s (evaluated %s)\n", state, ex.EvaluatedAt.Local().Format(time.TimeOnly))
+	rows := [][]string{{"automation", fmt.Sprintf("%s (evaluated %s)", state, ex.EvaluatedAt.Local().Format(time.TimeOnly))}}
 	for _, c := range ex.Gates {
-		fmt.Fprintf(w, "  gate\t%s %s\n", mark(c.Holds), c.Detail)
+		rows = append(rows, []string{"  gate", t.Good(mark(c.Holds), c.Holds) + " " + c.Detail})
 	}
 	for _, c := range ex.Triggers {
-		fmt.Fprintf(w, "  trigger\t%s %s\n", mark(c.Holds), c.Detail)
+		rows = append(rows, []string{"  trigger", t.Good(mark(c.Holds), c.Holds) + " " + c.Detail})
 	}
 	if ex.NextPromotionIn != "" {
-		fmt.Fprintf(w, "  next promotion\tin %s\n", ex.NextPromotionIn)
+		rows = append(rows, []string{"  next promotion", "in " + ex.NextPromotionIn})
 	}
-	fmt.Fprintf(w, "  status\t%s\n", ex.Waiting)
+	return append(rows, []string{"  status", ex.Waiting})
 }
 
 func mark(ok bool) string {
@@ -332,14 +387,23 @@ func mark(ok bool) string {
 	return "FAIL"
 }
 
-func printEvents(w io.Writer, events []rollout.Event) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tROUTE\tACTION\tFROM\tTO\tSOURCE\tREASON")
+func printEvents(w io.Writer, t termout.Terminal, events []rollout.Event) error {
+	header := []string{"TIME", "ROUTE", "ACTION", "FROM", "TO", "SOURCE", "REASON"}
+	rows := make([][]string, 0, len(events))
 	for _, e := range events {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format(time.DateTime), e.Route, e.Action,
-			positionString(e.From), positionString(e.To), e.Source, orDash(e.Reason))
+		rows = append(rows, []string{e.Time.Local().Format(timeFormat(t)), e.Route, e.Action,
+			t.Stage(positionString(e.From)), t.Stage(positionString(e.To)), e.Source, orDash(e.Reason)})
 	}
-	return tw.Flush()
+	return writeTable(w, t, header, rows, 6, 1)
+}
+
+// timeFormat is the date and time layout of tables: shorter on a
+// terminal (no year).
+func timeFormat(t termout.Terminal) string {
+	if fitted(t) {
+		return "01-02 15:04:05"
+	}
+	return time.DateTime
 }
 
 func planString(plan []config.Position) string {
