@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"strconv"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -18,18 +20,22 @@ import (
 type planFlags struct {
 	accessLog, logFormat, format, config string
 	top, endpoints                       int
+	admin                                verbFlags
 }
 
 func newPlanCmd() *cobra.Command {
 	var f planFlags
 	cmd := &cobra.Command{
-		Use:   "plan --access-log FILE",
-		Short: "Print the monolith's inventory and what to carve next, from an access log",
-		Long: "plan reads an access log (nginx/Apache combined or common, or JSON lines;\n" +
-			"detected from the first line) in one streaming pass and bounded memory,\n" +
-			"and prints the endpoints it learned, the ranked endpoint families to carve\n" +
-			"next with a route block for each, and, with --config, the route table's\n" +
-			"hygiene. FILE may be - for standard input. See docs/planning.md.",
+		Use:   "plan [--access-log FILE]",
+		Short: "Print the monolith's inventory and what to carve next, live or from an access log",
+		Long: "Without --access-log, plan asks a running proxy (GET /admin/plan) for the\n" +
+			"plan of the traffic it has served. With --access-log it reads an access log\n" +
+			"(nginx/Apache combined or common, or JSON lines; detected from the first\n" +
+			"line) in one streaming pass and bounded memory, before strangler is ever in\n" +
+			"front of the monolith. Either way it prints the endpoints learned, the\n" +
+			"ranked endpoint families to carve next with a route block for each, and the\n" +
+			"route table's hygiene (offline: with --config). FILE may be - for standard\n" +
+			"input. See docs/planning.md.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runPlan(cmd, f) },
 	}
@@ -40,13 +46,16 @@ func newPlanCmd() *cobra.Command {
 	fl.StringVar(&f.config, "config", "", "route file: skip endpoints its routes claim, and check its hygiene")
 	fl.IntVar(&f.top, "top", 10, "number of suggestions (-1: all)")
 	fl.IntVar(&f.endpoints, "endpoints", 50, "number of endpoints listed (-1: all)")
-	_ = cmd.MarkFlagRequired("access-log")
+	f.admin.registerAdmin(cmd)
 	return cmd
 }
 
 func runPlan(cmd *cobra.Command, f planFlags) error {
 	if f.format != "md" && f.format != "json" {
 		return fmt.Errorf("--format %q: want md or json", f.format)
+	}
+	if f.accessLog == "" {
+		return livePlan(cmd, f)
 	}
 	var cfg *config.Config
 	if f.config != "" {
@@ -122,4 +131,18 @@ func writePlan(w io.Writer, p plan.Plan, format string) error {
 		return fmt.Errorf("writing the plan as JSON: %w", err)
 	}
 	return nil
+}
+
+// livePlan prints the running proxy's plan (GET /admin/plan).
+func livePlan(cmd *cobra.Command, f planFlags) error {
+	if f.config != "" {
+		return fmt.Errorf("--config applies to --access-log: a running proxy checks its own route table")
+	}
+	q := url.Values{"format": {f.format}, "top": {strconv.Itoa(f.top)}}
+	data, err := f.admin.client().raw(cmd.Context(), "GET", "/admin/plan?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	_, err = cmd.OutOrStdout().Write(data)
+	return err
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,5 +142,36 @@ func TestPlanSuggestionValidates(t *testing.T) {
 	}
 	if len(p.Suggestions) != 2 {
 		t.Errorf("%d suggestions, want 2 (/shop/items, /shop/cart)", len(p.Suggestions))
+	}
+}
+
+// TestPlanLive: without --access-log, strangler plan prints the running
+// proxy's plan of the traffic it served.
+func TestPlanLive(t *testing.T) {
+	mono, svc := differingSides(t)
+	data, adminURL := startInProcess(t, writeFile(t, shadowConfig(mono.URL, svc.URL)))
+	for i := range 3 {
+		for _, p := range []string{"/api/orders/" + strconv.Itoa(i), "/legacy/invoices/" + strconv.Itoa(i)} {
+			resp, err := http.Get(data + p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	var p plan.Plan
+	if err := json.Unmarshal(cliStdout(t, adminURL, "plan", "--format", "json"), &p); err != nil {
+		t.Fatalf("decoding the live plan: %v", err)
+	}
+	if p.Source != "live" || p.Requests != 6 {
+		t.Errorf("source %q, %d requests; want live, 6", p.Source, p.Requests)
+	}
+	md := string(cliStdout(t, adminURL, "plan"))
+	if !strings.Contains(md, "/legacy/invoices") {
+		t.Errorf("the Markdown plan does not name the unclaimed /legacy/invoices family:\n%s", md)
+	}
+	if out := cliFails(t, adminURL, "plan", "--config", "x.yaml"); !strings.Contains(out, "--config applies to --access-log") {
+		t.Errorf("--config without --access-log: %s", out)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/stranglerfig/strangler/admin"
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/metrics"
+	"github.com/stranglerfig/strangler/plan"
 	"github.com/stranglerfig/strangler/proxy"
 	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/rollout"
@@ -261,8 +262,15 @@ func (a *app) adminHandler(path string) http.Handler {
 		Inventory: a.proxy.Inventory(), ConfigPath: path, Token: a.token, Log: a.log, Pprof: a.cfg.Admin.Pprof,
 		Reports: a.reports, Shadow: a.shadow, Timeline: a.metrics.Timeline,
 		Automation: a.auto, Breakers: a.proxy, Cluster: a.clusterView,
+		Planner: a.proxy.Planner(), PlanOptions: func() plan.BuildOptions {
+			return plan.BuildOptions{Config: a.proxy.Config(), Window: planIdleWindow}
+		},
 	})
 }
+
+// planIdleWindow is how long a route may see no request before the plan
+// reports it as idle (a typo or a dead route).
+const planIdleWindow = time.Hour
 
 // newController builds the rollout controller on the configured state
 // backend: the state file, or etcd (the state file is then imported once
