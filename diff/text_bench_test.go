@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 )
 
 // plant writes the units of a legacy body to l and to s, the service's,
@@ -147,23 +146,4 @@ func allocatedBy(f func()) uint64 {
 		}
 	}
 	return least
-}
-
-// bestNsPerOp is the best ns/op of five timed rounds of Compare on a
-// pair of about size bytes, each round comparing about 2 MB.
-func bestNsPerOp(contentType string, pair func(int) ([]byte, []byte), size int) int64 {
-	l, s := pair(size)
-	legacy, service := resp(string(l), "Content-Type", contentType), resp(string(s), "Content-Type", contentType)
-	n := max(1, (2<<20)/size)
-	best := int64(-1)
-	for range 5 {
-		start := time.Now()
-		for range n {
-			Compare(legacy, service, nil)
-		}
-		if ns := time.Since(start).Nanoseconds() / int64(n); best < 0 || ns < best {
-			best = ns
-		}
-	}
-	return best
 }
