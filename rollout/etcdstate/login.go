@@ -22,8 +22,7 @@ import (
 type login struct {
 	clientv3.Auth                  // the rest of the API, on the main connection
 	plain         *clientv3.Client // no user: its requests carry no token
-	user          string
-	timeout       time.Duration // bounds each log-in; 0: the caller's context alone
+	timeout       time.Duration    // bounds each log-in; 0: the caller's context alone
 	log           zerolog.Logger
 	failing       atomic.Bool // the last log-in failed
 }
@@ -37,7 +36,7 @@ func useLogin(cli *clientv3.Client, cc clientv3.Config, log zerolog.Logger) (*lo
 	if err != nil {
 		return nil, fmt.Errorf("opening a token-less client on %v: %w", cc.Endpoints, err)
 	}
-	l := &login{Auth: cli.Auth, plain: plain, user: cli.Username, timeout: cc.DialTimeout, log: log}
+	l := &login{Auth: cli.Auth, plain: plain, timeout: cc.DialTimeout, log: log}
 	cli.Auth = l
 	return l, nil
 }
