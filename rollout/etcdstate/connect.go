@@ -56,6 +56,12 @@ func Open(o Options) (*Store, error) {
 		return nil, fmt.Errorf("connecting to %s: %w", s.where(), s.explain(err))
 	}
 	s.cli = cli
+	if ec.Username != "" {
+		if s.login, err = useLogin(cli, cc, o.Log); err != nil {
+			_ = cli.Close()
+			return nil, fmt.Errorf("connecting to %s for logging in again: %w", s.where(), err)
+		}
+	}
 	s.seq.Store(uint64(time.Now().UnixNano()))
 	s.up.Store(true)
 	return s, nil

@@ -50,6 +50,7 @@ const (
 // Store is the etcd state backend (rollout.Shared).
 type Store struct {
 	cli     *clientv3.Client
+	login   *login // with a user: logs in again on a token-less connection
 	prefix  string
 	replica string
 	max     int
@@ -84,8 +85,14 @@ type Options struct {
 // etcd later (an election, live figures).
 func (s *Store) Client() *clientv3.Client { return s.cli }
 
-// Close closes the client.
-func (s *Store) Close() error { return s.cli.Close() }
+// Close closes the client (and its log-in connection).
+func (s *Store) Close() error {
+	err := s.cli.Close()
+	if s.login != nil {
+		err = errors.Join(err, s.login.Close())
+	}
+	return err
+}
 
 func (s *Store) routeKey(name string) string { return s.prefix + "/route/" + name }
 func (s *Store) auditPrefix() string         { return s.prefix + "/audit/" }
