@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -127,6 +128,10 @@ func TestValidateRejects(t *testing.T) {
 		{"bad log format", baseYAML + "log: {format: xml}\n", "log.format", `unknown format "xml"`},
 		{"diff.ignore neither pointer nor header", withRoutes("  - name: r\n    match: {path: /a}\n    diff: {ignore: [served_at]}\n"),
 			"routes[0].diff.ignore[0]", "neither a JSON Pointer (did you mean /served_at?)"},
+		{"diff.ignore bad css selector", withRoutes("  - name: r\n    match: {path: /a}\n    diff: {ignore: [\"div[\"]}\n"),
+			"routes[0].diff.ignore[0]", "nor a CSS selector"},
+		{"diff.redact bad css selector", withRoutes("  - name: r\n    match: {path: /a}\n    diff: {redact: [\"p..x@value\"]}\n"),
+			"routes[0].diff.redact[0]", "nor a CSS selector"},
 		{"diff.ignore bad line", withRoutes("  - name: r\n    match: {path: /a}\n    diff: {ignore: [\"line:0\"]}\n"),
 			"routes[0].diff.ignore[0]", "want line:N with N a line number from 1"},
 		{"diff.ignore bad pointer escape", withRoutes("  - name: r\n    match: {path: /a}\n    diff: {ignore: [/ok, /a~2b]}\n"),
@@ -274,7 +279,7 @@ func TestValidateAccepts(t *testing.T) {
     fallback: true
     rewrite: {strip_prefix: /api, add_prefix: /v2, host_header: client}
     shadow: {sample: 0.5, methods: [HEAD], max_body: 64KiB}
-    diff: {ignore: ["/items/*/id", "/a~1b", "header:X-Request-ID"]}
+    diff: {ignore: ["/items/*/id", "/a~1b", "header:X-Request-ID", "line:3", "form#checkout input[name=csrf]@value", "time::text", footer], text: true, redact: ["#profile .ssn"]}
   - name: migrated
     match: {path: /done}
     service: orders
@@ -394,4 +399,14 @@ func sorted(s []string) []string {
 	out := append([]string(nil), s...)
 	slices.Sort(out)
 	return out
+}
+
+func TestClassifyEntries(t *testing.T) {
+	got := ClassifyEntries([]string{"header:X-Trace", "/items/*/id", "/order/item[2]/@qty", "line:3",
+		"footer", "form#checkout input[name=csrf]@value"})
+	want := DiffEntries{Headers: []string{"X-Trace"}, Pointers: []string{"/items/*/id", "/order/item[2]/@qty"},
+		Lines: []int{3}, Selectors: []string{"footer", "form#checkout input[name=csrf]@value"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ClassifyEntries = %+v, want %+v", got, want)
+	}
 }
