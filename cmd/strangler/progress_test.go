@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stranglerfig/strangler/internal/etcdtest"
 	"github.com/stranglerfig/strangler/progress"
 )
 
@@ -164,4 +165,38 @@ func TestProgressCommand(t *testing.T) {
 		t.Errorf("after a restart: %d samples, %d requests (%d served); want at least %d samples with 4 (3)",
 			len(after.History), req, svc, len(before.History))
 	}
+}
+
+// TestProgressOnEtcd runs two serves on one etcd, sampling every 100 ms:
+// only the automation leader records, into etcd, and the other replica
+// serves the same history.
+func TestProgressOnEtcd(t *testing.T) {
+	m := etcdtest.Start(t)
+	s := newSides(t)
+	prefix := "/strangler/" + t.Name()
+	sent := map[string]uint64{"one": 5, "two": 3}
+	datas, admins := map[string]string{}, map[string]string{}
+	for _, name := range []string{"one", "two"} {
+		datas[name], admins[name], _ = serveWithProgress(t, writeFile(t, s.etcdConfig(m.ClientURL, prefix, name)), 100*time.Millisecond)
+	}
+	for name, n := range sent {
+		for range n {
+			servedBy(t, datas[name])
+		}
+	}
+	var leader string
+	waitFor(t, func() bool {
+		r1, r2 := fetchProgress(t, admins["one"]), fetchProgress(t, admins["two"])
+		if r1.Recording == r2.Recording || len(r1.History) == 0 || len(r1.History) != len(r2.History) {
+			return false
+		}
+		leader = "two"
+		if r1.Recording {
+			leader = "one"
+		}
+		req, _ := served(r1.History)
+		req2, _ := served(r2.History)
+		return req == sent[leader] && req2 == req
+	})
+	t.Logf("leader %s recorded its %d requests; the other replica serves the same history", leader, sent[leader])
 }
