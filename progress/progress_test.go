@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -264,13 +265,13 @@ func TestSampleSize(t *testing.T) {
 func TestWriteMarkdown(t *testing.T) {
 	end := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	r := Report{EverySeconds: 300, KeepDays: 30, MaxSamples: MaxSamples, History: series(2, end)}
-	var b testWriter
+	var b strings.Builder
 	if err := WriteMarkdown(&b, r); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"# Migration progress", "| UNTIL | REQUESTS |", "| 2026-12-02 12:00:00 | 2 | 50.0% |", "One sample every 5m0s"} {
-		if !contains(b.s, want) {
-			t.Errorf("markdown lacks %q:\n%s", want, b.s)
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, b.String())
 		}
 	}
 }
