@@ -106,18 +106,14 @@ func NewMeter(inv *plan.Inventory) *Meter {
 	return &Meter{inv: inv, last: baseline{at: inv.Snapshot().Since}}
 }
 
-// Peek returns the open interval's sample (from the last cut to now)
-// without closing it.
-func (m *Meter) Peek(routes Stages) Sample {
-	s, _ := measure(m.inv.Snapshot(), routes, m.last)
-	return s
-}
-
-// Total returns the sample of everything since the proxy started.
-func (m *Meter) Total(routes Stages) Sample {
+// Now returns, from one snapshot, the open interval's sample (from the
+// last cut to now, without closing it) and the sample of everything since
+// the proxy started.
+func (m *Meter) Now(routes Stages) (open, total Sample) {
 	snap := m.inv.Snapshot()
-	s, _ := measure(snap, routes, baseline{at: snap.Since})
-	return s
+	open, _ = measure(snap, routes, m.last)
+	total, _ = measure(snap, routes, baseline{at: snap.Since})
+	return open, total
 }
 
 // Cut closes the open interval and returns its sample.

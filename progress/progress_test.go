@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -65,8 +66,11 @@ func TestMeterCutsPerInterval(t *testing.T) {
 	if !second.From.Equal(first.Time) || !third.From.Equal(second.Time) {
 		t.Errorf("intervals do not chain: %v→%v, %v→%v", first.Time, second.From, second.Time, third.From)
 	}
-	if tot := m.Total(routes); tot.Requests != 140 || tot.ServiceRequests != 40 {
-		t.Errorf("since start: %d requests, %d served; want 140, 40", tot.Requests, tot.ServiceRequests)
+	hit(inv, 4, "GET", "/legacy/page", "", "", false)
+	open, tot := m.Now(routes)
+	if tot.Requests != 144 || tot.ServiceRequests != 40 || open.Requests != 4 || !open.From.Equal(third.Time) {
+		t.Errorf("since start: %d requests, %d served; open interval %d from %v; want 144, 40, 4 from %v",
+			tot.Requests, tot.ServiceRequests, open.Requests, open.From, third.Time)
 	}
 }
 
@@ -274,4 +278,19 @@ func TestWriteMarkdown(t *testing.T) {
 			t.Errorf("markdown lacks %q:\n%s", want, b.String())
 		}
 	}
+}
+
+// BenchmarkCut measures one sample of a full inventory (8,192 shapes):
+// the sampler's cost every 5 minutes and that of each /admin/progress.
+func BenchmarkCut(b *testing.B) {
+	inv := plan.New(plan.Options{})
+	for i := range plan.DefaultShapes {
+		hit(inv, 1, "GET", "/a"+strconv.Itoa(i/64)+"/b"+strconv.Itoa(i%64), "", "", false)
+	}
+	m := NewMeter(inv)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Cut(Stages{})
+	}
+	b.ReportMetric(float64(len(inv.Snapshot().Endpoints)), "endpoints")
 }

@@ -78,9 +78,9 @@ func (s *Sampler) Report(points int) Report {
 	if len(h) == len(s.hist) {
 		h = append([]Sample(nil), h...)
 	}
+	now, total := s.meter.Now(routes)
 	return Report{EverySeconds: int(s.o.Every / time.Second), KeepDays: int(s.o.Keep / (24 * time.Hour)),
-		MaxSamples: s.o.Max, Recording: s.recording(), Now: s.meter.Peek(routes),
-		SinceStart: s.meter.Total(routes), History: h}
+		MaxSamples: s.o.Max, Recording: s.recording(), Now: now, SinceStart: total, History: h}
 }
 
 // Run loads the history, then samples every Options.Every until ctx
