@@ -73,6 +73,9 @@ type Deps struct {
 	// and window for each plan.
 	Planner     *plan.Inventory
 	PlanOptions func() plan.BuildOptions
+	// Progress, if set, serves /admin/progress: the migration's progress
+	// now and over time.
+	Progress Progress
 	// Reports and Shadow, if set, serve diffs and reports.
 	Reports Reports
 	Shadow  ShadowInfo
@@ -135,6 +138,7 @@ func New(d Deps) http.Handler {
 	r.Path("/admin/reload").Methods(http.MethodPost).Handler(s.mutation(s.reload))
 	r.Path("/admin/legacy/endpoints").Methods(http.MethodGet).Handler(s.wrap(s.legacyEndpoints, true))
 	r.Path("/admin/plan").Methods(http.MethodGet).Handler(s.wrap(s.plan, true))
+	r.Path("/admin/progress").Methods(http.MethodGet).Handler(s.wrap(s.progressReport, true))
 	r.Path("/admin/diffs").Methods(http.MethodGet).Handler(s.wrap(s.diffs, true))
 	r.Path("/admin/diffs/{id}").Methods(http.MethodGet).Handler(s.wrap(s.diff, true))
 	r.Path("/admin/report").Methods(http.MethodGet).Handler(s.wrap(s.report, true))

@@ -12,6 +12,8 @@
   const POLL_MS = 2000;
   const TIMEOUT_MS = 8000;
   const CONFIG_MS = 30000; // the config (automation settings) is read again this often
+  const PLAN_MS = 10000; // the plan and the progress history are read again this often
+  const PROGRESS_POINTS = 144; // the progress chart merges the history into at most this many points
   const NOW_BUCKETS = 4; // "now" is the last minute of 15 s buckets
   const REDACTED = '[redacted]';
   const STAGES = [
@@ -285,6 +287,10 @@
     // {paused, reason, last, newer}. The route is paused at once; only its
     // explanation waits for the next evaluation.
     pauseWant: new Map(),
+    plan: null, // GET /admin/plan, null when off
+    progress: null, // GET /admin/progress, null when off
+    planOff: false,
+    planAt: 0,
   };
 
   function sessionGet(k) {
@@ -359,6 +365,10 @@
     if (sel) calls.diffs = api('diffs?route=' + encodeURIComponent(sel) + '&limit=15');
     const vsig = versionSig();
     if (!state.configAt || Date.now() - state.configAt > CONFIG_MS || vsig !== state.configSig) calls.config = api('config');
+    if (!state.planAt || Date.now() - state.planAt > PLAN_MS) {
+      calls.plan = api('plan?top=5');
+      calls.progress = api('progress?points=' + PROGRESS_POINTS);
+    }
     const keys = Object.keys(calls);
     const settled = await Promise.allSettled(Object.values(calls));
     if (my !== seq) return; // a newer refresh is on its way
@@ -454,6 +464,12 @@
       state.reportByRoute = new Map(((got.report && got.report.routes) || []).map((r) => [r.route, r]));
     }
     if (got.events) state.events = got.events.events || [];
+    if ('plan' in got || 'progress' in got) {
+      state.planAt = Date.now();
+      if ('plan' in got) state.plan = got.plan;
+      if ('progress' in got) state.progress = got.progress;
+      state.planOff = got.plan === null && got.progress === null;
+    }
     if ('diffs' in got) {
       state.diffs = (got.diffs && got.diffs.diffs) || [];
       state.diffsFor = sel;
@@ -953,6 +969,11 @@
     legacy: { label: 'monolith', marker: 'square' },
     service: { label: 'service', marker: 'circle' },
     match: { label: 'match rate', marker: 'triangle' },
+    requests: { label: 'requests', marker: 'circle' },
+    endpoints: { label: 'endpoints', marker: 'square' },
+    shadow: { label: 'shadow', marker: 'triangle' },
+    canary: { label: 'canary', marker: 'square' },
+    migrated: { label: 'migrated', marker: 'circle' },
   };
 
   function marker(kind, x, y, title) {
@@ -995,10 +1016,12 @@
       return { s, i: -1, v: null };
     });
     const hasData = latest.some((l) => l.v !== null && (l.v !== 0 || spec.zeroIsData));
+    const span = spec.span || `per ${bucketSeconds()} s over the last ${spec.minutes} minutes`;
     const desc = hasData
-      ? `${spec.what} per ${bucketSeconds()} s over the last ${spec.minutes} minutes. Latest: ` +
+      ? `${spec.what} ${span}. Latest: ` +
         latest.map((l) => `${SERIES_STYLE[l.s.key].label} ${l.v === null ? 'no data' : spec.fmt(l.v)}`).join(', ') + '.'
-      : `${spec.what}: no data in the last ${spec.minutes} minutes.`;
+      : `${spec.what}: no data ${spec.span ? 'yet' : `in the last ${spec.minutes} minutes`}.`;
+    const when = spec.timeFmt || fmtTime;
     const svg = sv('svg', {
       class: 'chart-svg', width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img',
       'aria-labelledby': `${tid} ${did}`, 'data-ymax': yMax,
@@ -1009,7 +1032,7 @@
         sv('text', { class: 'tick', x: padL - 6, y: (y + 4).toFixed(1), 'text-anchor': 'end' }, spec.fmt(yMax * f)));
     }
     svg.append(sv('line', { class: 'axis', x1: padL, x2: padL, y1: padT, y2: padT + ph }));
-    const ticks = [[0, `−${spec.minutes} min`], [Math.round((n - 1) / 2), `−${spec.minutes / 2} min`], [n - 1, 'now']];
+    const ticks = spec.ticks || [[0, `−${spec.minutes} min`], [Math.round((n - 1) / 2), `−${spec.minutes / 2} min`], [n - 1, 'now']];
     for (const [i, label] of ticks) {
       svg.append(sv('line', { class: 'grid', x1: X(i).toFixed(1), x2: X(i).toFixed(1), y1: padT + ph, y2: padT + ph + 4 }),
         sv('text', { class: 'tick', x: X(i).toFixed(1), y: H - 8, 'text-anchor': i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle' }, label));
@@ -1036,7 +1059,7 @@
         if (v === null) return;
         const alone = (i === 0 || s.values[i - 1] === null) && (i === n - 1 || s.values[i + 1] === null);
         if ((n - 1 - i) % step === 0 || alone) {
-          g.append(marker(st.marker, X(i), Y(v), `${fmtTime(spec.times[i])} · ${st.label}: ${spec.fmt(v)}`));
+          g.append(marker(st.marker, X(i), Y(v), `${when(spec.times[i])} · ${st.label}: ${spec.fmt(v)}`));
         }
       });
       svg.append(g);
@@ -1063,12 +1086,12 @@
     for (let i = n - 1; i >= 0 && rows.length < 40; i--) {
       const vals = spec.series.map((s) => s.values[i]);
       if (vals.every((v) => v === null || (v === 0 && !spec.zeroIsData))) continue;
-      rows.push(el('tr', null, el('th', { scope: 'row' }, fmtTime(spec.times[i])),
+      rows.push(el('tr', null, el('th', { scope: 'row' }, when(spec.times[i])),
         ...vals.map((v) => el('td', { class: 'num' }, v === null ? '—' : spec.fmt(v)))));
     }
     const table = el('table', { class: 'data small' },
-      el('caption', null, `${spec.title}, newest first (buckets with data only)`),
-      el('thead', null, el('tr', null, el('th', { scope: 'col' }, 'Bucket'),
+      el('caption', null, `${spec.title}, newest first (${spec.rows || 'buckets'} with data only)`),
+      el('thead', null, el('tr', null, el('th', { scope: 'col' }, spec.rowLabel || 'Bucket'),
         ...spec.series.map((s) => el('th', { scope: 'col' }, SERIES_STYLE[s.key].label + (spec.unit ? ` (${spec.unit})` : ''))))),
       el('tbody', null, rows.length ? rows : el('tr', null, el('td', { colspan: spec.series.length + 1 }, 'No data in this window.'))));
     // The parts are built once and then refilled, so that the focus (on
@@ -1493,7 +1516,126 @@
     renderSteer();
     renderCharts();
     renderDiffs();
+    renderPlan();
     renderAudit();
+  }
+
+
+  // ---------------------------------------------------------------- render: plan
+
+  // renderPlan shows the migration's progress now and over time
+  // (GET /admin/progress) and what to carve next (GET /admin/plan).
+  function renderPlan() {
+    $('plan-off').hidden = !state.planOff;
+    renderPlanCards();
+    renderPlanCharts();
+    renderSuggestions();
+  }
+
+  function renderPlanCards() {
+    const r = state.progress;
+    const all = r && r.since_start;
+    const now = r && r.now;
+    const share = (v) => (all && all.requests ? v : null);
+    setText($('pp-req'), fmtPct(share(all && all.request_share)));
+    $('pp-req-bar').replaceChildren(bar(all ? all.request_share : 0,
+      `${fmtPct(share(all && all.request_share))} of requests served by new services since the proxy started`));
+    setText($('pp-req-hint'), all && all.requests
+      ? `${all.service_requests} of ${all.requests} requests since the proxy started` +
+        (now && now.requests ? `; ${fmtPct(now.request_share)} of ${now.requests} since the last sample` : '')
+      : 'no requests yet');
+    const eps = all && all.endpoints;
+    setText($('pp-ep'), fmtPct(eps ? all.endpoint_share : null));
+    $('pp-ep-bar').replaceChildren(bar(eps ? all.endpoint_share : 0,
+      `${fmtPct(eps ? all.endpoint_share : null)} of endpoints served by new services since the proxy started`));
+    setText($('pp-ep-hint'), eps ? `${all.service_endpoints} of ${eps} endpoints (method and path shape) a new service answered` : '');
+    const rs = (all && all.routes_by_stage) || null;
+    const total = rs ? rs.legacy + rs.shadow + rs.canary + rs.migrated : 0;
+    setText($('pp-routes'), total ? `${rs.migrated} of ${total} migrated` : '—');
+    setText($('pp-routes-hint'), total ? `${rs.canary} in canary, ${rs.shadow} in shadow, ${rs.legacy} on the monolith` : '');
+  }
+
+  // progressPoints is the history plus the open interval, oldest first.
+  function progressPoints() {
+    const r = state.progress;
+    if (!r) return [];
+    const pts = (r.history || []).slice();
+    if (r.now && r.now.requests) pts.push(r.now);
+    return pts;
+  }
+
+  function renderPlanCharts() {
+    const pts = progressPoints();
+    const n = pts.length;
+    const r = state.progress;
+    const every = r ? fmtDuration(r.every_seconds * 1000) : '5 min';
+    const times = pts.map((p) => p.time);
+    const ticks = n ? [[0, fmtDateTime(times[0])], [n - 1, n > 1 ? 'now' : fmtDateTime(times[0])]] : [];
+    const span = n ? `from ${fmtDateTime(times[0])} to ${fmtDateTime(times[n - 1])}, one point per interval of at least ${every}` : '';
+    const common = { times, ticks, span, timeFmt: fmtDateTime, rows: 'intervals', rowLabel: 'Interval until' };
+    const pct = (v) => `${Math.round(v)}%`;
+    renderChart($('chart-burnup'), {
+      ...common, title: 'Served by new services', what: 'Share of each interval\'s requests and endpoints served by new services',
+      sub: 'share per interval', unit: '%', yMax: 100, zeroIsData: true, fmt: pct,
+      series: [
+        { key: 'requests', values: pts.map((p) => (p.requests ? 100 * p.request_share : null)) },
+        { key: 'endpoints', values: pts.map((p) => (p.endpoints ? 100 * p.endpoint_share : null)) },
+      ],
+    });
+    renderChart($('chart-stages'), {
+      ...common, title: 'Routes by stage', what: 'Number of routes at each stage', sub: 'burn-up: routes migrated rise',
+      unit: 'routes', zeroIsData: true, fmt: fmtNum,
+      series: ['migrated', 'canary', 'shadow'].map((st) => ({
+        key: st, values: pts.map((p) => (p.routes_by_stage ? p.routes_by_stage[st] : null)),
+      })),
+    });
+  }
+
+  function renderSuggestions() {
+    const list = (state.plan && state.plan.suggestions) || [];
+    $('suggest-empty').hidden = list.length > 0 || !state.plan;
+    syncChildren($('suggestions'), list, (sg) => sg.family.prefix, buildSuggestion, updateSuggestion);
+  }
+
+  function buildSuggestion(sg) {
+    const id = 'sg-' + Math.random().toString(36).slice(2, 10);
+    const pre = el('pre', { class: 'yaml', id: id + '-yaml', tabindex: '0', 'aria-label': 'Suggested route block' });
+    const copy = el('button', { type: 'button', class: 'copy', 'aria-describedby': id + '-h' }, 'Copy route block');
+    copy.addEventListener('click', () => copyText(pre));
+    return el('li', { class: 'suggestion' },
+      el('h4', { id: id + '-h' }, el('span', { class: 'sg-prefix' }), ' ', el('span', { class: 'sg-score hint' })),
+      el('p', { class: 'sg-facts' }),
+      el('ul', { class: 'sg-reasons' }),
+      el('div', { class: 'yaml-box' }, pre, copy));
+  }
+
+  function updateSuggestion(li, sg) {
+    const f = sg.family;
+    setText(li.querySelector('.sg-prefix'), `${sg.rank}. ${f.prefix}`);
+    setText(li.querySelector('.sg-score'), `score ${fmtNum(sg.score)}`);
+    setText(li.querySelector('.sg-facts'), `${fmtPct(f.share)} of requests · ${fmtPct(f.read_share)} reads · ` +
+      `monolith errors ${fmtPct(f.monolith_error_rate)} · p99 ${fmtMs(f.p99_ns / 1e6)} · ${(f.shapes || []).length} shape${(f.shapes || []).length === 1 ? '' : 's'}`);
+    const reasons = li.querySelector('.sg-reasons');
+    const texts = sg.reasons || [];
+    if (reasons.children.length !== texts.length || texts.some((t, i) => reasons.children[i].textContent !== t)) {
+      reasons.replaceChildren(...texts.map((t) => el('li', null, t)));
+    }
+    setText(li.querySelector('pre.yaml'), sg.route_yaml || '');
+  }
+
+  // copyText puts pre's text on the clipboard; when the browser refuses,
+  // it selects the text for the user to copy.
+  async function copyText(pre) {
+    const text = pre.textContent;
+    try {
+      await navigator.clipboard.writeText(text);
+      notice('info', 'Route block copied.');
+    } catch (_) {
+      const sel = window.getSelection();
+      sel.selectAllChildren(pre);
+      pre.focus();
+      notice('info', 'The browser refused the clipboard: the route block is selected, copy it with Ctrl+C.');
+    }
   }
 
   // ---------------------------------------------------------------- actions
@@ -1674,7 +1816,10 @@
     let resizeTimer = 0;
     window.addEventListener('resize', () => {
       clearTimeout(resizeTimer);
-      resizeTimer = setTimeout(renderCharts, 150);
+      resizeTimer = setTimeout(() => {
+        renderCharts();
+        renderPlanCharts();
+      }, 150);
     });
   }
 

@@ -27,6 +27,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(newServeCmd(), newValidateCmd(), newInitCmd(), newDemoCmd(), newVersionCmd())
 	root.AddCommand(newPlanCmd())
+	root.AddCommand(newProgressCmd())
 	root.AddCommand(newVerbCmds()...)
 	root.AddCommand(newSchemaCmd())
 	return root

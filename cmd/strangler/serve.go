@@ -19,6 +19,7 @@ import (
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/plan"
+	"github.com/stranglerfig/strangler/progress"
 	"github.com/stranglerfig/strangler/proxy"
 	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/rollout"
@@ -63,6 +64,9 @@ type serveOptions struct {
 	// started, if set, is called with the running proxy once it serves
 	// (after listening), for in-process figures.
 	started func(*app)
+	// progressEvery, if set, replaces the progress sampling interval
+	// (progress.DefaultEvery), for tests.
+	progressEvery time.Duration
 }
 
 // app is one running proxy: data plane, control plane and admin API.
@@ -85,6 +89,8 @@ type app struct {
 	// figures publishes this replica's counts and sums the cluster's;
 	// nil with the file backend.
 	figures *etcdstate.ClusterFigures
+	// progress records the migration's progress every 5 minutes.
+	progress *progress.Sampler
 }
 
 // runServe loads the config, serves until ctx is done, then drains.
@@ -193,12 +199,14 @@ func (a *app) run(ctx context.Context, o serveOptions) error {
 		stopStore()
 		storeWG.Wait()
 	}()
+	var leader rollout.Leadership // nil with the file backend
 	if a.etcd != nil {
 		defer a.etcd.Close()
 		defer a.members.Close() // leave the list at once, before the client closes
 		wg.Go(func() { a.etcd.Run(stop, a.control) })
 		wg.Go(func() { a.members.Run(stop) })
 		el := a.elector()
+		leader = el
 		wg.Go(func() { el.Run(stop) })
 		defer a.figures.Close() // leave the cluster sum at once
 		wg.Go(func() { a.figures.Run(stop) })
@@ -206,6 +214,8 @@ func (a *app) run(ctx context.Context, o serveOptions) error {
 	}
 	wg.Go(func() { a.reloader.Run(stop) })
 	wg.Go(func() { a.auto.Run(stop, a.cfg.Automation.Interval) })
+	a.progress = a.newProgress(leader, o.progressEvery)
+	wg.Go(func() { a.progress.Run(stop) })
 	wg.Go(func() { a.drainOn(ctx, stop, cancelStop) })
 
 	a.log.Info().Str("listen", dataLn.Addr().String()).Str("admin", adminLn.Addr().String()).
@@ -265,7 +275,32 @@ func (a *app) adminHandler(path string) http.Handler {
 		Planner: a.proxy.Planner(), PlanOptions: func() plan.BuildOptions {
 			return plan.BuildOptions{Config: a.proxy.Config(), Window: planIdleWindow}
 		},
+		Progress: a.progress,
 	})
+}
+
+// newProgress returns the progress sampler on the state backend: a file
+// beside the state file, or keys under the etcd prefix written by the
+// automation leader alone (leader nil: the file backend).
+// every <= 0 samples every progress.DefaultEvery.
+func (a *app) newProgress(leader rollout.Leadership, every time.Duration) *progress.Sampler {
+	o := progress.Options{Inventory: a.proxy.Planner(), Log: a.log, Every: every,
+		Store:  progress.FileStore{Path: progress.FileFor(a.cfg.StateFile)},
+		Routes: func() progress.Stages { return routeStages(a.control.Routes()) }}
+	if a.etcd != nil && leader != nil {
+		o.Store = a.etcd.Progress(progress.DefaultKeep)
+		o.Record = func() bool { _, self := leader.Leader(); return self }
+	}
+	return progress.NewSampler(o)
+}
+
+// routeStages counts routes by stage.
+func routeStages(routes []rollout.RouteView) progress.Stages {
+	var st progress.Stages
+	for _, r := range routes {
+		st.Add(r.Stage)
+	}
+	return st
 }
 
 // planIdleWindow is how long a route may see no request before the plan
