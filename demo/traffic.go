@@ -22,7 +22,7 @@ var trafficPaths = []string{
 	"/api/reviews/11", "/api/reviews/22", "/api/reviews/31", "/api/reviews/52",
 	"/api/search?q=design", "/api/search?q=release",
 	"/api/shipping/rates?zip=10115",
-	"/api/invoices/7", "/api/invoices/10",
+	"/api/invoices/7", "/api/invoices/8", "/api/invoices/9", "/api/invoices/10",
 }
 
 // Traffic sends gentle background traffic (one request every interval,
