@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -160,7 +161,7 @@ func httpOptions(cfg config.Tracing, headers map[string]string, tlsCfg *tls.Conf
 	var o []otlptracehttp.Option
 	switch {
 	case cfg.Endpoint != "" && hasScheme(cfg.Endpoint):
-		o = append(o, otlptracehttp.WithEndpointURL(cfg.Endpoint))
+		o = append(o, otlptracehttp.WithEndpointURL(tracesURL(cfg.Endpoint)))
 	case cfg.Endpoint != "":
 		o = append(o, otlptracehttp.WithEndpoint(cfg.Endpoint))
 	}
@@ -177,6 +178,18 @@ func httpOptions(cfg config.Tracing, headers map[string]string, tlsCfg *tls.Conf
 		o = append(o, otlptracehttp.WithTimeout(cfg.Timeout))
 	}
 	return o
+}
+
+// tracesURL is the OTLP/HTTP traces URL of an endpoint URL: one without
+// a path gets /v1/traces, as OTEL_EXPORTER_OTLP_ENDPOINT does; a path is
+// kept as given.
+func tracesURL(ep string) string {
+	u, err := url.Parse(ep)
+	if err != nil || (u.Path != "" && u.Path != "/") {
+		return ep
+	}
+	u.Path = "/v1/traces"
+	return u.String()
 }
 
 func grpcOptions(cfg config.Tracing, headers map[string]string, tlsCfg *tls.Config) []otlptracegrpc.Option {
