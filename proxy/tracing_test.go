@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -247,5 +248,32 @@ func TestTracingFallbackAttempts(t *testing.T) {
 	legacySeen, _ := legacy.seen()
 	if len(svcSeen) != 1 || len(legacySeen) != 1 || spanIDOf(svcSeen[0]) == spanIDOf(legacySeen[0]) {
 		t.Errorf("service saw %q, monolith %q: want one traceparent each, of different spans", svcSeen, legacySeen)
+	}
+}
+
+// TestRestartNeededTracing: the tracer is built at start, so a reload
+// that changes the tracing block says a restart is needed.
+func TestRestartNeededTracing(t *testing.T) {
+	half := 0.5
+	tests := []struct {
+		name   string
+		change func(*config.Tracing)
+		want   bool
+	}{
+		{"unchanged", func(*config.Tracing) {}, false},
+		{"switched on", func(tr *config.Tracing) { tr.Enabled = true }, true},
+		{"ratio", func(tr *config.Tracing) { tr.SampleRatio = &half }, true},
+		{"header", func(tr *config.Tracing) { tr.HeadersEnv = map[string]string{"x-key": "KEY"} }, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			started := mustValid(t, baseConfig("http://127.0.0.1:1", "http://127.0.0.1:2"))
+			now := mustValid(t, baseConfig("http://127.0.0.1:1", "http://127.0.0.1:2"))
+			tc.change(&now.Tracing)
+			got := slices.Contains(restartNeeded(started, now), "tracing")
+			if got != tc.want {
+				t.Errorf("restart needed for tracing = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -41,8 +41,10 @@ type stateKey struct{}
 func (t *Tracer) StartServer(r *http.Request) (*http.Request, trace.Span) {
 	ctx := t.prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 	ctx = context.WithValue(ctx, stateKey{}, &requestState{})
-	ctx, span := t.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(serverAttrs(r)...))
+	ctx, span := t.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+	if span.IsRecording() { // the sampler reads no attributes: an unsampled span gets none
+		span.SetAttributes(serverAttrs(r)...)
+	}
 	return r.WithContext(ctx), span
 }
 
@@ -155,9 +157,9 @@ func (c *clientHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if st, ok := ctx.Value(stateKey{}).(*requestState); ok {
 		attempt = int(st.attempts.Add(1))
 	}
-	ctx, span := c.t.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(c.attrs...))
+	ctx, span := c.t.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindClient))
 	if span.IsRecording() {
+		span.SetAttributes(c.attrs...)
 		span.SetAttributes(methodAttr(r.Method), semconv.URLPath(r.URL.Path), AttrAttempt.Int(attempt))
 		if attempt > 1 {
 			span.SetAttributes(semconv.HTTPRequestResendCount(attempt - 1))
