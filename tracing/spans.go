@@ -48,7 +48,8 @@ func (t *Tracer) StartServer(r *http.Request) (*http.Request, trace.Span) {
 	return r.WithContext(ctx), span
 }
 
-// serverAttrs are the stable HTTP server attributes of r.
+// serverAttrs are the stable HTTP server attributes of r. The query is
+// left out, as in the access log: queries often carry secrets.
 func serverAttrs(r *http.Request) []attribute.KeyValue {
 	scheme := "http"
 	if r.TLS != nil {
@@ -67,9 +68,6 @@ func serverAttrs(r *http.Request) []attribute.KeyValue {
 	}
 	if ua := r.UserAgent(); ua != "" {
 		attrs = append(attrs, semconv.UserAgentOriginal(ua))
-	}
-	if r.URL.RawQuery != "" {
-		attrs = append(attrs, semconv.URLQuery(r.URL.RawQuery))
 	}
 	return attrs
 }

@@ -137,7 +137,6 @@ type traceService struct {
 	coltracepb.UnimplementedTraceServiceServer
 	mu    sync.Mutex
 	names []string
-	auth  []string
 }
 
 func (s *traceService) Export(ctx context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
