@@ -40,10 +40,10 @@ type stateKey struct{}
 // span in its context; end the span with EndServer.
 func (t *Tracer) StartServer(r *http.Request) (*http.Request, trace.Span) {
 	ctx := t.prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-	ctx = context.WithValue(ctx, stateKey{}, &requestState{})
 	ctx, span := t.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
 	if span.IsRecording() { // the sampler reads no attributes: an unsampled span gets none
 		span.SetAttributes(serverAttrs(r)...)
+		ctx = context.WithValue(ctx, stateKey{}, &requestState{})
 	}
 	return r.WithContext(ctx), span
 }
@@ -151,6 +151,13 @@ type clientHandler struct {
 
 func (c *clientHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		// Unsampled: its attempts would not be recorded either; the
+		// upstream gets the request's own (unsampled) trace context.
+		c.t.Inject(ctx, r.Header)
+		c.next.ServeHTTP(w, r)
+		return
+	}
 	attempt := 1
 	if st, ok := ctx.Value(stateKey{}).(*requestState); ok {
 		attempt = int(st.attempts.Add(1))
