@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/rs/zerolog"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
@@ -275,5 +277,79 @@ func TestRestartNeededTracing(t *testing.T) {
 				t.Errorf("restart needed for tracing = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestTracingKeepsUpgradesAndStreams: the client span's writer unwraps,
+// so a WebSocket upgrade and a flushed event stream pass through a
+// traced proxy as through an untraced one, and the upgrade's span
+// records 101.
+func TestTracingKeepsUpgradesAndStreams(t *testing.T) {
+	upgrader := websocket.Upgrader{}
+	release := make(chan struct{})
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/events" {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = io.WriteString(w, "data: first\n\n")
+			w.(http.Flusher).Flush()
+			select { // hold the stream open until the client has the event
+			case <-release:
+			case <-time.After(10 * time.Second):
+			}
+			return
+		}
+		c, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		mt, msg, err := c.ReadMessage()
+		if err == nil {
+			_ = c.WriteMessage(mt, append([]byte("echo:"), msg...))
+		}
+	}))
+	defer backend.Close()
+	recv := tracingtest.NewReceiver(t)
+	tr := newTestTracer(t, recv, 1)
+	route := config.Route{Name: "live", Match: config.Match{Prefix: "/"}, Service: "orders", Stage: "migrated"}
+	p, err := New(mustValid(t, baseConfig(backend.URL, backend.URL, route)), Options{Log: zerolog.New(io.Discard), Tracer: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(p.Handler())
+	defer func() { srv.Close(); p.Close() }()
+
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatalf("WebSocket through a traced proxy: %v", err)
+	}
+	_ = c.WriteMessage(websocket.TextMessage, []byte("hi"))
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, got, err := c.ReadMessage(); err != nil || string(got) != "echo:hi" {
+		t.Errorf("WebSocket echo %q, %v", got, err)
+	}
+	c.Close()
+
+	resp, err := http.Get(srv.URL + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	close(release)
+	resp.Body.Close()
+	if err != nil || line != "data: first\n" {
+		t.Errorf("first event %q, %v: the stream was held back", line, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && len(byKind(recv.Spans(), tracepb.Span_SPAN_KIND_CLIENT)) < 2 {
+		flush(t, tr)
+		time.Sleep(20 * time.Millisecond)
+	}
+	statuses := map[string]bool{}
+	for _, s := range byKind(recv.Spans(), tracepb.Span_SPAN_KIND_CLIENT) {
+		statuses[s.Attr("http.response.status_code")] = true
+	}
+	if !statuses["101"] || !statuses["200"] {
+		t.Errorf("client span statuses %v, want 101 (upgrade) and 200 (stream)", statuses)
 	}
 }

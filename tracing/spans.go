@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"net/http"
@@ -212,6 +213,16 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 		s.status = http.StatusOK
 	}
 	return s.ResponseWriter.Write(b)
+}
+
+// Hijack hands the connection over for an upgrade: httputil writes the
+// 101 on the hijacked connection itself, never through WriteHeader.
+func (s *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := http.NewResponseController(s.ResponseWriter).Hijack()
+	if err == nil && s.status == 0 {
+		s.status = http.StatusSwitchingProtocols
+	}
+	return c, rw, err
 }
 
 // Unwrap exposes the underlying writer to http.ResponseController and to
