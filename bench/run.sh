@@ -34,7 +34,7 @@ for a in "$@"; do [[ $a == -only* || $a == --only* ]] && only=1; done
 if [[ -z $only ]]; then
   echo "== micro-benchmarks (go test -bench) =="
   go test -run '^$' -bench . -benchmem -count "${BENCH_COUNT:-3}" -timeout 10m \
-    ./routing ./proxy ./diff ./report ./metrics ./plan | tee "$out/micro-$(date -u +%Y%m%d-%H%M%S).txt"
+    ./routing ./proxy ./diff ./report ./metrics ./plan ./tracing | tee "$out/micro-$(date -u +%Y%m%d-%H%M%S).txt"
 fi
 
 echo "== peers =="

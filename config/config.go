@@ -76,6 +76,9 @@ type Config struct {
 	State State `mapstructure:"state" json:"state"`
 	// Replica names this process among the replicas sharing one state.
 	Replica Replica `mapstructure:"replica" json:"replica"`
+	// Tracing exports OpenTelemetry traces of each request, its upstream
+	// attempts and its shadow copy (off by default).
+	Tracing Tracing `mapstructure:"tracing" json:"tracing"`
 	// FileSHA256 is the hex sha256 of the route file's bytes this config
 	// was loaded from (LoadData sets it; "" for a config built otherwise).
 	// Replicas publish it so that /admin/cluster can flag config drift.
@@ -366,8 +369,64 @@ type Reports struct {
 	MaxExcerpt ByteSize `mapstructure:"max_excerpt" json:"max_excerpt"`
 }
 
+// Tracing configures OpenTelemetry tracing over OTLP. Fields left empty
+// fall back to the standard OTEL_EXPORTER_OTLP_* variables (endpoint,
+// protocol, headers, certificates, timeout), then to the SDK's defaults.
+type Tracing struct {
+	// Enabled turns tracing on; off, nothing is created per request.
+	Enabled bool `mapstructure:"enabled" json:"enabled"`
+	// Endpoint is the collector: a URL (http://collector:4318,
+	// https://collector:4317) or host:port. Empty: the OTEL_EXPORTER_OTLP_*
+	// variables, else localhost on the protocol's default port.
+	Endpoint string `mapstructure:"endpoint" json:"endpoint"`
+	// Protocol is grpc or http (OTLP/HTTP protobuf). Empty:
+	// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL,
+	// else http.
+	Protocol string `mapstructure:"protocol" json:"protocol"`
+	// SampleRatio is the share of new traces kept, 0 to 1 (default 1); an
+	// inbound traceparent's sampled flag is followed (parent-based).
+	SampleRatio *float64 `mapstructure:"sample_ratio" json:"sample_ratio,omitempty"`
+	// ServiceName is the resource's service.name (default strangler;
+	// OTEL_SERVICE_NAME wins).
+	ServiceName string `mapstructure:"service_name" json:"service_name"`
+	// HeadersEnv sends headers to the collector whose values are read from
+	// environment variables: header name -> variable name.
+	HeadersEnv map[string]string `mapstructure:"headers_env" json:"headers_env,omitempty"`
+	// Insecure sends in plain text to a host:port endpoint (a URL's
+	// scheme decides for itself).
+	Insecure bool `mapstructure:"insecure" json:"insecure"`
+	// TLS holds the CA that verifies the collector and an optional client
+	// certificate (PEM files).
+	TLS TLSFiles `mapstructure:"tls" json:"tls"`
+	// Timeout bounds one export (0: OTEL_EXPORTER_OTLP_TIMEOUT, else 10s).
+	Timeout time.Duration `mapstructure:"timeout" json:"timeout"`
+	// QueueSize bounds the spans waiting for export; past it new spans are
+	// dropped and counted, never waited for (default 2048).
+	QueueSize int `mapstructure:"queue_size" json:"queue_size"`
+	// BatchSize is the most spans sent in one export (default 512).
+	BatchSize int `mapstructure:"batch_size" json:"batch_size"`
+}
+
+// TLSFiles names PEM files: a CA bundle and a client key pair.
+type TLSFiles struct {
+	CA   string `mapstructure:"ca" json:"ca"`
+	Cert string `mapstructure:"cert" json:"cert"`
+	Key  string `mapstructure:"key" json:"key"`
+}
+
+// Tracing protocols.
+const (
+	TracingGRPC = "grpc"
+	TracingHTTP = "http"
+)
+
 // Defaults for fields left empty in the file.
 const (
+	DefaultTracingService = "strangler"
+	DefaultTracingQueue   = 2048
+	DefaultTracingBatch   = 512
+	DefaultTracingSample  = 1.0
+
 	DefaultListen            = ":8080"
 	DefaultAdminListen       = "127.0.0.1:9901"
 	DefaultTokenEnv          = "STRANGLER_ADMIN_TOKEN"
@@ -438,6 +497,7 @@ func (c *Config) applyDefaults() {
 	setIfZero(&c.Server.BodyReadTimeout, DefaultBodyReadTimeout)
 	setIfZero(&c.Server.BodyMinRate, DefaultBodyMinRate)
 	setIfZero(&c.Automation.Interval, DefaultAutomationEvery)
+	c.Tracing.applyDefaults()
 }
 
 func (b *Breaker) applyDefaults() {
@@ -587,4 +647,22 @@ func (r Replica) ReplicaName() string {
 		return h
 	}
 	return replicaNameFallbackName
+}
+
+func (t *Tracing) applyDefaults() {
+	setIfZero(&t.ServiceName, DefaultTracingService)
+	setIfZero(&t.QueueSize, DefaultTracingQueue)
+	setIfZero(&t.BatchSize, DefaultTracingBatch)
+	if t.SampleRatio == nil {
+		r := DefaultTracingSample
+		t.SampleRatio = &r
+	}
+}
+
+// Ratio returns the sample ratio (DefaultTracingSample when unset).
+func (t Tracing) Ratio() float64 {
+	if t.SampleRatio == nil {
+		return DefaultTracingSample
+	}
+	return *t.SampleRatio
 }

@@ -270,6 +270,17 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("state.etcd.tls.key", "")
 	v.SetDefault("replica.name", "")
 	v.SetDefault("replica.advertise", "")
+	v.SetDefault("tracing.enabled", false)
+	v.SetDefault("tracing.endpoint", "")
+	v.SetDefault("tracing.protocol", "")
+	v.SetDefault("tracing.service_name", DefaultTracingService)
+	v.SetDefault("tracing.insecure", false)
+	v.SetDefault("tracing.tls.ca", "")
+	v.SetDefault("tracing.tls.cert", "")
+	v.SetDefault("tracing.tls.key", "")
+	v.SetDefault("tracing.timeout", 0)
+	v.SetDefault("tracing.queue_size", DefaultTracingQueue)
+	v.SetDefault("tracing.batch_size", DefaultTracingBatch)
 }
 
 // envEndpoints applies STRANGLER_STATE_ETCD_ENDPOINTS, a comma-separated
@@ -403,6 +414,11 @@ func decodeErrors(file string, err error) error {
 				return
 			}
 			field := de.Name()
+			if strings.HasPrefix(field, "config.") {
+				// mapstructure >= 2.5 names the unnamed root by its Go
+				// type ("config.Config") where it used to say nothing.
+				field = ""
+			}
 			if keys, ok := strings.CutPrefix(inner.Error(), "has invalid keys: "); ok {
 				for _, k := range strings.Split(keys, ", ") {
 					if field != "" {

@@ -294,6 +294,11 @@ func rules() []rule {
 		{"State.backend", enum(BackendFile, BackendEtcd)},
 		{"Etcd.endpoints", items(pattern(httpURLPattern))},
 		{"Etcd.password_env", pattern(envPattern)},
+		{"Tracing.protocol", enum("", TracingGRPC, TracingHTTP)},
+		{"Tracing.sample_ratio", between("0", "1")},
+		{"Tracing.headers_env", keys(tokenPattern)},
+		{"Tracing.queue_size", between("0", "1048576")},
+		{"Tracing.batch_size", between("0", "1048576")},
 	}
 	return append(out, upstreamRules()...)
 }

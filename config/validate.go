@@ -94,6 +94,7 @@ func (c *Config) validate(file string) error {
 	c.validateLog(v)
 	c.validateShadowing(v)
 	c.validateState(v)
+	c.validateTracing(v)
 	for i, p := range c.TrustedProxies {
 		if _, err := ParseCIDR(p); err != nil {
 			v.add(fmt.Sprintf("trusted_proxies[%d]", i), "%v", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/shadow"
+	"github.com/stranglerfig/strangler/tracing"
 )
 
 // discardWriter is a minimal ResponseWriter, so the benchmark measures
@@ -203,4 +204,55 @@ func BenchmarkPrimaryLatencySlowShadow(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 		})
 	}
+}
+
+// BenchmarkTracing measures the full handler at stage legacy with
+// tracing off, and on at 1 % and 100 % sampling, exporting over OTLP/HTTP
+// to a local endpoint that reads and discards what it gets (a collector
+// elsewhere), side by side.
+func BenchmarkTracing(b *testing.B) {
+	backend := benchBackend(b)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	b.Cleanup(sink.Close)
+	for _, tc := range []struct {
+		name  string
+		ratio float64 // < 0: tracing off
+	}{{"off", -1}, {"sampled-1pct", 0.01}, {"sampled-100pct", 1}} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := baseConfig(backend.URL, backend.URL, benchRoutes("legacy")...)
+			if err := cfg.Validate(); err != nil {
+				b.Fatal(err)
+			}
+			opts := Options{Log: zerolog.New(io.Discard), Metrics: metrics.New()}
+			if tc.ratio >= 0 {
+				opts.Tracer = benchTracer(b, sink.URL, tc.ratio)
+			}
+			p, err := New(cfg, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(p.Close)
+			serveLoop(b, p.Handler(), "/api/fn99/42")
+		})
+	}
+}
+
+// benchTracer exports to endpoint at ratio with the config's default
+// queue bounds.
+func benchTracer(b *testing.B, endpoint string, ratio float64) *tracing.Tracer {
+	cfg := config.Tracing{Enabled: true, Endpoint: endpoint, Protocol: config.TracingHTTP, SampleRatio: &ratio,
+		ServiceName: "strangler-bench", QueueSize: config.DefaultTracingQueue, BatchSize: config.DefaultTracingBatch}
+	tr, err := tracing.New(context.Background(), cfg, zerolog.New(io.Discard))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tr.Shutdown(ctx)
+	})
+	return tr
 }

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/plan"
 	"github.com/stranglerfig/strangler/routing"
+	"github.com/stranglerfig/strangler/tracing"
 )
 
 // RequestIDHeader carries the request id to the upstream and back to the
@@ -193,9 +195,16 @@ func (lw *logWriter) NoteFallback(reason string) {
 
 // withAccessLog logs one line per request (when access is true) and turns
 // a panic below into a 500 for the client instead of a dropped connection.
-func withAccessLog(next http.Handler, log zerolog.Logger, access bool, reg *metrics.Registry, inv *plan.Inventory) http.Handler {
+// With a tracer it also runs the request's server span: the upstream
+// attempts and the shadow copy find it in the request's context.
+func withAccessLog(next http.Handler, log zerolog.Logger, access bool, reg *metrics.Registry, inv *plan.Inventory,
+	tr *tracing.Tracer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		var span trace.Span // nil when tracing is off
+		if tr != nil {
+			r, span = tr.StartServer(r)
+		}
 		lw := logWriters.Get().(*logWriter)
 		*lw = logWriter{ResponseWriter: w, requestID: w.Header()[RequestIDHeader], req: r}
 		if r.TransferEncoding != nil {
@@ -232,7 +241,10 @@ func withAccessLog(next http.Handler, log zerolog.Logger, access bool, reg *metr
 				inventory(inv, r, lw, start, took)
 			}
 			if access {
-				logRequest(log, r, lw, took, aborted)
+				logRequest(log, r, lw, took, aborted, span)
+			}
+			if span != nil {
+				tracing.EndServer(span, served(lw, aborted), r.Method)
 			}
 			if aborted {
 				panic(v) // net/http closes the connection: the client sees the break
@@ -310,7 +322,22 @@ func inventory(inv *plan.Inventory, r *http.Request, lw *logWriter, start time.T
 	inv.Observe(s)
 }
 
-func logRequest(log zerolog.Logger, r *http.Request, lw *logWriter, took time.Duration, aborted bool) {
+// served is what the server span records of how the request went.
+func served(lw *logWriter, aborted bool) tracing.Served {
+	d := lw.decision
+	s := tracing.Served{Route: d.Route, Side: "legacy", Fallback: lw.fallback, Status: lw.finalStatus(), Aborted: aborted}
+	if d.Route != "" {
+		s.Stage = d.Stage.String()
+	}
+	if d.Side == routing.SideService {
+		s.Side, s.Service = "service", d.Service
+	}
+	return s
+}
+
+// logRequest writes the access-log line; span, when tracing is on, adds
+// the trace and span ids.
+func logRequest(log zerolog.Logger, r *http.Request, lw *logWriter, took time.Duration, aborted bool, span trace.Span) {
 	d := lw.decision
 	servedBy := "legacy"
 	if d.Side == routing.SideService {
@@ -327,6 +354,11 @@ func logRequest(log zerolog.Logger, r *http.Request, lw *logWriter, took time.Du
 	}
 	if aborted {
 		ev = ev.Bool("aborted", true)
+	}
+	if span != nil {
+		if sc := span.SpanContext(); sc.IsValid() {
+			ev = ev.Str("trace_id", sc.TraceID().String()).Str("span_id", sc.SpanID().String())
+		}
 	}
 	ev.Str("served_by", servedBy).
 		Str("method", r.Method).

@@ -22,6 +22,7 @@ import (
 	"github.com/stranglerfig/strangler/plan"
 	"github.com/stranglerfig/strangler/routing"
 	"github.com/stranglerfig/strangler/shadow"
+	"github.com/stranglerfig/strangler/tracing"
 	"github.com/stranglerfig/strangler/upstream"
 )
 
@@ -35,6 +36,7 @@ type Proxy struct {
 	router    *routing.Router
 	inventory *legacy.Inventory
 	planner   *plan.Inventory
+	tracer    *tracing.Tracer // nil: tracing is off
 	handler   http.Handler
 
 	mu        sync.Mutex // serializes Apply
@@ -54,6 +56,9 @@ type Options struct {
 	// Shadow, if set, mirrors the requests of routes that ask for it. The
 	// caller starts and stops it.
 	Shadow *shadow.Dispatcher
+	// Tracer, if set, traces every request and its upstream attempts. The
+	// caller shuts it down.
+	Tracer *tracing.Tracer
 }
 
 // New builds a Proxy serving cfg.
@@ -63,6 +68,7 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 		log:       log,
 		metrics:   opts.Metrics,
 		shadow:    opts.Shadow,
+		tracer:    opts.Tracer,
 		inventory: legacy.NewInventory(legacy.DefaultMaxEndpoints),
 		planner:   plan.New(plan.Options{}),
 		upstreams: map[string]*upstream.Upstream{},
@@ -76,7 +82,8 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 	p.router = routing.NewRouter(table)
 	p.cfg.Store(cfg)
 	p.started = cfg
-	p.handler = withRequestID(withAccessLog(withShadowMarker(p.router, cfg.Shadowing.TrustMarkerFrom), log, cfg.Log.Access, p.metrics, p.planner))
+	p.handler = withRequestID(withAccessLog(withShadowMarker(p.router, cfg.Shadowing.TrustMarkerFrom), log, cfg.Log.Access, p.metrics, p.planner,
+		p.tracer))
 	return p, nil
 }
 
@@ -129,9 +136,9 @@ func (p *Proxy) build(cfg *config.Config) (*routing.Table, error) {
 		}
 	}
 	legacyKeepHost := cfg.Legacy.HostHeader == config.HostClient
-	defaultLegacy := legacy.Handler(legacyUp.Proxy(upstream.Route{KeepHost: legacyKeepHost,
+	defaultLegacy := legacy.Handler(p.traced(legacyUp, legacyUp.Proxy(upstream.Route{KeepHost: legacyKeepHost,
 		OnError:      p.errorCounter(metrics.Unmatched, "legacy"),
-		OnAtCapacity: p.capacityCounter(metrics.Unmatched, "legacy", metrics.SideLegacy)}, trusted, p.log), p.inventory)
+		OnAtCapacity: p.capacityCounter(metrics.Unmatched, "legacy", metrics.SideLegacy)}, trusted, p.log)), p.inventory)
 	specs := make([]routing.Spec, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
 		spec, err := p.routeSpec(r, cfg, services, legacyUp, legacyKeepHost, trusted)
@@ -154,9 +161,9 @@ func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[strin
 		Methods: r.Match.Methods, Headers: r.Match.Headers,
 		Stage: stage, Percent: r.Percent, Sticky: r.Sticky, ServiceName: r.Service,
 		Allow: allowOf(r.Match.Allow), CaseInsensitive: r.Match.CaseInsensitive, MaxBody: int64(r.MaxBodyBytes),
-		Legacy: legacyUp.Proxy(upstream.Route{Name: r.Name, KeepHost: legacyKeepHost,
+		Legacy: p.traced(legacyUp, legacyUp.Proxy(upstream.Route{Name: r.Name, KeepHost: legacyKeepHost,
 			OnError:      p.errorCounter(r.Name, "legacy"),
-			OnAtCapacity: p.capacityCounter(r.Name, "legacy", metrics.SideLegacy)}, trusted, p.log),
+			OnAtCapacity: p.capacityCounter(r.Name, "legacy", metrics.SideLegacy)}, trusted, p.log)),
 	}
 	if r.Service == "" {
 		return spec, nil
@@ -174,7 +181,8 @@ func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[strin
 	svcProxyRoute := svcRoute
 	svcProxyRoute.OnError = p.errorCounter(r.Name, r.Service)
 	svcProxyRoute.OnAtCapacity = p.capacityCounter(r.Name, r.Service, metrics.SideService)
-	spec.Service = p.guarded(r, svc, spec.Legacy, services[r.Service].Proxy(svcProxyRoute, trusted, p.log))
+	spec.Service = p.guarded(r, svc, spec.Legacy, p.traced(services[r.Service],
+		services[r.Service].Proxy(svcProxyRoute, trusted, p.log)))
 	if p.shadow == nil {
 		return spec, nil
 	}
@@ -186,6 +194,15 @@ func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[strin
 	}
 	spec.Mirror, spec.MirrorCanary, spec.MirrorMigrated = policy, r.Shadow.Canary, r.Shadow.Migrated
 	return spec, nil
+}
+
+// traced gives each call of an upstream's handler its own client span
+// when tracing is on; off, it returns h itself.
+func (p *Proxy) traced(up *upstream.Upstream, h http.Handler) http.Handler {
+	if p.tracer == nil {
+		return h
+	}
+	return p.tracer.Client(h, tracing.Upstream{Name: up.Name(), Host: up.URL().Host})
 }
 
 // allowOf translates match.allow names (validated by config).

@@ -258,7 +258,7 @@ func TestPanicAfterPartialAnswerBreaksConnection(t *testing.T) {
 		_, _ = io.WriteString(w, "partial")
 		w.(http.Flusher).Flush()
 		panic("bug after the first bytes")
-	}), zerolog.New(logs), true, nil, nil)
+	}), zerolog.New(logs), true, nil, nil, nil)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	resp, err := http.Get(srv.URL)

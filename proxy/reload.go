@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"reflect"
 	"sync"
 	"syscall"
 
@@ -112,5 +113,6 @@ func restartNeeded(started, now *config.Config) []string {
 	check("shadowing", !started.Shadowing.Equal(now.Shadowing))
 	check("reports", started.Reports != now.Reports)
 	check("automation.interval", started.Automation != now.Automation)
+	check("tracing", !reflect.DeepEqual(started.Tracing, now.Tracing))
 	return out
 }

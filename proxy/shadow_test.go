@@ -59,7 +59,8 @@ func startShadowRig(t *testing.T, cfg *config.Config, opts shadow.Options) *shad
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { rig.store.Run(ctx) })
-	rig.proxy, err = New(cfg, Options{Log: zerolog.New(rig.logs), Metrics: rig.metrics, Shadow: rig.disp})
+	rig.proxy, err = New(cfg, Options{Log: zerolog.New(rig.logs), Metrics: rig.metrics, Shadow: rig.disp,
+		Tracer: opts.Tracer})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,9 @@ type Record struct {
 	// Path is the request path, without the query string.
 	Path      string `json:"path"`
 	RequestID string `json:"request_id"`
+	// TraceID is the request's OpenTelemetry trace id (32 hex digits) when
+	// tracing was on and the request sampled; the copy's span is in it.
+	TraceID string `json:"trace_id,omitempty"`
 	// Primary says who answered the user: "legacy" or "service".
 	Primary string      `json:"primary"`
 	Legacy  Side        `json:"legacy"`
@@ -109,7 +112,7 @@ const (
 // Options.MaxBytes.
 func estimateSize(rec *Record) int64 {
 	n := recordOverhead + strSize(rec.Route) + strSize(rec.Method) + strSize(rec.Path) +
-		strSize(rec.RequestID) + strSize(rec.Primary)
+		strSize(rec.RequestID) + strSize(rec.TraceID) + strSize(rec.Primary)
 	n += sideSize(&rec.Legacy) + sideSize(&rec.Service)
 	n += strSize(string(rec.Result.Verdict)) + strSize(string(rec.Result.BodyKind)) + strSize(rec.Result.Error)
 	for i := range rec.Result.Differences {
@@ -152,6 +155,7 @@ func strSize(s string) int {
 func own(rec Record) Record {
 	rec.Route, rec.Method, rec.Path = strings.Clone(rec.Route), strings.Clone(rec.Method), strings.Clone(rec.Path)
 	rec.RequestID, rec.Primary = strings.Clone(rec.RequestID), strings.Clone(rec.Primary)
+	rec.TraceID = strings.Clone(rec.TraceID)
 	rec.Legacy, rec.Service = ownSide(rec.Legacy), ownSide(rec.Service)
 	rec.Result = ownResult(rec.Result)
 	rec.Redactor = nil

@@ -23,12 +23,14 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/stranglerfig/strangler/diff"
 	"github.com/stranglerfig/strangler/guard"
 	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/routing"
 	"github.com/stranglerfig/strangler/shadow/mark"
+	"github.com/stranglerfig/strangler/tracing"
 	"github.com/stranglerfig/strangler/upstream"
 )
 
@@ -58,6 +60,10 @@ type Options struct {
 	// copies carry the plain marker, and Start logs once that they are
 	// unsigned.
 	Secret []byte
+	// Tracer, if set, gives every copy its own span in its request's
+	// trace, linked to the request's span, and sends the copy with it as
+	// traceparent.
+	Tracer *tracing.Tracer
 }
 
 // Dispatcher owns the queue and the workers. Start it once, Stop it once.
@@ -200,6 +206,8 @@ type job struct {
 	primary     diff.Response
 	primaryBuf  *bytes.Buffer
 	at          time.Time
+	link        tracing.Link    // the request's span (zero when tracing is off)
+	trace       context.Context // the copy's span, while it is processed
 }
 
 func (j *job) size() int64 { return int64(j.reqBody.Len() + j.primaryBuf.Len()) }
@@ -276,19 +284,37 @@ func (d *Dispatcher) run(j *job) {
 	d.process(j)
 }
 
-// process sends the copy, compares the answers and stores the result.
+// process sends the copy, compares the answers and stores the result,
+// under the copy's own span when the request was traced.
 func (d *Dispatcher) process(j *job) {
+	if d.opts.Tracer == nil {
+		d.compare(j)
+		return
+	}
+	ctx, span, ok := d.opts.Tracer.StartShadow(j.link, j.p.cfg.Route, j.to.String())
+	if !ok {
+		d.compare(j)
+		return
+	}
+	j.trace = ctx
+	res, failure := d.compare(j)
+	tracing.EndShadow(span, string(res.Verdict), len(res.Differences)+res.Omitted, failure)
+}
+
+// compare sends the copy, compares the answers and stores the result. It
+// returns the comparison, or the kind of the copy's failure.
+func (d *Dispatcher) compare(j *job) (diff.Result, string) {
 	p, route := j.p, j.p.cfg.Route
 	other, err := d.send(j, j.to)
 	if errors.Is(err, errTargetDown) {
 		p.dropped(ReasonTargetDown)
-		return
+		return diff.Result{}, ReasonTargetDown
 	}
 	if err != nil {
 		kind := upstream.ErrorKind(err)
 		p.count(resultFailed, kind)
 		d.store(j, other, diff.Result{}, kind)
-		return
+		return diff.Result{}, kind
 	}
 	p.count(resultSent, "")
 	legacy, service := j.primary, other
@@ -305,6 +331,7 @@ func (d *Dispatcher) process(j *job) {
 		d.opts.Observer.Compared(route, string(res.Verdict))
 	}
 	d.store(j, other, res, "")
+	return res, ""
 }
 
 // noiseDue says whether this mirrored GET also asks the monolith again.
@@ -333,6 +360,9 @@ func (d *Dispatcher) send(j *job, side routing.Side) (diff.Response, error) {
 	if !t.Sandbox {
 		dropMethodOverrides(req.Header)
 	}
+	if d.opts.Tracer != nil {
+		d.traceCopy(j, req.Header)
+	}
 	mark.SignRequest(req, d.opts.Secret, start)
 	resp, err := t.Upstream.Transport().RoundTrip(req)
 	if err != nil {
@@ -352,6 +382,18 @@ func (d *Dispatcher) send(j *job, side routing.Side) (diff.Response, error) {
 	return out, nil
 }
 
+// traceCopy sets the copy's traceparent, in place of what the primary's
+// attempt left on the snapshot: the copy's span, or the request's own
+// span when that was not sampled (the flag tells the service so).
+func (d *Dispatcher) traceCopy(j *job, h http.Header) {
+	switch {
+	case j.trace != nil:
+		d.opts.Tracer.Inject(j.trace, h)
+	case j.link.Span.IsValid():
+		d.opts.Tracer.Inject(trace.ContextWithSpanContext(context.Background(), j.link.Span), h)
+	}
+}
+
 // store hands the comparison to the sink.
 func (d *Dispatcher) store(j *job, other diff.Response, res diff.Result, failure string) {
 	if d.opts.Sink == nil {
@@ -362,6 +404,9 @@ func (d *Dispatcher) store(j *job, other diff.Response, res diff.Result, failure
 		Time: j.at, Route: j.p.cfg.Route, Method: j.req.Method, Path: j.req.URL.Path,
 		RequestID: j.req.Header.Get("X-Request-Id"), Primary: j.primarySide.String(),
 		Legacy: prim, Service: oth, Result: res, Redactor: j.p.redactor,
+	}
+	if j.link.Span.IsSampled() {
+		rec.TraceID = j.link.Span.TraceID().String()
 	}
 	if j.to == routing.SideLegacy {
 		rec.Legacy, rec.Service = oth, prim

@@ -11,6 +11,7 @@ import (
 	"github.com/stranglerfig/strangler/guard"
 	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/routing"
+	"github.com/stranglerfig/strangler/tracing"
 	"github.com/stranglerfig/strangler/upstream"
 )
 
@@ -179,7 +180,11 @@ func (p *Policy) ServeMirrored(w http.ResponseWriter, r *http.Request, d routing
 	}
 	p.d.hold()
 	cw.sendAnswer()
-	p.d.offer(p.newJob(r, d, tee, cw, time.Since(start)))
+	j := p.newJob(r, d, tee, cw, time.Since(start))
+	if p.d.opts.Tracer != nil {
+		j.link = tracing.LinkOf(r.Context())
+	}
+	p.d.offer(j)
 }
 
 // unusable says why a served exchange cannot be compared, or "".

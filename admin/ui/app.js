@@ -1407,7 +1407,7 @@
     const facts = [
       ['Time', fmtDateTime(rec.time)], ['Route', rec.route], ['Verdict', verdictBadge(res.verdict)],
       ['Answered the user', SIDE_LABEL[rec.primary] || rec.primary || '—'],
-      ['Body', res.body_kind || '—'], ['Request id', rec.request_id || '—'],
+      ['Body', res.body_kind || '—'], ['Request id', rec.request_id || '—'], ['Trace', rec.trace_id || '—'],
       ['Status', `${rec.legacy.status || '—'} monolith / ${rec.service.status || '—'} service`],
     ];
     $('result-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', null, k), el('dd', null, v)]));

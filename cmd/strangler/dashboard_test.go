@@ -22,6 +22,8 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/stranglerfig/strangler/tracing/tracingtest"
 )
 
 // chromiumPath is Debian's chromium. Without it the browser tests skip,
@@ -407,7 +409,8 @@ func TestDashboardBrowser(t *testing.T) {
 	}
 	down := "http://" + ln.Addr().String()
 	ln.Close()
-	data, adminURL := startInProcess(t, writeFile(t, dashboardConfig(mono.URL, svc.URL, down)))
+	recv := tracingtest.NewReceiver(t) // the diff viewer shows each result's trace id
+	data, adminURL := startInProcess(t, writeFile(t, dashboardConfig(mono.URL, svc.URL, down)+tracingYAML(recv.URL)))
 	client := &http.Client{Timeout: 10 * time.Second}
 	for i := range 66 {
 		path := "/api/orders/" + strconv.Itoa(i)
@@ -548,6 +551,11 @@ func TestDashboardBrowser(t *testing.T) {
 		}
 		if got := b.text(`#result-diffs-body tr[data-path="/customerName"] td`); got != "extra" {
 			t.Errorf("the difference list gives /customerName as %q; want extra", got)
+		}
+		trace := b.eval(`(() => { const dt = [...document.querySelectorAll('#result-facts dt')].find(d => d.textContent === 'Trace');
+			return dt ? dt.nextElementSibling.textContent : 'no Trace row'; })()`)
+		if len(trace) != 32 || strings.Trim(trace, "0123456789abcdef") != "" {
+			t.Errorf("the result's Trace fact reads %q; want a 32-digit trace id", trace)
 		}
 		if got := b.text(`#legacy-body .badge.redacted`); got != "redacted" {
 			t.Errorf("the redacted card shows %q; want a redacted badge", got)

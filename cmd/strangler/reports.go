@@ -226,6 +226,9 @@ func printDiff(w io.Writer, t termout.Terminal, rec report.Record) error {
 	if rec.Result.Error != "" {
 		head = append(head, []string{"error", rec.Result.Error})
 	}
+	if rec.TraceID != "" {
+		head = append(head, []string{"trace", rec.TraceID})
+	}
 	head = append(head,
 		[]string{"legacy", fmt.Sprintf("%d in %s %s", rec.Legacy.Status, rec.Legacy.Duration.Round(time.Microsecond), rec.Legacy.Error)},
 		[]string{"service", fmt.Sprintf("%d in %s %s", rec.Service.Status, rec.Service.Duration.Round(time.Microsecond), rec.Service.Error)})

@@ -25,6 +25,7 @@ import (
 	"github.com/stranglerfig/strangler/rollout"
 	"github.com/stranglerfig/strangler/rollout/etcdstate"
 	"github.com/stranglerfig/strangler/shadow"
+	"github.com/stranglerfig/strangler/tracing"
 )
 
 func newServeCmd() *cobra.Command {
@@ -81,6 +82,7 @@ type app struct {
 	token    string
 	reports  *report.Store
 	shadow   *shadow.Dispatcher
+	tracer   *tracing.Tracer // nil when tracing is off
 	auto     *rollout.Automator
 	etcd     *etcdstate.Store       // nil with the file backend
 	members  *etcdstate.Registry    // nil with the file backend
@@ -123,6 +125,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	defer shutdownTracing(a)
 	tuneGC(cfg.Server, a.log)
 	defer a.proxy.Close()
 	return a.run(ctx, o)
@@ -140,9 +143,15 @@ func newApp(cfg *config.Config, log zerolog.Logger, o serveOptions) (*app, error
 	if err != nil {
 		return nil, fmt.Errorf("building the report store: %w", err)
 	}
+	if a.tracer, err = startTracing(cfg.Tracing, a.log); err != nil {
+		return nil, err
+	}
 	a.shadow = shadow.New(shadow.Options{Workers: cfg.Shadowing.Workers, Queue: cfg.Shadowing.Queue,
-		Observer: a.metrics, Sink: a.reports, Log: a.log, Secret: []byte(os.Getenv(cfg.Shadowing.SecretEnv))})
-	if a.proxy, err = proxy.New(cfg, proxy.Options{Log: a.log, Metrics: a.metrics, Shadow: a.shadow}); err != nil {
+		Observer: a.metrics, Sink: a.reports, Log: a.log, Secret: []byte(os.Getenv(cfg.Shadowing.SecretEnv)),
+		Tracer: a.tracer})
+	if a.proxy, err = proxy.New(cfg, proxy.Options{Log: a.log, Metrics: a.metrics, Shadow: a.shadow,
+		Tracer: a.tracer}); err != nil {
+		shutdownTracing(a)
 		return nil, fmt.Errorf("building proxy: %w", err)
 	}
 	if a.control, err = a.newController(cfg); err != nil {
@@ -239,6 +248,34 @@ func (a *app) run(ctx context.Context, o serveOptions) error {
 	wg.Wait()
 	a.log.Info().Err(err).Msg("strangler stopped")
 	return err
+}
+
+// tracingFlush bounds how long the spans still queued may take to export
+// at shutdown.
+const tracingFlush = 5 * time.Second
+
+// startTracing sets up tracing when the config turns it on.
+func startTracing(cfg config.Tracing, log zerolog.Logger) (*tracing.Tracer, error) {
+	tr, err := tracing.New(context.Background(), cfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("setting up tracing: %w", err)
+	}
+	if tr != nil {
+		proto, _ := tracing.Protocol(cfg)
+		log.Info().Str("endpoint", cfg.Endpoint).Str("protocol", proto).Float64("sample_ratio", cfg.Ratio()).
+			Str("service_name", cfg.ServiceName).Msg("tracing on")
+	}
+	return tr, nil
+}
+
+// shutdownTracing exports the spans still queued (the shadow copies' come
+// last: the dispatcher has stopped by then) and stops the exporter.
+func shutdownTracing(a *app) {
+	ctx, cancel := context.WithTimeout(context.Background(), tracingFlush)
+	defer cancel()
+	if err := a.tracer.Shutdown(ctx); err != nil {
+		a.log.Warn().Err(err).Msg("tracing: spans lost at shutdown")
+	}
 }
 
 // shadowDrain bounds how long queued shadow copies may still run at
