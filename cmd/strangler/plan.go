@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"runtime/debug"
 	"strconv"
 
 	"github.com/schollz/progressbar/v3"
@@ -57,12 +56,6 @@ func runPlan(cmd *cobra.Command, f planFlags) error {
 	}
 	if f.accessLog == "" {
 		return livePlan(cmd, f)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// Parsing a log allocates per line and the inventory keeps
-		// little: a soft limit makes the collector keep up even on a
-		// starved machine, so a gigabyte log stays in bounded memory.
-		debug.SetMemoryLimit(planMemoryLimit)
 	}
 	var cfg *config.Config
 	if f.config != "" {
@@ -139,10 +132,6 @@ func writePlan(w io.Writer, p plan.Plan, format string) error {
 	}
 	return nil
 }
-
-// planMemoryLimit is the soft memory limit of an offline plan: several
-// times the inventory's bound (about 9 MB) and the reading buffers.
-const planMemoryLimit = 96 << 20
 
 // livePlan prints the running proxy's plan (GET /admin/plan).
 func livePlan(cmd *cobra.Command, f planFlags) error {
