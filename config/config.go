@@ -79,6 +79,8 @@ type Config struct {
 	// Tracing exports OpenTelemetry traces of each request, its upstream
 	// attempts and its shadow copy (off by default).
 	Tracing Tracing `mapstructure:"tracing" json:"tracing"`
+	// Planner tunes the migration planner (GET /admin/plan, strangler plan).
+	Planner Planner `mapstructure:"planner" json:"planner"`
 	// FileSHA256 is the hex sha256 of the route file's bytes this config
 	// was loaded from (LoadData sets it; "" for a config built otherwise).
 	// Replicas publish it so that /admin/cluster can flag config drift.
@@ -372,6 +374,29 @@ type Reports struct {
 // Tracing configures OpenTelemetry tracing over OTLP. Fields left empty
 // fall back to the standard OTEL_EXPORTER_OTLP_* variables (endpoint,
 // protocol, headers, certificates, timeout), then to the SDK's defaults.
+// Planner tunes the migration planner.
+type Planner struct {
+	// Weights rank the endpoint families to carve next
+	// (docs/planning.md#what-to-carve-next).
+	Weights PlannerWeights `mapstructure:"weights" json:"weights"`
+}
+
+// PlannerWeights weigh the terms of a family's score, each from 0 to 1.
+// A key left out keeps its default; 0 turns its term off; all five at 0
+// (or a Config built in code without them) mean the defaults.
+type PlannerWeights struct {
+	Traffic       float64 `mapstructure:"traffic" json:"traffic"`
+	ReadOnly      float64 `mapstructure:"read_only" json:"read_only"`
+	SelfContained float64 `mapstructure:"self_contained" json:"self_contained"`
+	Errors        float64 `mapstructure:"errors" json:"errors"`
+	Latency       float64 `mapstructure:"latency" json:"latency"`
+}
+
+// DefaultPlannerWeights rank read-only, high-traffic, self-contained
+// families first, with the monolith's pain (errors, latency) as a
+// tie-breaker.
+var DefaultPlannerWeights = PlannerWeights{Traffic: 0.35, ReadOnly: 0.25, SelfContained: 0.2, Errors: 0.1, Latency: 0.1}
+
 type Tracing struct {
 	// Enabled turns tracing on; off, nothing is created per request.
 	Enabled bool `mapstructure:"enabled" json:"enabled"`

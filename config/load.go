@@ -229,6 +229,12 @@ func newViper(src Source) (*viper.Viper, error) {
 // that environment overrides reach them too.
 func setDefaults(v *viper.Viper) {
 	v.SetDefault("listen", DefaultListen)
+	w := DefaultPlannerWeights
+	v.SetDefault("planner.weights.traffic", w.Traffic)
+	v.SetDefault("planner.weights.read_only", w.ReadOnly)
+	v.SetDefault("planner.weights.self_contained", w.SelfContained)
+	v.SetDefault("planner.weights.errors", w.Errors)
+	v.SetDefault("planner.weights.latency", w.Latency)
 	v.SetDefault("server.read_header_timeout", DefaultReadHeaderTimeout)
 	v.SetDefault("server.idle_timeout", DefaultIdleTimeout)
 	v.SetDefault("server.max_header_bytes", DefaultMaxHeaderBytes)

@@ -95,6 +95,7 @@ func (c *Config) validate(file string) error {
 	c.validateShadowing(v)
 	c.validateState(v)
 	c.validateTracing(v)
+	c.validatePlanner(v)
 	for i, p := range c.TrustedProxies {
 		if _, err := ParseCIDR(p); err != nil {
 			v.add(fmt.Sprintf("trusted_proxies[%d]", i), "%v", err)
@@ -519,6 +520,20 @@ func diffEntries(v *validator, f string, entries []string) {
 			if err := diff.CheckSelector(e); err != nil {
 				v.add(field, "%q is neither a JSON Pointer (/a/*/b), header:NAME, line:N nor a CSS selector: %v", e, err)
 			}
+		}
+	}
+}
+
+// validatePlanner checks planner.weights: each from 0 to 1.
+func (c *Config) validatePlanner(v *validator) {
+	w := c.Planner.Weights
+	for _, t := range []struct {
+		key string
+		val float64
+	}{{"traffic", w.Traffic}, {"read_only", w.ReadOnly}, {"self_contained", w.SelfContained},
+		{"errors", w.Errors}, {"latency", w.Latency}} {
+		if !(t.val >= 0 && t.val <= 1) {
+			v.add("planner.weights."+t.key, "must be between 0 and 1, got %v", t.val)
 		}
 	}
 }

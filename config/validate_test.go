@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -408,5 +409,23 @@ func TestClassifyEntries(t *testing.T) {
 		Lines: []int{3}, Selectors: []string{"footer", "form#checkout input[name=csrf]@value"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ClassifyEntries = %+v, want %+v", got, want)
+	}
+}
+
+func TestPlannerWeights(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "w.yaml")
+	base := "legacy: {url: http://127.0.0.1:1}\n"
+	cfg, err := Parse([]byte(base+"planner: {weights: {latency: 0.5, errors: 0}}\n"), file, Source{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultPlannerWeights
+	want.Latency, want.Errors = 0.5, 0
+	if cfg.Planner.Weights != want {
+		t.Errorf("weights %+v, want %+v (unset keys keep their defaults)", cfg.Planner.Weights, want)
+	}
+	_, err = Parse([]byte(base+"planner: {weights: {traffic: 1.5}}\n"), file, Source{})
+	if fe := findProblem(err, "planner.weights.traffic"); fe == nil || !strings.Contains(fe.Reason, "between 0 and 1") {
+		t.Errorf("traffic 1.5: %v; want planner.weights.traffic must be between 0 and 1", err)
 	}
 }

@@ -36,7 +36,16 @@ type Weights struct {
 
 // DefaultWeights rank read-only, high-traffic, self-contained families
 // first, with the monolith's pain (errors, latency) as a tie-breaker.
-var DefaultWeights = Weights{Traffic: 0.35, ReadOnly: 0.25, SelfContained: 0.2, Errors: 0.1, Latency: 0.1}
+var DefaultWeights = WeightsOf(config.DefaultPlannerWeights)
+
+// WeightsOf are the weights a route file's planner.weights set; all
+// zero means the defaults.
+func WeightsOf(w config.PlannerWeights) Weights {
+	if w == (config.PlannerWeights{}) {
+		w = config.DefaultPlannerWeights
+	}
+	return Weights{Traffic: w.Traffic, ReadOnly: w.ReadOnly, SelfContained: w.SelfContained, Errors: w.Errors, Latency: w.Latency}
+}
 
 // errorsFull is the monolith error rate at which the Errors term is 1.
 const errorsFull = 0.05

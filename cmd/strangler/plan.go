@@ -85,8 +85,12 @@ func runPlan(cmd *cobra.Command, f planFlags) error {
 			return fmt.Errorf("matching the log against %s: %w", f.config, err)
 		}
 	}
-	p := plan.BuildSnapshot(snap, plan.BuildOptions{Source: "access log " + f.accessLog, Top: f.top,
-		Endpoints: f.endpoints, Config: cfg})
+	opts := plan.BuildOptions{Source: "access log " + f.accessLog, Top: f.top, Endpoints: f.endpoints, Config: cfg}
+	if cfg != nil {
+		w := plan.WeightsOf(cfg.Planner.Weights)
+		opts.Weights = &w
+	}
+	p := plan.BuildSnapshot(snap, opts)
 	p.MemoryBound, p.Log = inv.MemoryBound(), &stats
 	return writePlan(cmd.OutOrStdout(), p, f.format)
 }

@@ -310,7 +310,9 @@ func (a *app) adminHandler(path string) http.Handler {
 		Reports: a.reports, Shadow: a.shadow, Timeline: a.metrics.Timeline,
 		Automation: a.auto, Breakers: a.proxy, Cluster: a.clusterView,
 		Planner: a.proxy.Planner(), PlanOptions: func() plan.BuildOptions {
-			return plan.BuildOptions{Config: a.proxy.Config(), Window: planIdleWindow}
+			cfg := a.proxy.Config()
+			w := plan.WeightsOf(cfg.Planner.Weights)
+			return plan.BuildOptions{Config: cfg, Window: planIdleWindow, Weights: &w}
 		},
 		Progress: a.progress,
 	})
