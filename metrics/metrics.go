@@ -121,6 +121,24 @@ func (r *Registry) initControlCollectors() {
 	}, []string{"route", "action"})
 }
 
+// TracingSpans exports strangler_tracing_spans_total{result}: the sampled
+// spans ended, exported and failed to export, read from counts at each
+// scrape. Their difference (less at most the queue size still waiting)
+// is what the exporter's full queue dropped. Call it once.
+func (r *Registry) TracingSpans(counts func() (ended, exported, failed uint64)) {
+	for i, result := range []string{"ended", "exported", "failed"} {
+		r.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "strangler_tracing_spans_total",
+			Help: "Sampled spans by result: ended (queued for export), exported, failed (export error). " +
+				"ended - exported - failed, beyond the queue size, were dropped at a full queue.",
+			ConstLabels: prometheus.Labels{"result": result},
+		}, func() float64 {
+			e, x, f := counts()
+			return float64([3]uint64{e, x, f}[i])
+		}))
+	}
+}
+
 // Handler serves the registry in the Prometheus exposition format.
 func (r *Registry) Handler() http.Handler {
 	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{})

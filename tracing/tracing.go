@@ -42,6 +42,7 @@ const BatchTimeout = 2 * time.Second
 
 // Tracer makes strangler's spans. nil means tracing is off.
 type Tracer struct {
+	counts   *counter
 	provider *sdktrace.TracerProvider
 	tracer   trace.Tracer
 	prop     propagation.TraceContext
@@ -62,8 +63,10 @@ func New(ctx context.Context, cfg config.Tracing, log zerolog.Logger) (*Tracer, 
 	if err != nil {
 		return nil, fmt.Errorf("tracing resource for service %q: %w", cfg.ServiceName, err)
 	}
-	bsp := sdktrace.NewBatchSpanProcessor(exp, sdktrace.WithMaxQueueSize(cfg.QueueSize),
-		sdktrace.WithMaxExportBatchSize(cfg.BatchSize), sdktrace.WithBatchTimeout(BatchTimeout))
+	counts := &counter{}
+	bsp := countingProcessor{SpanProcessor: sdktrace.NewBatchSpanProcessor(countingExporter{exp, counts},
+		sdktrace.WithMaxQueueSize(cfg.QueueSize), sdktrace.WithMaxExportBatchSize(cfg.BatchSize),
+		sdktrace.WithBatchTimeout(BatchTimeout)), c: counts}
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.Ratio()))),
 		sdktrace.WithSpanProcessor(bsp), sdktrace.WithResource(res), sdktrace.WithIDGenerator(idGenerator{}))
@@ -71,7 +74,7 @@ func New(ctx context.Context, cfg config.Tracing, log zerolog.Logger) (*Tracer, 
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 		warn.Warn().Err(err).Msg("tracing: export failed")
 	}))
-	return &Tracer{provider: tp, tracer: tp.Tracer(instrumentation)}, nil
+	return &Tracer{counts: counts, provider: tp, tracer: tp.Tracer(instrumentation)}, nil
 }
 
 // Shutdown exports the spans still queued, until ctx is done, and stops

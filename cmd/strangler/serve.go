@@ -146,6 +146,12 @@ func newApp(cfg *config.Config, log zerolog.Logger, o serveOptions) (*app, error
 	if a.tracer, err = startTracing(cfg.Tracing, a.log); err != nil {
 		return nil, err
 	}
+	if a.tracer != nil {
+		a.metrics.TracingSpans(func() (uint64, uint64, uint64) {
+			c := a.tracer.Counts()
+			return c.Ended, c.Exported, c.Failed
+		})
+	}
 	a.shadow = shadow.New(shadow.Options{Workers: cfg.Shadowing.Workers, Queue: cfg.Shadowing.Queue,
 		Observer: a.metrics, Sink: a.reports, Log: a.log, Secret: []byte(os.Getenv(cfg.Shadowing.SecretEnv)),
 		Tracer: a.tracer})

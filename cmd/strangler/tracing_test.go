@@ -50,15 +50,16 @@ routes:
 	logs := &testutil.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addrs := make(chan string, 1)
+	addrs := make(chan string, 2)
 	done := make(chan error, 1)
 	go func() {
 		done <- runServe(ctx, serveOptions{path: writeFile(t, cfg), out: logs, errOut: io.Discard,
-			listening: func(data, _ string) { addrs <- data }})
+			listening: func(data, admin string) { addrs <- data; addrs <- admin }})
 	}()
-	var data string
+	var data, adminAddr string
 	select {
 	case data = <-addrs:
+		adminAddr = <-addrs
 	case err := <-done:
 		t.Fatalf("runServe ended early: %v", err)
 	case <-time.After(10 * time.Second):
@@ -70,6 +71,8 @@ routes:
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+	// The spans are counted on /metrics (3 ended once the copy's is).
+	waitMetric(t, "http://"+adminAddr+"/metrics", `strangler_tracing_spans_total{result="ended"} 3`)
 	cancel()
 	select {
 	case err := <-done:
@@ -96,4 +99,23 @@ routes:
 	if !strings.Contains(logs.String(), `"trace_id":"`+traceID+`"`) {
 		t.Errorf("access log lacks trace_id %s:\n%s", traceID, logs.String())
 	}
+}
+
+// waitMetric polls a /metrics URL until it holds line (10 s at most).
+func waitMetric(t *testing.T, url, line string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var body []byte
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(body), line) {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never showed %q; last:\n%s", url, line, body)
 }
