@@ -2,6 +2,11 @@
 GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
+# The product is the root module; the bench tools and the reliability suite
+# are modules of their own (bench/go.mod, reliability/go.mod), so the
+# product's go.mod lists only what the product links. make test covers all
+# three.
+TOOLMODS    := bench reliability
 
 .PHONY: run run-cluster test vet staticcheck unit bench fuzz build reliability schema
 
@@ -20,12 +25,15 @@ test: vet staticcheck unit
 
 vet:
 	$(GO) vet $(PKGS)
+	for m in $(TOOLMODS); do $(GO) -C $$m vet ./... || exit 1; done
 
 staticcheck:
 	$(GO) run $(STATICCHECK) $(PKGS)
+	for m in $(TOOLMODS); do $(GO) -C $$m run $(STATICCHECK) ./... || exit 1; done
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	for m in $(TOOLMODS); do $(GO) -C $$m test -race -count=1 -timeout 15m ./... || exit 1; done
 
 ## build: the binary, into bin/
 build:
@@ -46,7 +54,7 @@ bench:
 ## against it on 127.0.0.1 (under 10 minutes), print the table and write it
 ## to docs/reliability.md; `make test` runs a quick subset (go test)
 reliability:
-	$(GO) run ./reliability/cmd/reliability -out docs/reliability.md
+	$(GO) -C reliability run ./cmd/reliability -out ../docs/reliability.md
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
@@ -64,4 +72,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLeanMatchesStandard$$' -fuzztime $(FUZZTIME) ./upstream
 	$(GO) test -run '^$$' -fuzz '^FuzzLeanRelayMatchesStandard$$' -fuzztime $(FUZZTIME) ./upstream
 	$(GO) test -run '^$$' -fuzz '^FuzzSanitizeHeaders$$' -fuzztime $(FUZZTIME) ./upstream
-	$(GO) test -run '^$$' -fuzz '^FuzzRawRequest$$' -fuzztime $(FUZZTIME) ./reliability
+	$(GO) -C reliability test -run '^$$' -fuzz '^FuzzRawRequest$$' -fuzztime $(FUZZTIME) .

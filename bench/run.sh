@@ -23,10 +23,12 @@ mkdir -p "$out"
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/strangler" ./cmd/strangler
-go build -o "$bin/backend" ./bench/backend
-go build -o "$bin/bareproxy" ./bench/bareproxy
-go build -o "$bin/tunedproxy" ./bench/tunedproxy
-go build -o "$bin/floor" ./bench/floor
+# The bench tools are their own module (bench/go.mod): fasthttp and vegeta
+# stay out of the product's go.mod.
+go -C bench build -o "$bin/backend" ./backend
+go -C bench build -o "$bin/bareproxy" ./bareproxy
+go -C bench build -o "$bin/tunedproxy" ./tunedproxy
+go -C bench build -o "$bin/floor" ./floor
 
 # -only PHASE runs that phase of the peers alone: no micro-benchmarks.
 only=
@@ -38,4 +40,4 @@ if [[ -z $only ]]; then
 fi
 
 echo "== peers =="
-go run ./bench/peers -bin "$bin" -out "$out" "$@"
+go -C bench run ./peers -bin "$bin" -out "$PWD/$out" "$@"

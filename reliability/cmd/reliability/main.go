@@ -19,18 +19,19 @@ import (
 )
 
 func main() {
-	out := flag.String("out", "docs/reliability.md", "Markdown file the table is written into (\"\": none)")
-	bin := flag.String("bin", "", "strangler binary to test (default: build ./cmd/strangler)")
+	out := flag.String("out", "../docs/reliability.md", "Markdown file the table is written into (\"\": none)")
+	bin := flag.String("bin", "", "strangler binary to test (default: build ./cmd/strangler of -root)")
+	root := flag.String("root", "..", "the strangler module's folder, where the binary is built from")
 	quick := flag.Bool("quick", false, "the short mode go test uses")
 	only := flag.String("run", "", "comma-separated scenario names to run (default: all)")
 	limit := flag.Duration("limit", 10*time.Minute, "stop the run after this long")
 	flag.Parse()
-	if err := run(*out, *bin, *quick, *only, *limit); err != nil {
+	if err := run(*out, *bin, *root, *quick, *only, *limit); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(out, bin string, quick bool, only string, limit time.Duration) error {
+func run(out, bin, root string, quick bool, only string, limit time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, limit)
@@ -41,7 +42,7 @@ func run(out, bin string, quick bool, only string, limit time.Duration) error {
 	}
 	defer os.RemoveAll(dir)
 	if bin == "" {
-		if bin, err = reliability.Build(ctx, ".", dir); err != nil {
+		if bin, err = reliability.Build(ctx, root, dir); err != nil {
 			return err
 		}
 	}
