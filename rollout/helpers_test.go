@@ -3,7 +3,6 @@ package rollout_test
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/proxy"
 	"github.com/stranglerfig/strangler/rollout"
 	"github.com/stranglerfig/strangler/routing"
@@ -44,12 +44,7 @@ type backends struct {
 
 func newBackend(t testing.TB, name string) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Side", name)
-		_, _ = io.WriteString(w, name)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	return testutil.NewBackend(t, name).Server
 }
 
 func newBackends(t testing.TB) backends {

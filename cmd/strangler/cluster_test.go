@@ -17,6 +17,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/internal/etcdtest"
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/rollout/etcdstate"
 )
 
@@ -132,7 +133,7 @@ func TestClusterOnEtcd(t *testing.T) {
 	}
 
 	for i, r := range rs {
-		waitFor(t, func() bool {
+		testutil.Eventually(t, "the condition at cluster_test.go:135", func() bool {
 			_, metrics := get(t, r.admin+"/metrics")
 			return strings.Contains(metrics, "strangler_config_drift 1")
 		})
@@ -157,8 +158,8 @@ func TestClusterOnEtcd(t *testing.T) {
 	if err := os.WriteFile(path3, []byte(same), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return !clusterOf(t, rs[0].admin).Drift })
-	waitFor(t, func() bool {
+	testutil.Eventually(t, "!clusterOf(t, rs[0].admin).Drift", func() bool { return !clusterOf(t, rs[0].admin).Drift })
+	testutil.Eventually(t, "the condition at cluster_test.go:161", func() bool {
 		_, metrics := get(t, rs[2].admin+"/metrics")
 		return strings.Contains(metrics, "strangler_config_drift 0")
 	})
@@ -191,7 +192,7 @@ func TestClusterOnEtcd(t *testing.T) {
 	}
 
 	m.Stop()
-	waitFor(t, func() bool {
+	testutil.Eventually(t, "the condition at cluster_test.go:194", func() bool {
 		code, body := get(t, rs[0].admin+"/admin/cluster")
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "cannot list the replicas: etcd is unreachable")
 	})
@@ -211,7 +212,7 @@ func TestClusterCLI(t *testing.T) {
 	if _, err := serveAs(t, writeFile(t, file+"# drifted\n"), "two"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return clusterOf(t, one.admin).Leader == "one" }) // the first to start leads
+	testutil.Eventually(t, "clusterOf(t, one.admin).Leader == \"one\"", func() bool { return clusterOf(t, one.admin).Leader == "one" }) // the first to start leads
 
 	out := cli(t, one.admin, "cluster")
 	lines := strings.Split(strings.TrimSpace(out), "\n")

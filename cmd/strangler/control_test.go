@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
 
 // sides starts a monolith and a service that name themselves and count
@@ -221,7 +222,7 @@ func TestOverridesSurviveRestart(t *testing.T) {
 	if err := os.WriteFile(path, []byte(s.config("migrated", 0)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { r := routeState(t, adminURL); return r.Stage == "migrated" && r.Override == nil })
+	testutil.Eventually(t, "r.Stage == \"migrated\" && r.Override == nil", func() bool { r := routeState(t, adminURL); return r.Stage == "migrated" && r.Override == nil })
 	// An override, then reset: the file's position applies again.
 	cli(t, adminURL, "rollback", "orders")
 	if r := routeState(t, adminURL); r.Stage != "shadow" {
@@ -285,17 +286,6 @@ func routeState(t *testing.T, adminURL string) routeView {
 		t.Fatal(err)
 	}
 	return r
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // TestCLIErrors checks the verbs' messages for an unreachable proxy, a

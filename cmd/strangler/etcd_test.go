@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stranglerfig/strangler/internal/etcdtest"
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
 
 // etcdConfig is the sides' route file on the etcd backend, replica name.
@@ -73,14 +74,14 @@ func TestServeOnEtcd(t *testing.T) {
 	if code, body := post(t, admin1+"/admin/routes/orders/stage", `{"stage":"migrated","reason":"on one"}`); code != http.StatusOK {
 		t.Fatalf("stage on replica one: %d %s", code, body)
 	}
-	waitFor(t, func() bool { return servedBy(t, data2) == "orders" })
+	testutil.Eventually(t, "servedBy(t, data2) == \"orders\"", func() bool { return servedBy(t, data2) == "orders" })
 	_, events := get(t, admin2+"/admin/events?route=orders")
 	if !strings.Contains(events, `"replica": "one"`) {
 		t.Errorf("replica two's events do not name replica one:\n%s", events)
 	}
 
 	m.Stop()
-	waitFor(t, func() bool {
+	testutil.Eventually(t, "the condition at etcd_test.go:83", func() bool {
 		code, body := get(t, admin2+"/readyz")
 		return code == http.StatusOK && strings.Contains(body, `"state": "degraded"`)
 	})
@@ -92,7 +93,7 @@ func TestServeOnEtcd(t *testing.T) {
 	if _, metrics := get(t, admin2+"/metrics"); !strings.Contains(metrics, "strangler_state_backend_up 0") {
 		t.Error("/metrics lacks strangler_state_backend_up 0 while etcd is down")
 	}
-	waitFor(t, func() bool {
+	testutil.Eventually(t, "the condition at etcd_test.go:95", func() bool {
 		code, _ := get(t, admin1+"/readyz")
 		return code == http.StatusOK
 	})
@@ -107,11 +108,11 @@ func TestServeOnEtcd(t *testing.T) {
 	}
 
 	m.Restart()
-	waitFor(t, func() bool {
+	testutil.Eventually(t, "the condition at etcd_test.go:110", func() bool {
 		code, _ := post(t, admin1+"/admin/routes/orders/rollback", `{"reason":"etcd is back"}`)
 		return code == http.StatusOK
 	})
-	waitFor(t, func() bool { return servedBy(t, data2) == "monolith" })
+	testutil.Eventually(t, "servedBy(t, data2) == \"monolith\"", func() bool { return servedBy(t, data2) == "monolith" })
 	if _, metrics := get(t, admin2+"/metrics"); !strings.Contains(metrics, "strangler_state_backend_up 1") {
 		t.Error("/metrics lacks strangler_state_backend_up 1 once etcd is back")
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/stranglerfig/strangler/admin"
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/internal/etcdtest"
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
 
 // shadowReplica runs runServe as replica name with its admin API on a
@@ -76,13 +77,13 @@ func TestCLIClusterScope(t *testing.T) {
 				t.Fatalf("GET through %s: %d %s", name, code, body)
 			}
 		}
-		waitFor(t, func() bool {
+		testutil.Eventually(t, "the condition at fanout_test.go:79", func() bool {
 			var d struct{ Diffs []json.RawMessage }
 			_, body := get(t, adm+"/admin/diffs?scope=local")
 			return json.Unmarshal([]byte(body), &d) == nil && len(d.Diffs) == 3
 		})
 	}
-	waitFor(t, func() bool { return strings.Count(get2(t, admins["a"]+"/admin/cluster"), `"name"`) == 2 })
+	testutil.Eventually(t, "strings.Count(get2(t, admins[\"a\"]+\"/admin/cluster\"), `\"name\"`) == 2", func() bool { return strings.Count(get2(t, admins["a"]+"/admin/cluster"), `"name"`) == 2 })
 
 	tests := []struct {
 		args     []string
@@ -121,7 +122,7 @@ func TestCLIClusterScope(t *testing.T) {
 	// The noise a and b learned (the per-call "at") reaches a replica that
 	// starts later and has seen no traffic.
 	_, c := shadowReplica(t, path, "c")
-	waitFor(t, func() bool {
+	testutil.Eventually(t, "the condition at fanout_test.go:124", func() bool {
 		var rep struct {
 			Routes []struct {
 				Noise []struct{ Path string } `json:"noise"`

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stranglerfig/strangler/admin"
 	"github.com/stranglerfig/strangler/internal/etcdtest"
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/rollout"
 )
 
@@ -44,7 +45,7 @@ func TestAdminShowsClusterFigures(t *testing.T) {
 	}
 	want := map[string]uint64{"one": 2, "two": 5}
 	for _, a := range []string{admin1, admin2} {
-		waitFor(t, func() bool { return routeOf(t, a).Figures.Legacy.Requests == 7 })
+		testutil.Eventually(t, "routeOf(t, a).Figures.Legacy.Requests == 7", func() bool { return routeOf(t, a).Figures.Legacy.Requests == 7 })
 		r := routeOf(t, a)
 		if len(r.ReplicaFigures) != len(want) {
 			t.Errorf("%s: replica_figures %+v, want one and two", a, r.ReplicaFigures)
@@ -79,7 +80,7 @@ func TestServeGatesCountTheCluster(t *testing.T) {
 	}
 	data1, admin1 := startInProcess(t, writeFile(t, strings.Replace(file("one"), "percent: 0", "percent: 100", 1)))
 	data2, admin2 := startInProcess(t, writeFile(t, strings.Replace(file("two"), "percent: 0", "percent: 100", 1)))
-	waitFor(t, func() bool { return routeOf(t, admin1).Automation != nil && routeOf(t, admin2).Automation != nil })
+	testutil.Eventually(t, "routeOf(t, admin1).Automation != nil && routeOf(t, admin2).Automation != nil", func() bool { return routeOf(t, admin1).Automation != nil && routeOf(t, admin2).Automation != nil })
 	time.Sleep(300 * time.Millisecond) // a few ticks: the window has begun
 	for range 3 {
 		if servedBy(t, data1) != "orders" || servedBy(t, data2) != "orders" {
@@ -88,9 +89,9 @@ func TestServeGatesCountTheCluster(t *testing.T) {
 	}
 	// Only the automation leader evaluates gates; it counts the sum.
 	var leader string
-	waitFor(t, func() bool { leader = clusterOf(t, admin1).Leader; return leader != "" })
+	testutil.Eventually(t, "leader != \"\"", func() bool { leader = clusterOf(t, admin1).Leader; return leader != "" })
 	leaderAdmin := map[string]string{"one": admin1, "two": admin2}[leader]
-	waitFor(t, func() bool {
+	testutil.Eventually(t, "the condition at figures_test.go:93", func() bool {
 		g, ok := gateOf(routeOf(t, leaderAdmin), "min_requests")
 		return ok && g.Value == 6
 	})

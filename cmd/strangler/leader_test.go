@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stranglerfig/strangler/internal/etcdtest"
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/rollout/etcdstate"
 )
 
@@ -73,7 +74,7 @@ func TestServeElectsOneAutomationLeader(t *testing.T) {
 		admins[name], stops[name] = startStoppable(t, writeFile(t, cfg))
 	}
 	var leader, other string
-	waitFor(t, func() bool {
+	testutil.Eventually(t, "the condition at leader_test.go:76", func() bool {
 		g1, g2 := leaderGauge(t, admins["one"]), leaderGauge(t, admins["two"])
 		switch {
 		case g1 == "1" && g2 == "0":
@@ -87,16 +88,16 @@ func TestServeElectsOneAutomationLeader(t *testing.T) {
 		_, events := get(t, admin+"/admin/events")
 		return events
 	}
-	waitFor(t, func() bool { return strings.Contains(leaderEvents(admins[leader]), `"action": "leader"`) })
+	testutil.Eventually(t, "strings.Contains(leaderEvents(admins[leader]), `\"action\": \"leader\"`)", func() bool { return strings.Contains(leaderEvents(admins[leader]), `"action": "leader"`) })
 	stopped := time.Now()
 	stops[leader]()
-	waitFor(t, func() bool { return leaderGauge(t, admins[other]) == "1" })
+	testutil.Eventually(t, "leaderGauge(t, admins[other]) == \"1\"", func() bool { return leaderGauge(t, admins[other]) == "1" })
 	took := time.Since(stopped)
 	t.Logf("the leader stopped cleanly; %s took over %s later (lease TTL %s)", other, took.Round(time.Millisecond), etcdstate.DefaultLeaderTTL)
 	if took >= etcdstate.DefaultLeaderTTL {
 		t.Errorf("takeover after a clean stop took %s: the leader did not resign", took)
 	}
-	waitFor(t, func() bool { return strings.Count(leaderEvents(admins[other]), `"action": "leader"`) >= 2 })
+	testutil.Eventually(t, "strings.Count(leaderEvents(admins[other]), `\"action\": \"leader\"`) >= 2", func() bool { return strings.Count(leaderEvents(admins[other]), `"action": "leader"`) >= 2 })
 	code, events := get(t, admins[other]+"/admin/events")
 	if code != http.StatusOK || !strings.Contains(events, `"replica": "`+leader+`"`) ||
 		strings.Count(events, `"action": "leader"`) != 2 {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stranglerfig/strangler/internal/etcdtest"
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/progress"
 )
 
@@ -185,7 +186,7 @@ func TestProgressOnEtcd(t *testing.T) {
 		}
 	}
 	var leader string
-	waitFor(t, func() bool {
+	testutil.Eventually(t, "the condition at progress_test.go:188", func() bool {
 		r1, r2 := fetchProgress(t, admins["one"]), fetchProgress(t, admins["two"])
 		if r1.Recording == r2.Recording || len(r1.History) == 0 || len(r1.History) != len(r2.History) {
 			return false

@@ -11,7 +11,7 @@ import (
 const DefaultWait = 10 * time.Second
 
 // pollEvery is how often Eventually checks its condition.
-const pollEvery = 5 * time.Millisecond
+const pollEvery = 10 * time.Millisecond
 
 // Eventually polls cond until it holds, failing the test after DefaultWait
 // with what it was waiting for. Use it only where no signal exists to wait

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/internal/etcdtest"
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/rollout"
 	"github.com/stranglerfig/strangler/rollout/etcdstate"
@@ -275,7 +276,7 @@ func TestLeaderAfterEtcdOutage(t *testing.T) {
 	m.Restart()
 	waitDegraded(t, rs[0].replica, false)
 	start := time.Now()
-	waitFor(t, 10*time.Second, func() bool { return len(leaders(rs[0].ctl.Audit())) >= 2 })
+	testutil.Eventually(t, "len(leaders(rs[0].ctl.Audit())) >= 2", func() bool { return len(leaders(rs[0].ctl.Audit())) >= 2 })
 	t.Logf("etcd back: a new automation term recorded %s later", time.Since(start).Round(time.Millisecond))
 	f.paused.Store(false)
 	waitAt(t, rs[0], canary50, 10*time.Second)
@@ -317,16 +318,5 @@ func TestElectorStopsWhileEtcdDown(t *testing.T) {
 		t.Logf("both electors stopped %s after the stop, etcd down", d.Round(time.Millisecond))
 	case <-time.After(15 * time.Second):
 		t.Fatal("an elector did not stop within 15 s while etcd was down")
-	}
-}
-
-func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s", limit)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

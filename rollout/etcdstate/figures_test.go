@@ -13,6 +13,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/internal/etcdtest"
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/rollout"
 	"github.com/stranglerfig/strangler/rollout/etcdstate"
@@ -163,12 +164,12 @@ func TestFiguresLeaveWithTheLease(t *testing.T) {
 	for i, f := range fs {
 		f.serve(10*(i+1), time.Millisecond) // 10, 20, 30
 	}
-	waitUntil(t, func() bool { return fs[0].figs.Figures("orders").Service.Requests == 60 })
+	testutil.Eventually(t, "fs[0].figs.Figures(\"orders\").Service.Requests == 60", func() bool { return fs[0].figs.Figures("orders").Service.Requests == 60 })
 	before := fs[0].figs.Snapshot("orders")
 
 	fs[1].stop() // r2 dies: no more publishing, no revoke
 	start := time.Now()
-	waitUntil(t, func() bool { return slices.Equal(fs[0].figs.Peers(), []string{"r3"}) })
+	testutil.Eventually(t, "slices.Equal(fs[0].figs.Peers(), []string{\"r3\"})", func() bool { return slices.Equal(fs[0].figs.Peers(), []string{"r3"}) })
 	if gone := time.Since(start); gone < ttl/2 {
 		t.Errorf("r2 left after %s, before its lease (%s) could expire", gone, ttl)
 	}
@@ -188,7 +189,7 @@ func TestFiguresLeaveWithTheLease(t *testing.T) {
 	fs[2].figs.Close()
 	fs[2] = publish(t, rs[2], ttl)
 	fs[2].serve(5, time.Millisecond)
-	waitUntil(t, func() bool { return fs[0].figs.Figures("orders").Service.Requests == 15 })
+	testutil.Eventually(t, "fs[0].figs.Figures(\"orders\").Service.Requests == 15", func() bool { return fs[0].figs.Figures("orders").Service.Requests == 15 })
 	if got := fs[0].figs.Snapshot("orders").Service.Requests; got != 65 {
 		t.Errorf("gates' cumulative sum after r3 restarted = %d, want 65 (60 before + 5 new)", got)
 	}

@@ -13,6 +13,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/stranglerfig/strangler/internal/etcdtest"
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/rollout/etcdstate"
 )
 
@@ -135,7 +136,7 @@ func campaign(t *testing.T, cli *clientv3.Client, prefix, value string) *concurr
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = e.Campaign(ctx, value) })
 	t.Cleanup(func() { cancel(); wg.Wait(); _ = s.Close() })
-	waitUntil(t, func() bool {
+	testutil.Eventually(t, "the condition at members_test.go:138", func() bool {
 		resp, err := cli.Get(context.Background(), prefix+"/", clientv3.WithPrefix())
 		if err != nil {
 			return false
@@ -148,18 +149,6 @@ func campaign(t *testing.T, cli *clientv3.Client, prefix, value string) *concurr
 		return false
 	})
 	return s
-}
-
-// waitUntil polls ok for up to 10 s.
-func waitUntil(t *testing.T, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 10 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestRegistryDrift flags the replicas whose route-file hash differs from
@@ -198,7 +187,7 @@ func TestRegistryDrift(t *testing.T) {
 				if drift {
 					want = 2
 				}
-				waitUntil(t, func() bool { return mm.drift.Load() == want })
+				testutil.Eventually(t, "mm.drift.Load() == want", func() bool { return mm.drift.Load() == want })
 			}
 		})
 	}
@@ -211,10 +200,10 @@ func TestRegistryRouteFileChange(t *testing.T) {
 	m := etcdtest.Start(t)
 	rs := cluster(t, []string{m.ClientURL}, 3)
 	ms := []*member{register(t, rs[0], "a", 0), register(t, rs[1], "a", 0), register(t, rs[2], "b", 0)}
-	waitUntil(t, func() bool { return ms[0].drift.Load() == 2 })
+	testutil.Eventually(t, "ms[0].drift.Load() == 2", func() bool { return ms[0].drift.Load() == 2 })
 	fixed := "a"
 	ms[2].hash.Store(&fixed)
-	waitUntil(t, func() bool { return ms[0].drift.Load() == 1 && !view(t, ms[1]).Drift })
+	testutil.Eventually(t, "ms[0].drift.Load() == 1 && !view(t, ms[1]).Drift", func() bool { return ms[0].drift.Load() == 1 && !view(t, ms[1]).Drift })
 }
 
 // TestRegistryLeaseExpiry: a replica that stops heartbeating without
@@ -227,7 +216,7 @@ func TestRegistryLeaseExpiry(t *testing.T) {
 	ms := []*member{register(t, rs[0], "a", ttl), register(t, rs[1], "a", ttl), register(t, rs[2], "a", ttl)}
 	ms[1].stop() // r2 dies: no heartbeat, no revoke
 	start := time.Now()
-	waitUntil(t, func() bool { return slices.Equal(names(view(t, ms[0])), []string{"r1", "r3"}) })
+	testutil.Eventually(t, "slices.Equal(names(view(t, ms[0])), []string{\"r1\", \"r3\"})", func() bool { return slices.Equal(names(view(t, ms[0])), []string{"r1", "r3"}) })
 	if gone := time.Since(start); gone < ttl/2 {
 		t.Errorf("r2 left after %s, before its lease (%s) could expire", gone, ttl)
 	}
@@ -303,5 +292,5 @@ func TestRegistryRejoins(t *testing.T) {
 	if got := names(view(t, other)); !slices.Equal(got, []string{"r2"}) {
 		t.Fatalf("after the revoke lists %v, want r2", got)
 	}
-	waitUntil(t, func() bool { return slices.Equal(names(view(t, other)), []string{"r1", "r2"}) })
+	testutil.Eventually(t, "slices.Equal(names(view(t, other)), []string{\"r1\", \"r2\"})", func() bool { return slices.Equal(names(view(t, other)), []string{"r1", "r2"}) })
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/internal/etcdtest"
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/rollout"
 	"github.com/stranglerfig/strangler/rollout/etcdstate"
 )
@@ -130,7 +131,7 @@ func TestUsernamePassword(t *testing.T) {
 	}
 	var errs []error
 	m.Stop()
-	waitUntil(t, func() bool { up, _ := rs[1].store.Up(); return !up })
+	testutil.Eventually(t, "!up", func() bool { up, _ := rs[1].store.Up(); return !up })
 	_, err := rs[0].ctl.SetStage(rollout.Change{Route: "orders", Reason: "while down"}, migrated)
 	if !errors.Is(err, rollout.ErrUnavailable) || !strings.Contains(err.Error(), "as user root") {
 		t.Errorf("a change while etcd is down: %v, want ErrUnavailable naming the user", err)
