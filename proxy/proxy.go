@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"sync"
 	"sync/atomic"
 
@@ -39,12 +38,10 @@ type Proxy struct {
 	tracer    *tracing.Tracer // nil: tracing is off
 	handler   http.Handler
 
-	mu        sync.Mutex // serializes Apply
-	upstreams map[string]*upstream.Upstream
-	breakers  map[string]*guard.Breaker // by service and settings, kept across reloads
-	cfg       atomic.Pointer[config.Config]
-	started   *config.Config // the config the process started with
-	server    config.Server  // the server limits read at start (request bodies)
+	mu      sync.Mutex                 // serializes Apply and Close
+	gen     atomic.Pointer[generation] // the installed table, config, pools and breakers
+	started *config.Config             // the config the process started with
+	server  config.Server              // the server limits read at start (request bodies)
 }
 
 // Options are the parts a Proxy reports to.
@@ -71,16 +68,13 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 		tracer:    opts.Tracer,
 		inventory: legacy.NewInventory(legacy.DefaultMaxEndpoints),
 		planner:   plan.New(plan.Options{}),
-		upstreams: map[string]*upstream.Upstream{},
-		breakers:  map[string]*guard.Breaker{},
 		server:    bodyLimits(cfg.Server),
 	}
-	table, err := p.build(cfg)
+	g, err := p.build(cfg)
 	if err != nil {
 		return nil, err
 	}
-	p.router = routing.NewRouter(table)
-	p.cfg.Store(cfg)
+	p.install(g)
 	p.started = cfg
 	p.handler = withRequestID(withAccessLog(withShadowMarker(p.router, cfg.Shadowing.TrustMarkerFrom), log, cfg.Log.Access, p.metrics, p.planner,
 		p.tracer))
@@ -101,56 +95,25 @@ func (p *Proxy) Inventory() *legacy.Inventory { return p.inventory }
 func (p *Proxy) Planner() *plan.Inventory { return p.planner }
 
 // Config returns the config currently served.
-func (p *Proxy) Config() *config.Config { return p.cfg.Load() }
+func (p *Proxy) Config() *config.Config { return p.gen.Load().cfg }
 
 // Apply builds a table from cfg and swaps it in. On error nothing
-// changes: the previous table keeps serving.
+// changes: the previous table, pools, breakers and gauges keep serving,
+// and the pools the failed build made are closed.
 func (p *Proxy) Apply(cfg *config.Config) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	table, err := p.build(cfg)
+	g, err := p.build(cfg)
 	if err != nil {
 		return err
 	}
-	p.router.Swap(table)
-	p.cfg.Store(cfg)
-	p.closeUnused(cfg)
+	p.install(g)
 	return nil
 }
 
-// build compiles cfg into a table, reusing upstream pools whose settings
-// did not change. Called with p.mu held (or before p is shared).
-func (p *Proxy) build(cfg *config.Config) (*routing.Table, error) {
-	trusted, err := trustedSet(cfg.TrustedProxies)
-	if err != nil {
-		return nil, err
-	}
-	legacyUp, err := p.upstream("legacy", cfg.Legacy)
-	if err != nil {
-		return nil, err
-	}
-	services := map[string]*upstream.Upstream{}
-	for name, s := range cfg.Services {
-		if services[name], err = p.upstream(name, s.Upstream); err != nil {
-			return nil, err
-		}
-	}
-	legacyKeepHost := cfg.Legacy.HostHeader == config.HostClient
-	defaultLegacy := legacy.Handler(p.traced(legacyUp, legacyUp.Proxy(upstream.Route{KeepHost: legacyKeepHost,
-		OnError:      p.errorCounter(metrics.Unmatched, "legacy"),
-		OnAtCapacity: p.capacityCounter(metrics.Unmatched, "legacy", metrics.SideLegacy)}, trusted, p.log)), p.inventory)
-	specs := make([]routing.Spec, 0, len(cfg.Routes))
-	for _, r := range cfg.Routes {
-		spec, err := p.routeSpec(r, cfg, services, legacyUp, legacyKeepHost, trusted)
-		if err != nil {
-			return nil, fmt.Errorf("route %q: %w", r.Name, err)
-		}
-		specs = append(specs, spec)
-	}
-	return routing.Build(specs, defaultLegacy, routing.Options{ClientIP: trusted.ClientIP, Admit: p.admit})
-}
-
-func (p *Proxy) routeSpec(r config.Route, cfg *config.Config, services map[string]*upstream.Upstream,
+// routeSpec compiles one route, with the upstreams, breaker and shadow
+// policy it uses.
+func (p *builder) routeSpec(r config.Route, cfg *config.Config, services map[string]*upstream.Upstream,
 	legacyUp *upstream.Upstream, legacyKeepHost bool, trusted *upstream.Trusted) (routing.Spec, error) {
 	stage, err := routing.ParseStage(r.Stage)
 	if err != nil {
@@ -216,7 +179,7 @@ func allowOf(names []string) routing.Allow {
 
 // guarded wraps a route's service handler with its service's circuit
 // breaker and the route's fallback to the monolith.
-func (p *Proxy) guarded(r config.Route, svc config.Service, legacyH, serviceH http.Handler) http.Handler {
+func (p *builder) guarded(r config.Route, svc config.Service, legacyH, serviceH http.Handler) http.Handler {
 	var b *guard.Breaker
 	if svc.Breaker.On() {
 		b = p.breaker(r.Service, svc)
@@ -233,31 +196,6 @@ func (p *Proxy) guarded(r config.Route, svc config.Service, legacyH, serviceH ht
 	return guard.Handler(o)
 }
 
-// breaker returns the service's breaker, kept across reloads while the
-// service's URL and breaker settings stay the same.
-func (p *Proxy) breaker(name string, svc config.Service) *guard.Breaker {
-	key := breakerKey(name, svc)
-	if b, ok := p.breakers[key]; ok {
-		return b
-	}
-	c := svc.Breaker
-	b := guard.NewBreaker(name, guard.BreakerConfig{ConsecutiveFailures: c.ConsecutiveFailures,
-		FailureRatio: c.FailureRatio, MinRequests: c.MinRequests, Window: c.Window, OpenFor: c.OpenFor,
-		HalfOpenRequests: c.HalfOpenRequests}, p.breakerChanged)
-	p.breakers[key] = b
-	if p.metrics != nil {
-		p.metrics.BreakerState(name, guard.StateClosed)
-	}
-	return b
-}
-
-// breakerKey identifies a breaker by service, URL and settings.
-func breakerKey(name string, svc config.Service) string {
-	c := svc.Breaker
-	return fmt.Sprintf("%s|%s|%d|%g|%d|%s|%s|%d", name, svc.URL, c.ConsecutiveFailures, c.FailureRatio,
-		c.MinRequests, c.Window, c.OpenFor, c.HalfOpenRequests)
-}
-
 func (p *Proxy) breakerChanged(service, from, to string) {
 	p.log.Warn().Str("service", service).Str("from", from).Str("to", to).Msg("circuit breaker changed state")
 	if p.metrics != nil {
@@ -267,14 +205,12 @@ func (p *Proxy) breakerChanged(service, from, to string) {
 
 // BreakerState returns the state of a service's breaker ("" if none).
 func (p *Proxy) BreakerState(service string) string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	cfg := p.cfg.Load()
-	svc, ok := cfg.Services[service]
+	g := p.gen.Load()
+	svc, ok := g.cfg.Services[service]
 	if !ok || !svc.Breaker.On() {
 		return ""
 	}
-	if b, ok := p.breakers[breakerKey(service, svc)]; ok {
+	if b, ok := g.breakers[breakerKey(service, svc)]; ok {
 		return b.State()
 	}
 	return ""
@@ -318,59 +254,11 @@ func (p *Proxy) capacityCounter(route, upstreamName, side string) func() {
 	return func() { p.metrics.Route(route).AtCapacity(upstreamName, side) }
 }
 
-// upstream returns the pooled upstream for these settings, creating it
-// if needed.
-func (p *Proxy) upstream(name string, u config.Upstream) (*upstream.Upstream, error) {
-	target, err := url.Parse(u.URL)
-	if err != nil {
-		return nil, fmt.Errorf("upstream %s: %w", name, err)
-	}
-	key := upstreamKey(name, u)
-	if up, ok := p.upstreams[key]; ok {
-		return up, nil
-	}
-	up := upstream.New(upstream.Options{
-		Name: name, URL: target, Timeout: u.Timeout, DialTimeout: u.DialTimeout, MaxIdleConns: u.MaxIdleConns,
-		Lean: u.Client != config.ClientStandard, MaxInFlight: u.MaxInFlight,
-	})
-	p.upstreams[key] = up
-	return up, nil
-}
-
-func upstreamKey(name string, u config.Upstream) string {
-	return fmt.Sprintf("%s|%s|%s|%s|%d|%s|%d", name, u.URL, u.Timeout, u.DialTimeout, u.MaxIdleConns, u.Client,
-		u.MaxInFlight)
-}
-
-// closeUnused drops pools the new config no longer names. Their idle
-// connections close; requests still in flight on them finish normally.
-func (p *Proxy) closeUnused(cfg *config.Config) {
-	keep := map[string]bool{upstreamKey("legacy", cfg.Legacy): true}
-	for name, s := range cfg.Services {
-		keep[upstreamKey(name, s.Upstream)] = true
-	}
-	for key, up := range p.upstreams {
-		if !keep[key] {
-			up.Close()
-			delete(p.upstreams, key)
-		}
-	}
-	keepBreakers := map[string]bool{}
-	for name, s := range cfg.Services {
-		keepBreakers[breakerKey(name, s)] = true
-	}
-	for key := range p.breakers {
-		if !keepBreakers[key] {
-			delete(p.breakers, key)
-		}
-	}
-}
-
 // Close releases idle upstream connections.
 func (p *Proxy) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, up := range p.upstreams {
+	for _, up := range p.gen.Load().upstreams {
 		up.Close()
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
 
 // TestReloadNeverAppliesPausedPartialWrite: a writer rewrites the route
@@ -20,7 +21,7 @@ import (
 // cut that validates (prefix: / would send every path to the payments
 // service). The reloader, watching for real, never installs that table.
 func TestReloadNeverAppliesPausedPartialWrite(t *testing.T) {
-	mono, svc := newBackend(t, "monolith"), newBackend(t, "payments")
+	mono, svc := testutil.NewBackend(t, "monolith"), testutil.NewBackend(t, "payments")
 	head := "listen: \"127.0.0.1:0\"\nadmin: {listen: \"127.0.0.1:0\"}\nlegacy: {url: \"" + mono.URL +
 		"\"}\nservices:\n  payments: {url: \"" + svc.URL + "\"}\nroutes:\n  - name: payments\n    service: payments\n"
 	tests := []struct {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/routing"
 )
 
@@ -108,7 +109,7 @@ routes:
 // proxy. No request may fail; invalid versions are rejected and the last
 // good table keeps serving.
 func TestHotReloadUnderLoad(t *testing.T) {
-	mono, svc := newBackend(t, "monolith"), newBackend(t, "orders")
+	mono, svc := testutil.NewBackend(t, "monolith"), testutil.NewBackend(t, "orders")
 	dir := newConfigDir(t, routeFile(mono.URL, svc.URL, "legacy", 0, 0))
 	cfg, err := config.Load(dir.path(), config.Source{})
 	if err != nil {
@@ -193,7 +194,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 func TestInFlightFinishesOnOldTable(t *testing.T) {
 	release := make(chan struct{})
 	slowMono := newSlowBackend(t, "monolith", release)
-	svc := newBackend(t, "orders")
+	svc := testutil.NewBackend(t, "orders")
 	route := func(stage string) config.Route {
 		return config.Route{Name: "r", Match: config.Match{Prefix: "/"}, Service: "orders", Stage: stage}
 	}
@@ -203,9 +204,7 @@ func TestInFlightFinishesOnOldTable(t *testing.T) {
 		_, side := get(t, http.DefaultClient, url+"/x")
 		done <- side
 	}()
-	for slowMono.waiting.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitClosed(t, "the request to reach the monolith", slowMono.arrived)
 	if err := p.Apply(mustValid(t, baseConfig(slowMono.URL, svc.URL, route("migrated")))); err != nil {
 		t.Fatal(err)
 	}
@@ -221,16 +220,20 @@ func TestInFlightFinishesOnOldTable(t *testing.T) {
 	}
 }
 
-// slowBackend holds every request until release is closed.
+// slowBackend holds every request until release is closed; arrived
+// delivers one value per request that reached it (up to 16 unread).
 type slowBackend struct {
 	URL     string
-	waiting atomic.Int64
+	arrived chan struct{}
 }
 
 func newSlowBackend(t *testing.T, name string, release chan struct{}) *slowBackend {
-	b := &slowBackend{}
+	b := &slowBackend{arrived: make(chan struct{}, 16)}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b.waiting.Add(1)
+		select {
+		case b.arrived <- struct{}{}:
+		default:
+		}
 		<-release
 		w.Header().Set("X-Side", name)
 	}))
