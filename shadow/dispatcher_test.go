@@ -14,7 +14,7 @@ import (
 	"github.com/stranglerfig/strangler/report"
 )
 
-const workerFunc = "shadow.(*Dispatcher).work("
+const workerFunc = "shadow.(*pool[...]).work("
 
 // offerGET mirrors one GET whose primary answers body.
 func offerGET(t *testing.T, p *Policy, body string) {
@@ -61,7 +61,7 @@ func TestDispatcherQueueFull(t *testing.T) {
 	if got := r.store.Stats().Stored; got != queue+workers {
 		t.Errorf("store holds %d records, want %d", got, queue+workers)
 	}
-	if q := r.d.queued.Load(); q != 0 {
+	if q := r.d.pool.bytes.Load(); q != 0 {
 		t.Errorf("queued bytes = %d after the queue drained", q)
 	}
 }
@@ -82,7 +82,7 @@ func TestDispatcherMemoryBudget(t *testing.T) {
 		offerGET(t, p, body)
 	}
 	wantCounts(t, r.d, 0, nil, map[string]uint64{ReasonMemory: 3})
-	if q := r.d.queued.Load(); q != 64 {
+	if q := r.d.pool.bytes.Load(); q != 64 {
 		t.Errorf("queued bytes = %d, want 64", q)
 	}
 	if got := shadowMetric(t, r.metrics, resultDropped, ReasonMemory); got != 3 {
@@ -91,7 +91,7 @@ func TestDispatcherMemoryBudget(t *testing.T) {
 
 	g.open()
 	r.wait()
-	if q := r.d.queued.Load(); q != 0 {
+	if q := r.d.pool.bytes.Load(); q != 0 {
 		t.Fatalf("queued bytes = %d after the copy finished", q)
 	}
 	offerGET(t, p, body) // fits again
@@ -100,7 +100,7 @@ func TestDispatcherMemoryBudget(t *testing.T) {
 	serve(p, httptest.NewRequest("POST", "/items", strings.NewReader(body)), shadowDecision, primary)
 	r.wait()
 	wantCounts(t, r.d, 2, nil, map[string]uint64{ReasonMemory: 4})
-	if q := r.d.queued.Load(); q != 0 {
+	if q := r.d.pool.bytes.Load(); q != 0 {
 		t.Errorf("queued bytes = %d at rest", q)
 	}
 }
@@ -158,7 +158,7 @@ func TestDispatcherStop(t *testing.T) {
 	if n := r.d.Pending(); n != 0 {
 		t.Errorf("Pending = %d after offers to a stopped dispatcher", n)
 	}
-	if q := r.d.queued.Load(); q != 0 {
+	if q := r.d.pool.bytes.Load(); q != 0 {
 		t.Errorf("queued bytes = %d after Stop", q)
 	}
 }
@@ -288,7 +288,7 @@ func TestDispatcherSurvivesPanic(t *testing.T) {
 	if n := r.d.Pending(); n != 0 {
 		t.Errorf("Pending = %d", n)
 	}
-	if q := r.d.queued.Load(); q != 0 {
+	if q := r.d.pool.bytes.Load(); q != 0 {
 		t.Errorf("queued bytes = %d: a panicking job was not released", q)
 	}
 }
