@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/report"
 )
 
@@ -116,7 +117,7 @@ func TestDispatcherStop(t *testing.T) {
 	r := newRig(t, okHandler, g, Options{Workers: 1, Queue: 8})
 	t.Cleanup(g.open)
 	p := r.policy(nil)
-	eventually(t, "the worker to run", func() bool { return goroutinesIn(workerFunc)-base == 1 })
+	testutil.Eventually(t, "the worker to run", func() bool { return goroutinesIn(workerFunc)-base == 1 })
 
 	offerGET(t, p, "primary")
 	g.waitArrival(t)
@@ -302,9 +303,11 @@ func TestDispatcherStopWhileOffering(t *testing.T) {
 		p := r.policy(nil)
 		primary := &counting{body: "primary"}
 		stop := make(chan struct{})
+		started := make(chan struct{}, 8)
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Go(func() {
+				started <- struct{}{}
 				for {
 					select {
 					case <-stop:
@@ -315,11 +318,14 @@ func TestDispatcherStopWhileOffering(t *testing.T) {
 				}
 			})
 		}
-		time.Sleep(time.Millisecond)
+		for range 8 {
+			<-started
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		r.d.Stop(ctx)
 		cancel()
-		time.Sleep(time.Millisecond)
+		atStop := primary.calls.Load()
+		testutil.Eventually(t, "offers to the stopped dispatcher", func() bool { return primary.calls.Load() > atStop+8 })
 		close(stop)
 		wg.Wait()
 		c := r.d.Counts(testRoute)
@@ -331,5 +337,30 @@ func TestDispatcherStopWhileOffering(t *testing.T) {
 			t.Fatalf("round %d: %d offered, %d accounted for (%+v), %d pending", round,
 				primary.calls.Load(), total, c, n)
 		}
+	}
+}
+
+// TestCountsAndMetricsAgree: strangler_shadow_requests_total shows, series
+// by series, the counts the report reads, because it reads them.
+func TestCountsAndMetricsAgree(t *testing.T) {
+	r := newRig(t, okHandler, okHandler, Options{Workers: 1, Queue: 8})
+	p := r.policy(func(c *PolicyConfig) { c.Methods = []string{"GET"} })
+	for range 3 {
+		offerGET(t, p, "primary")
+	}
+	serve(p, httptest.NewRequest("POST", "/items", nil), shadowDecision, &counting{body: "primary"})
+	r.wait()
+	wantCounts(t, r.d, 3, map[string]uint64{ReasonMethod: 1}, nil)
+	series := 0
+	r.d.reg.eachCount(func(route, result, reason string, n uint64) {
+		series++
+		got := metricValue(t, r.metrics, "strangler_shadow_requests_total",
+			map[string]string{"route": route, "result": result, "reason": reason})
+		if got != float64(n) {
+			t.Errorf("%s/%s/%s: metric %v, counts %d", route, result, reason, got, n)
+		}
+	})
+	if series != 2 {
+		t.Errorf("%d series counted, want 2 (sent, skipped/method)", series)
 	}
 }
