@@ -114,3 +114,44 @@ func TestShadowRequestsForgetRoute(t *testing.T) {
 	wantShadowSeries(t, r, "a new source",
 		`strangler_shadow_requests_total{reason="",result="sent",route="a"} 7`)
 }
+
+// TestShadowRequestsConcurrent scrapes and forgets a route while its
+// counts grow (run with -race); a route never forgotten shows every
+// count.
+func TestShadowRequestsConcurrent(t *testing.T) {
+	const writers, each = 4, 500
+	r := New()
+	var tally shadowTally
+	r.WatchShadow(func() int64 { return 0 }, func() int64 { return 0 }, tally.each)
+	stop := make(chan struct{})
+	var readers, wg sync.WaitGroup
+	readers.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := r.reg.Gather(); err != nil {
+				t.Error(err)
+				return
+			}
+			r.ForgetRoute("a")
+		}
+	})
+	for range writers {
+		wg.Go(func() {
+			for range each {
+				tally.add("a", "sent", "", 1)
+				tally.add("b", "sent", "", 1)
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	m := find(scrape(t, r)["strangler_shadow_requests_total"], map[string]string{"route": "b", "result": "sent"})
+	if got := m.GetCounter().GetValue(); got != writers*each {
+		t.Errorf("route b sent = %v, want %d", got, writers*each)
+	}
+}
