@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/report"
 )
 
@@ -126,4 +127,24 @@ func TestRegistryConcurrentCounts(t *testing.T) {
 	if sent != writers*each {
 		t.Errorf("sent over the routes made on the way = %d, want %d", sent, writers*each)
 	}
+}
+
+// BenchmarkSkippedCount is what a request that is not mirrored pays to
+// be counted (sampled out, say), from every core at once: one lock of its
+// route's counts, nothing in the metrics (they read the counts at scrape
+// time). Before the counts were kept once it also incremented a
+// Prometheus child looked up by three label values: 400-740 ns/op then,
+// 50-140 ns/op now, on the shared 2-core machine.
+func BenchmarkSkippedCount(b *testing.B) {
+	d := New(Options{Observer: metrics.New()})
+	p, err := d.NewPolicy(PolicyConfig{Route: testRoute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			p.skipped(ReasonSampledOut)
+		}
+	})
 }
