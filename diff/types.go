@@ -46,6 +46,8 @@ package diff
 import (
 	"net/http"
 	"time"
+
+	shadowmark "github.com/stranglerfig/strangler/shadow/mark"
 )
 
 // Response is one captured response.
@@ -195,8 +197,9 @@ var DefaultIgnoredHeaders = []string{
 // DefaultMarkers are the headers strangler adds to the copy it sends, so
 // only one side's request carries them. Where a body or a response
 // header echoes them, they are left out of comparison (see
-// RulesConfig.Markers).
-var DefaultMarkers = []string{"X-Strangler-Shadow", "X-Strangler-Shadow-Signature"}
+// RulesConfig.Markers). They are named once, in package shadow/mark (a
+// leaf of the standard library only, so diff stays pure).
+var DefaultMarkers = []string{shadowmark.Header, shadowmark.SignatureHeader}
 
 // DefaultMaxDecoded bounds a decompressed (gzip, deflate) body.
 const DefaultMaxDecoded = 8 << 20

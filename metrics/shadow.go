@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,7 +12,9 @@ import (
 
 // shadowCollectors are the series of the mirroring machinery.
 type shadowCollectors struct {
-	shadows     *prometheus.CounterVec
+	// shadows reads the dispatcher's own per-route counts at scrape time:
+	// they are kept once, by the dispatcher, not here as well.
+	shadows     *shadowCounts
 	comparisons *prometheus.CounterVec
 	reportDrops prometheus.Counter
 	// inflight and queueDepth read the watched dispatcher at scrape time,
@@ -24,6 +27,7 @@ type shadowCollectors struct {
 // shadowSource is the dispatcher's live state, as WatchShadow got it.
 type shadowSource struct {
 	inflight, queued func() int64
+	counts           func(func(route, result, reason string, n uint64))
 }
 
 // read returns f of the watched source, or 0 before WatchShadow.
@@ -46,10 +50,7 @@ func newShadowCollectors() shadowCollectors {
 			Namespace: namespace, Name: "shadow_queue_depth",
 			Help: "Mirrored copies waiting in the shadow queue for a worker.",
 		}, func() float64 { return read(src, func(s *shadowSource) func() int64 { return s.queued }) }),
-		shadows: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "shadow_requests_total",
-			Help: "Mirrored requests by route, result (sent, dropped, skipped, failed) and reason.",
-		}, []string{"route", "result", "reason"}),
+		shadows: newShadowCounts(src),
 		comparisons: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "comparisons_total",
 			Help: "Comparisons of monolith and service responses by route and verdict.",
@@ -61,10 +62,94 @@ func newShadowCollectors() shadowCollectors {
 	}
 }
 
-// Shadow counts one mirroring outcome of a route. It runs off the request
-// path (or once per skipped request) and may allocate.
-func (r *Registry) Shadow(route, result, reason string) {
-	r.shadow.shadows.WithLabelValues(route, result, reason).Inc()
+// shadowKey names one series of strangler_shadow_requests_total.
+type shadowKey struct{ route, result, reason string }
+
+// shadowCounts is strangler_shadow_requests_total: a collector that reads
+// the watched dispatcher's counts at each scrape. A route forgotten with
+// DeletePartialMatch (ForgetRoute) keeps its counts in the dispatcher (the
+// report still shows them); here its series disappear and, should the
+// route come back, count again from zero, as a deleted CounterVec child
+// would.
+type shadowCounts struct {
+	desc   *prometheus.Desc
+	src    *atomic.Pointer[shadowSource]
+	forget sync.Mutex // one DeletePartialMatch at a time
+	mu     sync.Mutex
+	gone   map[shadowKey]uint64 // counts at the route's forgetting: subtracted
+	of     *shadowSource        // the source gone belongs to
+}
+
+func newShadowCounts(src *atomic.Pointer[shadowSource]) *shadowCounts {
+	return &shadowCounts{src: src, gone: map[shadowKey]uint64{}, desc: prometheus.NewDesc(
+		prometheus.BuildFQName(namespace, "", "shadow_requests_total"),
+		"Mirrored requests by route, result (sent, dropped, skipped, failed) and reason.",
+		[]string{"route", "result", "reason"}, nil)}
+}
+
+// Describe sends the one family's description.
+func (c *shadowCounts) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect sends every count of the watched dispatcher that is not zero
+// since its route was last forgotten.
+func (c *shadowCounts) Collect(ch chan<- prometheus.Metric) {
+	c.each(func(k shadowKey, n uint64) {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), k.route, k.result, k.reason)
+	})
+}
+
+// each calls fn with every series and its value (counts less what was
+// forgotten), leaving out zeros.
+func (c *shadowCounts) each(fn func(shadowKey, uint64)) {
+	src := c.source()
+	if src == nil {
+		return
+	}
+	src.counts(func(route, result, reason string, n uint64) {
+		k := shadowKey{route, result, reason}
+		c.mu.Lock()
+		n -= min(n, c.gone[k])
+		c.mu.Unlock()
+		if n > 0 {
+			fn(k, n)
+		}
+	})
+}
+
+// source returns the watched source, forgetting what was forgotten of an
+// earlier one.
+func (c *shadowCounts) source() *shadowSource {
+	src := c.src.Load()
+	c.mu.Lock()
+	if c.of != src {
+		c.of, c.gone = src, map[shadowKey]uint64{}
+	}
+	c.mu.Unlock()
+	return src
+}
+
+// DeletePartialMatch hides the series whose labels include labels (as
+// prometheus.CounterVec's does) until they count again, and returns how
+// many it hid.
+func (c *shadowCounts) DeletePartialMatch(labels prometheus.Labels) int {
+	c.forget.Lock()
+	defer c.forget.Unlock()
+	hidden := map[shadowKey]uint64{}
+	c.each(func(k shadowKey, n uint64) {
+		have := map[string]string{"route": k.route, "result": k.result, "reason": k.reason}
+		for name, v := range labels {
+			if have[name] != v {
+				return
+			}
+		}
+		hidden[k] = n
+	})
+	c.mu.Lock()
+	for k, n := range hidden {
+		c.gone[k] += n
+	}
+	c.mu.Unlock()
+	return len(hidden)
 }
 
 // Compared counts one comparison of a route by verdict.
@@ -80,11 +165,12 @@ func (r *Registry) Compared(route, verdict string) {
 }
 
 // WatchShadow makes strangler_shadow_inflight and
-// strangler_shadow_queue_depth read the given functions at each scrape
-// (the shadow dispatcher calls it when built). A later call replaces the
-// earlier source.
-func (r *Registry) WatchShadow(inflight, queued func() int64) {
-	r.shadow.source.Store(&shadowSource{inflight: inflight, queued: queued})
+// strangler_shadow_queue_depth read inflight and queued, and
+// strangler_shadow_requests_total read counts (every route's mirroring
+// outcomes by result and reason), at each scrape. The shadow dispatcher
+// calls it when built; a later call replaces the earlier source.
+func (r *Registry) WatchShadow(inflight, queued func() int64, counts func(func(route, result, reason string, n uint64))) {
+	r.shadow.source.Store(&shadowSource{inflight: inflight, queued: queued, counts: counts})
 }
 
 // ReportDropped counts a result the report store could not take.

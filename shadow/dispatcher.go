@@ -16,10 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -34,11 +31,20 @@ import (
 	"github.com/stranglerfig/strangler/upstream"
 )
 
-// Observer counts what mirroring does (metrics.Registry implements it).
+// Observer is told of each comparison and of each result the Sink could
+// not take (metrics.Registry implements it). The mirroring counts are not
+// sent to it: they are kept once, per route, and read at each scrape by
+// an Observer that is also a watcher.
 type Observer interface {
-	Shadow(route, result, reason string)
 	Compared(route, verdict string)
 	ReportDropped()
+}
+
+// watcher is an Observer that also shows the dispatcher's live state at
+// each scrape (metrics.Registry): the copies in flight and queued as
+// gauges, and every route's counts by result and reason.
+type watcher interface {
+	WatchShadow(inflight, queued func() int64, counts func(func(route, result, reason string, n uint64)))
 }
 
 // Sink stores comparison results without blocking (report.Store).
@@ -66,60 +72,39 @@ type Options struct {
 	Tracer *tracing.Tracer
 }
 
-// Dispatcher owns the queue and the workers. Start it once, Stop it once.
+// Dispatcher wires a pool of workers (pool.go), which sends and compares
+// the copies, to a registry (registry.go) of what each route keeps across
+// reloads: learners, counts and the copy targets' breakers. Start it
+// once, Stop it once.
 type Dispatcher struct {
-	opts     Options
-	jobs     chan *job
-	queued   atomic.Int64 // bytes held by queued jobs
-	stopping atomic.Bool
-	// stopMu is held shared by offer from its stopping check to its send,
-	// and exclusively by Stop to set stopping, so no copy is queued after
-	// Stop's last drain (it would stay pending, uncounted, forever).
-	stopMu  sync.RWMutex
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	pending atomic.Int64 // being prepared (hold), queued or being processed
-	// inflight counts copies a worker is sending and comparing.
-	inflight atomic.Int64
-
-	mu       sync.Mutex
-	learners map[string]*Learner
-	stats    map[string]*routeStats
-	breakers map[string]*guard.Breaker // per copy target: stop copying to a dead one
+	opts Options
+	pool *pool[*job]
+	reg  *registry
 }
 
 // New returns a Dispatcher; call Start to run its workers.
 func New(opts Options) *Dispatcher {
-	if opts.Workers < 1 {
-		opts.Workers = 1
-	}
-	if opts.Queue < 1 {
-		opts.Queue = 1
-	}
 	if opts.MaxQueuedBytes <= 0 {
 		opts.MaxQueuedBytes = 64 << 20
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	d := &Dispatcher{opts: opts, jobs: make(chan *job, opts.Queue), ctx: ctx, cancel: cancel,
-		learners: map[string]*Learner{}, stats: map[string]*routeStats{}, breakers: map[string]*guard.Breaker{}}
-	if w, ok := opts.Observer.(gaugeWatcher); ok {
-		w.WatchShadow(d.InFlight, d.Queued)
+	d := &Dispatcher{opts: opts, reg: newRegistry()}
+	d.pool = newPool(poolConfig[*job]{Workers: opts.Workers, Queue: opts.Queue, MaxBytes: opts.MaxQueuedBytes,
+		Run: d.run, Drop: d.drop, Panicked: d.panicked})
+	if w, ok := opts.Observer.(watcher); ok {
+		w.WatchShadow(d.InFlight, d.Queued, d.reg.eachCount)
 	}
 	return d
 }
 
-// gaugeWatcher is an Observer that also shows the in-flight and queued
-// copies as gauges (metrics.Registry).
-type gaugeWatcher interface {
-	WatchShadow(inflight, queued func() int64)
-}
-
 // InFlight returns how many copies workers are sending and comparing.
-func (d *Dispatcher) InFlight() int64 { return d.inflight.Load() }
+func (d *Dispatcher) InFlight() int64 { return d.pool.running.Load() }
 
 // Queued returns how many copies wait in the queue for a worker.
-func (d *Dispatcher) Queued() int64 { return int64(len(d.jobs)) }
+func (d *Dispatcher) Queued() int64 { return d.pool.queued() }
+
+// Pending returns how many copies are being prepared, queued or in
+// flight.
+func (d *Dispatcher) Pending() int64 { return d.pool.pending.count() }
 
 // Start runs the workers.
 func (d *Dispatcher) Start() {
@@ -127,74 +112,20 @@ func (d *Dispatcher) Start() {
 		d.opts.Log.Warn().Str("header", mark.SignatureHeader).
 			Msg("shadow copies are unsigned: no secret in shadowing.secret_env; services cannot tell a copy from a forged marker")
 	}
-	for range d.opts.Workers {
-		d.wg.Go(d.work)
-	}
+	d.pool.start()
 }
 
 // Stop refuses new copies, lets the workers finish the queue until ctx is
 // done, then cancels copies in flight and drops what is left (counted).
 // It returns when every worker has returned.
-func (d *Dispatcher) Stop(ctx context.Context) {
-	d.stopMu.Lock()
-	d.stopping.Store(true)
-	d.stopMu.Unlock()
-	_ = d.Wait(ctx) // past ctx, what is left is canceled and dropped below
-	d.cancel()
-	d.wg.Wait()
-	for {
-		select {
-		case j := <-d.jobs:
-			d.pending.Add(-1)
-			j.p.dropped(ReasonStopping)
-			d.release(j)
-		default:
-			return
-		}
-	}
-}
+func (d *Dispatcher) Stop(ctx context.Context) { d.pool.stop(ctx) }
+
+// Wait returns when no copy is being prepared, queued or in flight, or
+// with ctx's error. It wakes when the last copy ends, without polling.
+func (d *Dispatcher) Wait(ctx context.Context) error { return d.pool.wait(ctx) }
 
 // errTargetDown: the copy target's breaker is open; the copy was not sent.
 var errTargetDown = errors.New("copy target is down (its shadow breaker is open)")
-
-// targetBreaker settings: after 5 transport failures in a row (or half of
-// 20 in 10 s), stop copying to that target for 5 s, then probe.
-var targetBreaker = guard.BreakerConfig{ConsecutiveFailures: 5, FailureRatio: 0.5, MinRequests: 20,
-	Window: 10 * time.Second, OpenFor: 5 * time.Second, HalfOpenRequests: 1}
-
-// breaker returns the copy target's breaker. A target that keeps failing
-// (refused, timing out) is skipped early instead of costing a capture, a
-// queue slot and a failed dial per request.
-func (d *Dispatcher) breaker(u *upstream.Upstream) *guard.Breaker {
-	key := u.Name() + "|" + u.URL().String()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	b, ok := d.breakers[key]
-	if !ok {
-		b = guard.NewBreaker(key, targetBreaker, nil)
-		d.breakers[key] = b
-	}
-	return b
-}
-
-// Wait returns when no copy is being prepared, queued or in flight, or
-// with ctx's error.
-func (d *Dispatcher) Wait(ctx context.Context) error {
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for d.pending.Load() > 0 {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
-	return nil
-}
-
-// Pending returns how many copies are being prepared, queued or in
-// flight.
-func (d *Dispatcher) Pending() int64 { return d.pending.Load() }
 
 // job is one copy to send and compare. The worker owns it.
 type job struct {
@@ -212,100 +143,61 @@ type job struct {
 
 func (j *job) size() int64 { return int64(j.reqBody.Len() + j.primaryBuf.Len()) }
 
+// release returns the job's buffers to the pool of buffers.
+func (j *job) release() {
+	putBuffer(j.reqBody)
+	putBuffer(j.primaryBuf)
+}
+
 // hold counts a copy as pending while it is prepared, from before the
 // client can see its answer: whoever waits for the copies after that
 // (Wait, Stop) waits for this one too. offer ends the hold.
-func (d *Dispatcher) hold() { d.pending.Add(1) }
+func (d *Dispatcher) hold() { d.pool.hold() }
 
 // offer queues j, prepared under a hold, without blocking; a full queue
 // or memory budget drops it.
-func (d *Dispatcher) offer(j *job) {
-	size := j.size()
-	reason := ""
-	d.stopMu.RLock()
-	switch {
-	case d.stopping.Load():
-		reason = ReasonStopping
-	case d.queued.Add(size) > d.opts.MaxQueuedBytes:
-		d.queued.Add(-size)
-		reason = ReasonMemory
-	default:
-		select {
-		case d.jobs <- j:
-			d.stopMu.RUnlock()
-			return
-		default:
-			d.queued.Add(-size)
-			reason = ReasonQueueFull
-		}
-	}
-	d.stopMu.RUnlock()
-	d.pending.Add(-1) // the hold ends with the drop
+func (d *Dispatcher) offer(j *job) { d.pool.offer(j, j.size()) }
+
+// drop counts a copy the pool will not send and releases it.
+func (d *Dispatcher) drop(j *job, reason string) {
 	j.p.dropped(reason)
-	putBuffer(j.reqBody)
-	putBuffer(j.primaryBuf)
+	j.release()
 }
 
-func (d *Dispatcher) release(j *job) {
-	d.queued.Add(-j.size())
-	putBuffer(j.reqBody)
-	putBuffer(j.primaryBuf)
+// run processes one job on a worker; ctx is the pool's, detached from
+// the client's.
+func (d *Dispatcher) run(ctx context.Context, j *job) {
+	defer j.release()
+	d.process(ctx, j)
 }
 
-func (d *Dispatcher) work() {
-	for {
-		select {
-		case <-d.ctx.Done():
-			return
-		case j := <-d.jobs:
-			if d.ctx.Err() != nil {
-				// Stop's deadline passed and select picked a job over
-				// Done: drop it as Stop would, never send it cancelled.
-				j.p.dropped(ReasonStopping)
-				d.release(j)
-			} else {
-				d.inflight.Add(1)
-				d.run(j)
-				d.inflight.Add(-1)
-			}
-			d.pending.Add(-1)
-		}
-	}
-}
-
-// run processes one job under a panic guard.
-func (d *Dispatcher) run(j *job) {
-	defer d.release(j)
-	defer func() {
-		if v := recover(); v != nil {
-			d.opts.Log.Error().Str("route", j.p.cfg.Route).Interface("panic", v).Msg("shadow worker recovered")
-		}
-	}()
-	d.process(j)
+// panicked logs a panic the pool recovered from while running j.
+func (d *Dispatcher) panicked(j *job, v any) {
+	d.opts.Log.Error().Str("route", j.p.cfg.Route).Interface("panic", v).Msg("shadow worker recovered")
 }
 
 // process sends the copy, compares the answers and stores the result,
 // under the copy's own span when the request was traced.
-func (d *Dispatcher) process(j *job) {
+func (d *Dispatcher) process(ctx context.Context, j *job) {
 	if d.opts.Tracer == nil {
-		d.compare(j)
+		d.compare(ctx, j)
 		return
 	}
-	ctx, span, ok := d.opts.Tracer.StartShadow(j.link, j.p.cfg.Route, j.to.String())
+	tctx, span, ok := d.opts.Tracer.StartShadow(j.link, j.p.cfg.Route, j.to.String())
 	if !ok {
-		d.compare(j)
+		d.compare(ctx, j)
 		return
 	}
-	j.trace = ctx
-	res, failure := d.compare(j)
+	j.trace = tctx
+	res, failure := d.compare(ctx, j)
 	tracing.EndShadow(span, string(res.Verdict), len(res.Differences)+res.Omitted, failure)
 }
 
 // compare sends the copy, compares the answers and stores the result. It
 // returns the comparison, or the kind of the copy's failure.
-func (d *Dispatcher) compare(j *job) (diff.Result, string) {
+func (d *Dispatcher) compare(ctx context.Context, j *job) (diff.Result, string) {
 	p, route := j.p, j.p.cfg.Route
-	other, err := d.send(j, j.to)
+	other, err := d.send(ctx, j, j.to)
 	if errors.Is(err, errTargetDown) {
 		p.dropped(ReasonTargetDown)
 		return diff.Result{}, ReasonTargetDown
@@ -322,7 +214,7 @@ func (d *Dispatcher) compare(j *job) (diff.Result, string) {
 		legacy, service = other, j.primary
 	}
 	if p.learner != nil && j.req.Method == http.MethodGet && p.noiseDue() {
-		if again, err := d.send(j, routing.SideLegacy); err == nil {
+		if again, err := d.send(ctx, j, routing.SideLegacy); err == nil {
 			p.learner.Learn(diff.Compare(legacy, again, p.bareRules).Differences)
 		}
 	}
@@ -334,16 +226,8 @@ func (d *Dispatcher) compare(j *job) (diff.Result, string) {
 	return res, ""
 }
 
-// noiseDue says whether this mirrored GET also asks the monolith again.
-func (p *Policy) noiseDue() bool {
-	if p.learner.asked.Add(1) <= int64(p.cfg.NoiseWarmup) {
-		return true
-	}
-	return rand.Uint32N(routing.Buckets) < p.noiseSample
-}
-
 // send sends the copy of j to side and reads the answer up to the cap.
-func (d *Dispatcher) send(j *job, side routing.Side) (diff.Response, error) {
+func (d *Dispatcher) send(ctx context.Context, j *job, side routing.Side) (diff.Response, error) {
 	p := j.p
 	t := p.cfg.Service
 	if side == routing.SideLegacy {
@@ -353,7 +237,7 @@ func (d *Dispatcher) send(j *job, side routing.Side) (diff.Response, error) {
 	if !ok {
 		return diff.Response{}, errTargetDown
 	}
-	ctx, cancel := context.WithTimeout(d.ctx, p.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	start := time.Now()
 	req := t.Upstream.ShadowRequest(ctx, j.req, j.reqBody.Bytes(), t.Route, t.Trusted)

@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/report"
 )
 
-const workerFunc = "shadow.(*Dispatcher).work("
+const workerFunc = "shadow.(*pool[...]).work("
 
 // offerGET mirrors one GET whose primary answers body.
 func offerGET(t *testing.T, p *Policy, body string) {
@@ -61,7 +62,7 @@ func TestDispatcherQueueFull(t *testing.T) {
 	if got := r.store.Stats().Stored; got != queue+workers {
 		t.Errorf("store holds %d records, want %d", got, queue+workers)
 	}
-	if q := r.d.queued.Load(); q != 0 {
+	if q := r.d.pool.bytes.Load(); q != 0 {
 		t.Errorf("queued bytes = %d after the queue drained", q)
 	}
 }
@@ -82,7 +83,7 @@ func TestDispatcherMemoryBudget(t *testing.T) {
 		offerGET(t, p, body)
 	}
 	wantCounts(t, r.d, 0, nil, map[string]uint64{ReasonMemory: 3})
-	if q := r.d.queued.Load(); q != 64 {
+	if q := r.d.pool.bytes.Load(); q != 64 {
 		t.Errorf("queued bytes = %d, want 64", q)
 	}
 	if got := shadowMetric(t, r.metrics, resultDropped, ReasonMemory); got != 3 {
@@ -91,7 +92,7 @@ func TestDispatcherMemoryBudget(t *testing.T) {
 
 	g.open()
 	r.wait()
-	if q := r.d.queued.Load(); q != 0 {
+	if q := r.d.pool.bytes.Load(); q != 0 {
 		t.Fatalf("queued bytes = %d after the copy finished", q)
 	}
 	offerGET(t, p, body) // fits again
@@ -100,7 +101,7 @@ func TestDispatcherMemoryBudget(t *testing.T) {
 	serve(p, httptest.NewRequest("POST", "/items", strings.NewReader(body)), shadowDecision, primary)
 	r.wait()
 	wantCounts(t, r.d, 2, nil, map[string]uint64{ReasonMemory: 4})
-	if q := r.d.queued.Load(); q != 0 {
+	if q := r.d.pool.bytes.Load(); q != 0 {
 		t.Errorf("queued bytes = %d at rest", q)
 	}
 }
@@ -116,7 +117,7 @@ func TestDispatcherStop(t *testing.T) {
 	r := newRig(t, okHandler, g, Options{Workers: 1, Queue: 8})
 	t.Cleanup(g.open)
 	p := r.policy(nil)
-	eventually(t, "the worker to run", func() bool { return goroutinesIn(workerFunc)-base == 1 })
+	testutil.Eventually(t, "the worker to run", func() bool { return goroutinesIn(workerFunc)-base == 1 })
 
 	offerGET(t, p, "primary")
 	g.waitArrival(t)
@@ -158,7 +159,7 @@ func TestDispatcherStop(t *testing.T) {
 	if n := r.d.Pending(); n != 0 {
 		t.Errorf("Pending = %d after offers to a stopped dispatcher", n)
 	}
-	if q := r.d.queued.Load(); q != 0 {
+	if q := r.d.pool.bytes.Load(); q != 0 {
 		t.Errorf("queued bytes = %d after Stop", q)
 	}
 }
@@ -288,7 +289,7 @@ func TestDispatcherSurvivesPanic(t *testing.T) {
 	if n := r.d.Pending(); n != 0 {
 		t.Errorf("Pending = %d", n)
 	}
-	if q := r.d.queued.Load(); q != 0 {
+	if q := r.d.pool.bytes.Load(); q != 0 {
 		t.Errorf("queued bytes = %d: a panicking job was not released", q)
 	}
 }
@@ -302,9 +303,11 @@ func TestDispatcherStopWhileOffering(t *testing.T) {
 		p := r.policy(nil)
 		primary := &counting{body: "primary"}
 		stop := make(chan struct{})
+		started := make(chan struct{}, 8)
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Go(func() {
+				started <- struct{}{}
 				for {
 					select {
 					case <-stop:
@@ -315,11 +318,14 @@ func TestDispatcherStopWhileOffering(t *testing.T) {
 				}
 			})
 		}
-		time.Sleep(time.Millisecond)
+		for range 8 {
+			<-started
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		r.d.Stop(ctx)
 		cancel()
-		time.Sleep(time.Millisecond)
+		atStop := primary.calls.Load()
+		testutil.Eventually(t, "offers to the stopped dispatcher", func() bool { return primary.calls.Load() > atStop+8 })
 		close(stop)
 		wg.Wait()
 		c := r.d.Counts(testRoute)
@@ -331,5 +337,30 @@ func TestDispatcherStopWhileOffering(t *testing.T) {
 			t.Fatalf("round %d: %d offered, %d accounted for (%+v), %d pending", round,
 				primary.calls.Load(), total, c, n)
 		}
+	}
+}
+
+// TestCountsAndMetricsAgree: strangler_shadow_requests_total shows, series
+// by series, the counts the report reads, because it reads them.
+func TestCountsAndMetricsAgree(t *testing.T) {
+	r := newRig(t, okHandler, okHandler, Options{Workers: 1, Queue: 8})
+	p := r.policy(func(c *PolicyConfig) { c.Methods = []string{"GET"} })
+	for range 3 {
+		offerGET(t, p, "primary")
+	}
+	serve(p, httptest.NewRequest("POST", "/items", nil), shadowDecision, &counting{body: "primary"})
+	r.wait()
+	wantCounts(t, r.d, 3, map[string]uint64{ReasonMethod: 1}, nil)
+	series := 0
+	r.d.reg.eachCount(func(route, result, reason string, n uint64) {
+		series++
+		got := metricValue(t, r.metrics, "strangler_shadow_requests_total",
+			map[string]string{"route": route, "result": result, "reason": reason})
+		if got != float64(n) {
+			t.Errorf("%s/%s/%s: metric %v, counts %d", route, result, reason, got, n)
+		}
+	})
+	if series != 2 {
+		t.Errorf("%d series counted, want 2 (sent, skipped/method)", series)
 	}
 }

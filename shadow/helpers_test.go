@@ -265,16 +265,11 @@ var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "ok")
 })
 
-// eventually polls cond until it holds or 5 s pass.
+// eventually is testutil.Eventually, under the name policy_test.go
+// still calls it by.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testutil.Eventually(t, what, cond)
 }
 
 // wantCounts compares a route's counts; nil maps mean "none".

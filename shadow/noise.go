@@ -1,12 +1,14 @@
 package shadow
 
 import (
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"sync/atomic"
 
 	"github.com/stranglerfig/strangler/diff"
 	"github.com/stranglerfig/strangler/report"
+	"github.com/stranglerfig/strangler/routing"
 )
 
 // maxNoisePaths bounds what one route learns.
@@ -78,4 +80,12 @@ func (l *Learner) Paths() []report.NoisePath {
 		return out[i].Path < out[j].Path
 	})
 	return out
+}
+
+// noiseDue says whether this mirrored GET also asks the monolith again.
+func (p *Policy) noiseDue() bool {
+	if p.learner.asked.Add(1) <= int64(p.cfg.NoiseWarmup) {
+		return true
+	}
+	return rand.Uint32N(routing.Buckets) < p.noiseSample
 }

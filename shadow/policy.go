@@ -91,14 +91,14 @@ type Policy struct {
 
 // NewPolicy compiles cfg for d.
 func (d *Dispatcher) NewPolicy(cfg PolicyConfig) (*Policy, error) {
-	p := &Policy{cfg: cfg, d: d, methods: map[string]bool{}, stats: d.routeStats(cfg.Route),
+	p := &Policy{cfg: cfg, d: d, methods: map[string]bool{}, stats: d.reg.routeStats(cfg.Route),
 		sample: routing.Threshold(cfg.Sample), noiseSample: routing.Threshold(cfg.NoiseSample)}
 	for _, m := range cfg.Methods {
 		p.methods[m] = true
 	}
 	for side, t := range [2]Target{cfg.Legacy, cfg.Service} {
 		if t.Upstream != nil {
-			p.down[side] = d.breaker(t.Upstream)
+			p.down[side] = d.reg.breaker(t.Upstream)
 		}
 	}
 	var err error
@@ -106,7 +106,7 @@ func (d *Dispatcher) NewPolicy(cfg PolicyConfig) (*Policy, error) {
 		return nil, err
 	}
 	if cfg.Noise {
-		p.learner = d.learner(cfg.Route)
+		p.learner = d.reg.learner(cfg.Route)
 		withNoise := cfg.Rules
 		withNoise.Noise = p.learner
 		if p.rules, err = diff.NewRules(withNoise); err != nil {

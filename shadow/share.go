@@ -25,23 +25,9 @@ func (l *Learner) Merge(paths []report.NoisePath) {
 
 // LearnedNoise returns every route's learned noisy paths (routes that
 // learned none are left out), most often seen first.
-func (d *Dispatcher) LearnedNoise() map[string][]report.NoisePath {
-	d.mu.Lock()
-	ls := make(map[string]*Learner, len(d.learners))
-	for r, l := range d.learners {
-		ls[r] = l
-	}
-	d.mu.Unlock()
-	out := make(map[string][]report.NoisePath, len(ls))
-	for r, l := range ls {
-		if ps := l.Paths(); len(ps) > 0 {
-			out[r] = ps
-		}
-	}
-	return out
-}
+func (d *Dispatcher) LearnedNoise() map[string][]report.NoisePath { return d.reg.learnedNoise() }
 
 // MergeNoise adds noisy paths of route that another replica learned.
 func (d *Dispatcher) MergeNoise(route string, paths []report.NoisePath) {
-	d.learner(route).Merge(paths)
+	d.reg.learner(route).Merge(paths)
 }

@@ -1,6 +1,9 @@
 package shadow
 
 import (
+	"cmp"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/stranglerfig/strangler/report"
@@ -14,82 +17,72 @@ const (
 	resultFailed  = "failed"
 )
 
-// routeStats counts one route's mirroring outcomes for the report.
+// outcome is what became of one request: a result and its reason (the
+// kind of failure for failed, none for sent).
+type outcome struct{ result, reason string }
+
+// routeStats counts one route's mirroring outcomes. It is the one source
+// of these counts: the report reads them through Dispatcher.Counts and
+// strangler_shadow_requests_total reads them at each scrape (see New).
 type routeStats struct {
-	mu      sync.Mutex
-	sent    uint64 // including copies whose upstream failed
-	dropped map[string]uint64
-	skipped map[string]uint64
+	mu sync.Mutex
+	n  map[outcome]uint64
 }
 
-func (d *Dispatcher) routeStats(route string) *routeStats {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	st, ok := d.stats[route]
-	if !ok {
-		st = &routeStats{dropped: map[string]uint64{}, skipped: map[string]uint64{}}
-		d.stats[route] = st
-	}
-	return st
-}
+func newRouteStats() *routeStats { return &routeStats{n: map[outcome]uint64{}} }
 
-// learner returns the route's noise learner, kept across reloads.
-func (d *Dispatcher) learner(route string) *Learner {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	l, ok := d.learners[route]
-	if !ok {
-		l = NewLearner()
-		d.learners[route] = l
-	}
-	return l
-}
-
-// count records one outcome in the policy's route stats and the
-// observer. The stats are looked up once, in NewPolicy: no lock of the
-// dispatcher's is taken on the request path.
-func (p *Policy) count(result, reason string) {
-	st := p.stats
+// add counts one outcome.
+func (st *routeStats) add(result, reason string) {
 	st.mu.Lock()
-	switch result {
-	case resultSent, resultFailed:
-		st.sent++
-	case resultDropped:
-		st.dropped[reason]++
-	case resultSkipped:
-		st.skipped[reason]++
-	}
+	st.n[outcome{result, reason}]++
 	st.mu.Unlock()
-	if o := p.d.opts.Observer; o != nil {
-		o.Shadow(p.cfg.Route, result, reason)
+}
+
+// snapshot copies the counts.
+func (st *routeStats) snapshot() map[outcome]uint64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return maps.Clone(st.n)
+}
+
+// report returns the counts as the report shows them: sent includes the
+// copies whose upstream failed.
+func (st *routeStats) report() report.ShadowCounts {
+	out := report.ShadowCounts{Dropped: map[string]uint64{}, Skipped: map[string]uint64{}}
+	for o, n := range st.snapshot() {
+		switch o.result {
+		case resultSent, resultFailed:
+			out.Sent += n
+		case resultDropped:
+			out.Dropped[o.reason] += n
+		case resultSkipped:
+			out.Skipped[o.reason] += n
+		}
+	}
+	return out
+}
+
+// each calls fn with every count, by result then reason.
+func (st *routeStats) each(fn func(result, reason string, n uint64)) {
+	snap := st.snapshot()
+	keys := slices.SortedFunc(maps.Keys(snap), func(a, b outcome) int {
+		return cmp.Or(cmp.Compare(a.result, b.result), cmp.Compare(a.reason, b.reason))
+	})
+	for _, o := range keys {
+		fn(o.result, o.reason, snap[o])
 	}
 }
+
+// count records one outcome in the policy's route stats. They are looked
+// up once, in NewPolicy: no lock of the registry's is taken on the
+// request path.
+func (p *Policy) count(result, reason string) { p.stats.add(result, reason) }
 
 func (p *Policy) skipped(reason string) { p.count(resultSkipped, reason) }
 func (p *Policy) dropped(reason string) { p.count(resultDropped, reason) }
 
 // Counts returns a route's mirroring counts for the report.
-func (d *Dispatcher) Counts(route string) report.ShadowCounts {
-	st := d.routeStats(route)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	out := report.ShadowCounts{Sent: st.sent, Dropped: map[string]uint64{}, Skipped: map[string]uint64{}}
-	for k, v := range st.dropped {
-		out.Dropped[k] = v
-	}
-	for k, v := range st.skipped {
-		out.Skipped[k] = v
-	}
-	return out
-}
+func (d *Dispatcher) Counts(route string) report.ShadowCounts { return d.reg.counts(route) }
 
 // Noise returns a route's learned noisy paths for the report.
-func (d *Dispatcher) Noise(route string) []report.NoisePath {
-	d.mu.Lock()
-	l := d.learners[route]
-	d.mu.Unlock()
-	if l == nil {
-		return nil
-	}
-	return l.Paths()
-}
+func (d *Dispatcher) Noise(route string) []report.NoisePath { return d.reg.noise(route) }
