@@ -4,9 +4,7 @@
 package upstream
 
 import (
-	"context"
 	"crypto/tls"
-	"errors"
 	stdlog "log"
 	"net"
 	"net/http"
@@ -18,6 +16,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/stranglerfig/strangler/upstream/errkind"
 )
 
 // Options describes one upstream.
@@ -352,7 +352,7 @@ func errorHandler(upstream string, rt Route, log zerolog.Logger) func(http.Respo
 			rt.OnError(kind)
 		}
 		status, body := http.StatusBadGateway, badGatewayBody
-		if kind == "timeout" {
+		if kind == errkind.Timeout {
 			status, body = http.StatusGatewayTimeout, gatewayTimeoutBody
 		}
 		log.Warn().Str("route", route).Str("upstream", upstream).Str("request_id", reqID).
@@ -369,34 +369,14 @@ func errorHandler(upstream string, rt Route, log zerolog.Logger) func(http.Respo
 // (nginx's convention). It never reaches a client.
 const StatusClientClosed = 499
 
-func isTimeout(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
+// isTimeout reports a deadline (errkind.IsTimeout).
+func isTimeout(err error) bool { return errkind.IsTimeout(err) }
 
-// ErrorKind classifies an upstream error for logs and metrics: timeout,
-// refused, reset, dns, tls or other.
-func ErrorKind(err error) string {
-	var dnsErr *net.DNSError
-	var tlsErr tls.RecordHeaderError
-	var certErr *tls.CertificateVerificationError
-	switch {
-	case isTimeout(err):
-		return "timeout"
-	case errors.As(err, &dnsErr):
-		return "dns"
-	case errors.As(err, &tlsErr), errors.As(err, &certErr):
-		return "tls"
-	case strings.Contains(err.Error(), "connection refused"):
-		return "refused"
-	case strings.Contains(err.Error(), "connection reset"), strings.Contains(err.Error(), "EOF"):
-		return "reset"
-	}
-	return "other"
-}
+// ErrorKind classifies an upstream error for logs and metrics into one
+// of the kinds named in package errkind: timeout, refused, reset, dns,
+// tls or other. It looks at the error's chain (errno, net and TLS error
+// types), never at its text.
+func ErrorKind(err error) string { return errkind.Of(err) }
 
 // jsonSafe keeps only characters that need no JSON escaping.
 func jsonSafe(s string) string {
