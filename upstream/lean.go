@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
+
+	"github.com/stranglerfig/strangler/upstream/outbound"
 )
 
 // The lean path forwards the bulk of a proxy's traffic, plain HTTP/1.1
@@ -24,15 +25,12 @@ import (
 // leanProxy is the handler returned by Upstream.Proxy when the lean path
 // is on.
 type leanProxy struct {
-	up      *Upstream
-	rt      Route
-	trusted *Trusted
-	host    string // Host sent when the client's is not kept
-	// addPrefix is rt.AddPrefix escaped as the standard path would send
-	// it ("/my app" -> "/my%20app").
-	addPrefix string
-	std       http.Handler
-	onError   func(http.ResponseWriter, *http.Request, error)
+	up *Upstream
+	// plan is the route's outbound rules, applied as the request is
+	// written.
+	plan    *outbound.Plan
+	std     http.Handler
+	onError func(http.ResponseWriter, *http.Request, error)
 }
 
 func (p *leanProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -41,7 +39,7 @@ func (p *leanProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	c, resp, err := p.up.leanRoundTrip(ctx, outbound{r: r, proxy: p, w: w})
+	c, resp, err := p.up.leanRoundTrip(ctx, leanRequest{r: r, proxy: p, w: w})
 	if err != nil {
 		p.onError(w, r, withContextErr(ctx, err))
 		return
@@ -66,7 +64,7 @@ func addHeader(h, src http.Header) {
 // to the client, as httputil does, without its hop-by-hop headers.
 func informational(w http.ResponseWriter, resp *http.Response) {
 	h := w.Header()
-	removeHopHeaders(resp.Header)
+	outbound.RemoveHop(resp.Header)
 	addHeader(h, resp.Header)
 	w.WriteHeader(resp.StatusCode)
 	clear(h) // WriteHeader keeps the header map for 1xx answers
@@ -99,8 +97,8 @@ var errHeaderTooLarge = errors.New("upstream response header too large")
 // http.Transport does.
 const max1xx = 5
 
-// outbound is one request to send on the lean path.
-type outbound struct {
+// leanRequest is one request to send on the lean path.
+type leanRequest struct {
 	r *http.Request
 	// proxy rewrites r for the upstream as it is written; nil means r is
 	// already the upstream request (RoundTrip).
@@ -115,7 +113,7 @@ type outbound struct {
 // more on a newly dialed connection: the methods taken here are
 // idempotent. A timeout is never retried (it would double the wait and
 // the load on a struggling upstream).
-func (u *Upstream) leanRoundTrip(ctx context.Context, o outbound) (*leanConn, *http.Response, error) {
+func (u *Upstream) leanRoundTrip(ctx context.Context, o leanRequest) (*leanConn, *http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
@@ -131,6 +129,10 @@ func (u *Upstream) leanRoundTrip(ctx context.Context, o outbound) (*leanConn, *h
 		if err == nil {
 			return c, resp, nil
 		}
+		if errors.Is(err, ErrInvalidRequest) {
+			u.pool.release(c, true) // nothing was written: the connection is as it was
+			return nil, nil, err
+		}
 		c.close()
 		if !reused || attempt > 0 || !c.nothingRead || isTimeout(err) || ctx.Err() != nil {
 			return nil, nil, err
@@ -140,13 +142,19 @@ func (u *Upstream) leanRoundTrip(ctx context.Context, o outbound) (*leanConn, *h
 
 // exchange writes o on c and reads the response header, passing
 // informational (1xx) answers on to o.w.
-func (u *Upstream) exchange(c *leanConn, o outbound) (*http.Response, error) {
+func (u *Upstream) exchange(c *leanConn, o leanRequest) (*http.Response, error) {
 	c.nothingRead = true
+	var err error
 	if o.proxy != nil {
-		o.proxy.writeRequest(c.bw, o.r)
+		err = o.proxy.writeRequest(&c.head, o.r)
 	} else {
-		writeOutbound(c.bw, o.r)
+		err = writeOutbound(&c.head, o.r)
 	}
+	if err != nil {
+		c.head.reset()
+		return nil, fmt.Errorf("write request to %s: %w", u.opts.Name, err)
+	}
+	c.head.writeTo(c.bw)
 	if err := c.bw.Flush(); err != nil {
 		return nil, fmt.Errorf("write request to %s: %w", u.opts.Name, err)
 	}
@@ -186,143 +194,18 @@ func bodyBuffered(resp *http.Response, br *bufio.Reader) bool {
 	return resp.Body == http.NoBody || (resp.ContentLength >= 0 && int64(br.Buffered()) >= resp.ContentLength)
 }
 
-// writeRequest serializes r for the upstream: the request line, Host,
-// the client's end-to-end headers and the X-Forwarded-* set, the same
-// headers the standard path sends.
-func (p *leanProxy) writeRequest(bw *bufio.Writer, r *http.Request) {
-	bw.WriteString(r.Method)
-	bw.WriteByte(' ')
+// writeRequest serializes r for the upstream as the route's plan says:
+// the request line, Host, the client's end-to-end headers and the
+// X-Forwarded-* set, the same headers the standard path sends. It fails,
+// writing nothing, on a request net/http's transport would refuse.
+func (p *leanProxy) writeRequest(w *headWriter, r *http.Request) error {
 	path := r.URL.EscapedPath()
-	if p.rt.StripPrefix != "" || p.addPrefix != "" {
-		path = rewriteEscapedPath(path, p.rt.StripPrefix, p.addPrefix)
+	if p.plan.Rewrites() {
+		path = p.plan.Path(path)
 	}
-	bw.WriteString(path)
-	if r.URL.RawQuery != "" {
-		bw.WriteByte('?')
-		bw.WriteString(r.URL.RawQuery)
-	}
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	if p.rt.KeepHost && r.Host != "" { // an HTTP/1.0 client may send none
-		bw.WriteString(r.Host)
-	} else {
-		bw.WriteString(p.host)
-	}
-	bw.WriteString("\r\n")
-	fromTrusted := p.trusted.Contains(r.RemoteAddr)
-	conn := r.Header["Connection"]
-	for k, vv := range r.Header {
-		if dropOutbound(k, fromTrusted) || listedIn(conn, k) || spoofsInternal(k) {
-			continue
-		}
-		for _, v := range vv {
-			writeHeaderLine(bw, k, v)
-		}
-	}
-	if hasToken(r.Header["Te"], "trailers") {
-		// The one Te value a proxy passes on, as httputil does.
-		writeHeaderLine(bw, "Te", "trailers")
-	}
-	p.writeForwarded(bw, r, fromTrusted)
-	bw.WriteString("\r\n")
-}
-
-// writeForwarded adds X-Forwarded-For, -Host and -Proto as
-// httputil.ProxyRequest.SetXForwarded does; a trusted peer's values are
-// kept and its For chain is extended.
-func (p *leanProxy) writeForwarded(bw *bufio.Writer, r *http.Request, fromTrusted bool) {
-	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		bw.WriteString("X-Forwarded-For: ")
-		if prior := r.Header["X-Forwarded-For"]; fromTrusted && len(prior) > 0 {
-			for _, v := range prior {
-				bw.WriteString(v)
-				bw.WriteString(", ")
-			}
-		}
-		bw.WriteString(ip)
-		bw.WriteString("\r\n")
-	}
-	host, proto := r.Host, "http"
-	if r.TLS != nil {
-		proto = "https"
-	}
-	if fromTrusted {
-		if v := r.Header.Get("X-Forwarded-Host"); v != "" {
-			host = v
-		}
-		if v := r.Header.Get("X-Forwarded-Proto"); v != "" {
-			proto = v
-		}
-	}
-	writeHeaderLine(bw, "X-Forwarded-Host", host)
-	writeHeaderLine(bw, "X-Forwarded-Proto", proto)
-}
-
-func writeHeaderLine(bw *bufio.Writer, k, v string) {
-	bw.WriteString(k)
-	bw.WriteString(": ")
-	bw.WriteString(v)
-	bw.WriteString("\r\n")
-}
-
-// dropOutbound reports whether the inbound header k is not forwarded:
-// hop-by-hop headers and the X-Forwarded-* set (written afresh). The
-// shadow mark is not among them: the edge (proxy) has already stripped an
-// untrusted one. It is a switch, not a walk over
-// hopHeaders and forwardedHeaders, because it runs for every header of
-// every request; TestDropOutbound keeps it in step with those lists.
-func dropOutbound(k string, fromTrusted bool) bool {
-	switch k {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-		"Te", "Trailer", "Transfer-Encoding", "Upgrade",
-		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Host",
-		"Content-Length": // no body is sent: the upstream needs no length
-		return true
-	case "X-Real-Ip", "True-Client-Ip":
-		// Client addresses as another proxy saw them: believed, like
-		// X-Forwarded-Host, only from a trusted peer.
-		return !fromTrusted
-	}
-	return false
-}
-
-// spoofsInternal reports whether the header name k is an underscore
-// spelling of a header strangler controls ("X_Forwarded_For",
-// "X-Strangler_Shadow"): many backends (CGI, PHP, WSGI, nginx's
-// variables) read '-' and '_' alike, so such a header would pass for the
-// real one. It is dropped from every peer. Names without '_' cost one
-// byte scan.
-func spoofsInternal(k string) bool {
-	if strings.IndexByte(k, '_') < 0 {
-		return false
-	}
-	return internalHeader(http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-")))
-}
-
-// internalHeader reports whether the canonical name k is one strangler
-// drops, writes or reads itself: hop-by-hop and framing headers, the
-// forwarding family, client addresses, the request id and X-Strangler-*.
-func internalHeader(k string) bool {
-	return dropOutbound(k, false) || k == "X-Request-Id" || strings.HasPrefix(k, "X-Strangler-")
-}
-
-// listedIn reports whether the Connection header values name k.
-func listedIn(connection []string, k string) bool {
-	return len(connection) > 0 && hasToken(connection, k)
-}
-
-// hasToken reports whether the comma-separated values hold tok (case
-// insensitive).
-func hasToken(values []string, tok string) bool {
-	for _, v := range values {
-		for v != "" {
-			var t string
-			t, v, _ = strings.Cut(v, ",")
-			if strings.EqualFold(strings.TrimSpace(t), tok) {
-				return true
-			}
-		}
-	}
-	return false
+	w.requestLine(r.Method, path, r.URL.RawQuery, p.plan.Host(r.Host))
+	p.plan.Header(r.Header, r, p.plan.FromTrusted(r.RemoteAddr), w)
+	return w.end()
 }
 
 // flush sends what w buffered to the client; a writer that cannot flush
@@ -340,7 +223,7 @@ func flush(rc *http.ResponseController) error {
 // truncated body is never passed off as complete.
 func (p *leanProxy) relay(w http.ResponseWriter, c *leanConn, resp *http.Response) {
 	h := w.Header()
-	removeHopHeaders(resp.Header)
+	outbound.RemoveHop(resp.Header)
 	addHeader(h, resp.Header)
 	if len(resp.Trailer) > 0 {
 		keys := make([]string, 0, len(resp.Trailer))

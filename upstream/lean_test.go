@@ -610,26 +610,6 @@ func TestLeanConcurrentLoad(t *testing.T) {
 	}
 }
 
-func TestHasToken(t *testing.T) {
-	tests := []struct {
-		values []string
-		tok    string
-		want   bool
-	}{
-		{[]string{"trailers"}, "trailers", true},
-		{[]string{"gzip, Trailers"}, "trailers", true},
-		{[]string{"gzip", "deflate,trailers "}, "trailers", true},
-		{[]string{"gzip"}, "trailers", false},
-		{[]string{"trailersx"}, "trailers", false},
-		{nil, "trailers", false},
-	}
-	for _, tt := range tests {
-		if got := hasToken(tt.values, tt.tok); got != tt.want {
-			t.Errorf("hasToken(%q, %q) = %v, want %v", tt.values, tt.tok, got, tt.want)
-		}
-	}
-}
-
 func TestLeanRoundTrip(t *testing.T) {
 	backend := newRecordingBackend(t)
 	u := New(testOptions(t, backend.URL))
@@ -738,29 +718,6 @@ func TestShadowRequestLeanMatchesStandard(t *testing.T) {
 
 // TestDropOutbound keeps the lean path's switch in step with the lists
 // the standard path and ShadowRequest drop.
-func TestDropOutbound(t *testing.T) {
-	for _, list := range [][]string{hopHeaders, forwardedHeaders} {
-		for _, k := range list {
-			if k != http.CanonicalHeaderKey(k) {
-				t.Errorf("%q is not canonical: removeHopHeaders deletes it as written", k)
-			}
-			if !dropOutbound(k, false) || !dropOutbound(k, true) {
-				t.Errorf("dropOutbound(%q) = false; the standard path drops it", k)
-			}
-		}
-	}
-	if dropOutbound(ShadowHeader, false) || dropOutbound(ShadowHeader, true) {
-		t.Error("the shadow mark is judged at the edge (proxy/marker.go); what it lets through is forwarded")
-	}
-	for _, k := range []string{"X-Real-Ip", "True-Client-Ip"} {
-		if !dropOutbound(k, false) || dropOutbound(k, true) {
-			t.Errorf("%s must be dropped from untrusted peers only", k)
-		}
-	}
-	if dropOutbound("Accept", false) {
-		t.Error("an end-to-end header was dropped")
-	}
-}
 
 // idleCount returns how many connections wait in the pool.
 func (p *leanPool) idleCount() int {

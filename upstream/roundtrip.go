@@ -1,7 +1,6 @@
 package upstream
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -23,7 +22,7 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.u.transport.RoundTrip(req)
 	}
 	ctx := req.Context()
-	c, resp, err := t.u.leanRoundTrip(ctx, outbound{r: req})
+	c, resp, err := t.u.leanRoundTrip(ctx, leanRequest{r: req})
 	if err != nil {
 		return nil, withContextErr(ctx, err)
 	}
@@ -46,27 +45,21 @@ func withContextErr(ctx context.Context, err error) error {
 }
 
 // writeOutbound serializes a request that is already meant for the
-// upstream: request line, Host and its headers.
-func writeOutbound(bw *bufio.Writer, r *http.Request) {
-	bw.WriteString(r.Method)
-	bw.WriteByte(' ')
-	bw.WriteString(r.URL.RequestURI())
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	if r.Host != "" {
-		bw.WriteString(r.Host)
-	} else {
-		bw.WriteString(r.URL.Host)
+// upstream (ShadowRequest applied the plan): request line, Host and its
+// headers. It fails, writing nothing, on a request net/http's transport
+// would refuse.
+func writeOutbound(w *headWriter, r *http.Request) error {
+	host := r.Host
+	if host == "" {
+		host = r.URL.Host
 	}
-	bw.WriteString("\r\n")
+	w.requestLine(r.Method, r.URL.RequestURI(), "", host)
 	for k, vv := range r.Header {
-		if k == "Host" || k == "Content-Length" {
-			continue
-		}
-		for _, v := range vv {
-			writeHeaderLine(bw, k, v)
+		if k != "Host" && k != "Content-Length" { // framing: written here
+			w.Keep(k, vv)
 		}
 	}
-	bw.WriteString("\r\n")
+	return w.end()
 }
 
 // leanBody is the body of a response read on the lean path: reading it

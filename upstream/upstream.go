@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stranglerfig/strangler/upstream/errkind"
+	"github.com/stranglerfig/strangler/upstream/outbound"
 )
 
 // Options describes one upstream.
@@ -133,6 +133,13 @@ type bufferPool struct{ pool sync.Pool }
 func (p *bufferPool) Get() []byte  { return *p.pool.Get().(*[]byte) }
 func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
 
+// Trusted is the set of peers whose X-Forwarded-* headers strangler
+// believes (outbound.Trusted); the nil *Trusted trusts nobody.
+type Trusted = outbound.Trusted
+
+// NewTrusted returns a Trusted set of networks.
+func NewTrusted(nets []*net.IPNet) *Trusted { return outbound.NewTrusted(nets) }
+
 // Route describes how one route's requests are rewritten for this
 // upstream.
 type Route struct {
@@ -158,10 +165,10 @@ type Route struct {
 // replaced.
 func (u *Upstream) Proxy(rt Route, trusted *Trusted, log zerolog.Logger) http.Handler {
 	onError := errorHandler(u.opts.Name, rt, log)
-	var h http.Handler = u.standardProxy(rt, trusted, onError, log)
-	if addPrefix, ok := escapedPrefix(rt.AddPrefix); ok && u.pool != nil {
-		h = &leanProxy{up: u, rt: rt, trusted: trusted, host: u.opts.URL.Host, addPrefix: addPrefix, std: h,
-			onError: onError}
+	plan := outbound.NewPlan(u.opts.URL, rt.StripPrefix, rt.AddPrefix, rt.KeepHost, trusted)
+	var h http.Handler = u.standardProxy(plan, onError, log)
+	if plan.Direct() && u.pool != nil {
+		h = &leanProxy{up: u, plan: plan, std: h, onError: onError}
 	}
 	if u.opts.MaxInFlight <= 0 {
 		return h
@@ -170,24 +177,9 @@ func (u *Upstream) Proxy(rt Route, trusted *Trusted, log zerolog.Logger) http.Ha
 		log: log.Sample(&zerolog.BurstSampler{Burst: 1, Period: time.Second})}
 }
 
-// escapedPrefix returns the path prefix p in escaped form: kept as it is
-// when it is a valid escaping already ("/a%2Fb"), escaped otherwise
-// ("/my app" -> "/my%20app"); ok is false when p cannot be unescaped.
-func escapedPrefix(p string) (string, bool) {
-	if p == "" {
-		return "", true
-	}
-	path, err := url.PathUnescape(p)
-	if err != nil {
-		return "", false
-	}
-	u := url.URL{Path: path, RawPath: p}
-	return u.EscapedPath(), true
-}
-
 // standardProxy is httputil.ReverseProxy over the shared Transport: it
 // serves every request the lean path does not take.
-func (u *Upstream) standardProxy(rt Route, trusted *Trusted, onError func(http.ResponseWriter, *http.Request, error),
+func (u *Upstream) standardProxy(plan *outbound.Plan, onError func(http.ResponseWriter, *http.Request, error),
 	log zerolog.Logger) http.Handler {
 	p := &httputil.ReverseProxy{
 		Transport: u.transport,
@@ -197,7 +189,7 @@ func (u *Upstream) standardProxy(rt Route, trusted *Trusted, onError func(http.R
 				// the client's fault, not the upstream's (errorHandler).
 				pr.Out.Body = &clientBody{rc: b}
 			}
-			rewrite(pr, u.opts.URL, rt, trusted)
+			plan.Rewrite(pr)
 		},
 		ErrorHandler: onError,
 		// An answer of known length is flushed when the upstream pauses
@@ -233,7 +225,7 @@ type informationalWriter struct{ http.ResponseWriter }
 
 func (w *informationalWriter) WriteHeader(code int) {
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
-		removeHopHeaders(w.Header())
+		outbound.RemoveHop(w.Header())
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -241,94 +233,6 @@ func (w *informationalWriter) WriteHeader(code int) {
 // Unwrap exposes the underlying writer to http.ResponseController
 // (flushes, hijacks for upgrades) and guard.Exempt.
 func (w *informationalWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func rewrite(pr *httputil.ProxyRequest, target *url.URL, rt Route, trusted *Trusted) {
-	if rt.StripPrefix != "" || rt.AddPrefix != "" {
-		rewritePath(pr.Out.URL, rt.StripPrefix, rt.AddPrefix)
-	}
-	pr.SetURL(target)
-	// The query goes upstream byte for byte: ReverseProxy drops the
-	// parameters it cannot parse (a stray '%', a ';') before Rewrite and
-	// SetURL re-joins it; a proxy must not change it. Target URLs carry
-	// no query (config validation refuses one).
-	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
-	fromTrusted := trusted.Contains(pr.In.RemoteAddr)
-	if fromTrusted {
-		// Rewrite has removed the inbound X-Forwarded-For; a trusted peer's
-		// chain is kept and SetXForwarded appends the peer to it.
-		if v, ok := pr.In.Header["X-Forwarded-For"]; ok {
-			pr.Out.Header["X-Forwarded-For"] = v
-		}
-	}
-	pr.SetXForwarded()
-	// The shadow mark is not touched here: the edge (proxy) strips it
-	// unless the peer is in shadowing.trust_marker_from.
-	if fromTrusted {
-		for _, h := range []string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
-			if v := pr.In.Header.Get(h); v != "" {
-				pr.Out.Header.Set(h, v)
-			}
-		}
-	}
-	sanitizeHeaders(pr.Out.Header, fromTrusted)
-	if rt.KeepHost {
-		pr.Out.Host = pr.In.Host
-	}
-}
-
-// sanitizeHeaders drops, on the standard path, what the lean path's
-// dropOutbound and spoofsInternal drop besides the hop-by-hop and
-// forwarding headers httputil already handles: client addresses from an
-// untrusted peer and underscore spellings of internal headers.
-func sanitizeHeaders(h http.Header, fromTrusted bool) {
-	if !fromTrusted {
-		delete(h, "X-Real-Ip")
-		delete(h, "True-Client-Ip")
-	}
-	for k := range h {
-		if spoofsInternal(k) {
-			delete(h, k)
-		}
-	}
-}
-
-// rewritePath strips and adds path prefixes, keeping Path and RawPath in
-// step.
-func rewritePath(u *url.URL, strip, add string) {
-	esc := rewriteEscapedPath(u.EscapedPath(), strip, add)
-	if p, err := url.PathUnescape(esc); err == nil {
-		// RawPath only when the default escaping of Path would differ
-		// from what the client sent ("/!" is sent as is, not as "/%21").
-		u.Path, u.RawPath = p, ""
-		if u.EscapedPath() != esc {
-			u.RawPath = esc
-		}
-	}
-}
-
-// rewriteEscapedPath strips strip from the front of the escaped path esc
-// (at a segment boundary) and puts add in front of what is left.
-func rewriteEscapedPath(esc, strip, add string) string {
-	if strip != "" && hasPathPrefix(esc, strip) {
-		esc = esc[len(strip):]
-		if esc == "" || esc[0] != '/' {
-			esc = "/" + esc
-		}
-	}
-	if add != "" {
-		esc = strings.TrimSuffix(add, "/") + esc
-	}
-	return esc
-}
-
-// hasPathPrefix reports whether path starts with prefix at a segment
-// boundary: "/api" is a prefix of "/api" and "/api/x", not of "/apix".
-func hasPathPrefix(path, prefix string) bool {
-	if !strings.HasPrefix(path, prefix) {
-		return false
-	}
-	return len(path) == len(prefix) || strings.HasSuffix(prefix, "/") || path[len(prefix)] == '/'
-}
 
 // The start of the JSON answered when the upstream fails; the handler
 // completes it with the upstream's name and the request id.
