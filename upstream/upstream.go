@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stranglerfig/strangler/upstream/errkind"
+	"github.com/stranglerfig/strangler/upstream/lean"
 	"github.com/stranglerfig/strangler/upstream/outbound"
 )
 
@@ -43,10 +44,11 @@ type Options struct {
 type Upstream struct {
 	opts      Options
 	transport *http.Transport
-	// pool is the lean path's connection pool; nil when the lean path is
-	// off or the URL needs the standard path (https, a base path or
-	// query).
-	pool *leanPool
+	// dialer dials for both clients.
+	dialer *net.Dialer
+	// lean is the lean HTTP/1.1 client; nil when the lean path is off or
+	// the URL needs the standard path (https, a base path or query).
+	lean *lean.Transport
 	// inFlight counts the requests its proxies are forwarding.
 	inFlight atomic.Int64
 }
@@ -67,33 +69,40 @@ func New(opts Options) *Upstream {
 		ResponseHeaderTimeout:  opts.Timeout,
 		ExpectContinueTimeout:  time.Second,
 		DisableCompression:     true,
-		MaxResponseHeaderBytes: maxResponseHeaderBytes,
+		MaxResponseHeaderBytes: lean.DefaultMaxHeaderBytes,
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
 	}
-	u := &Upstream{opts: opts, transport: t}
-	if opts.Lean && leanTarget(opts.URL) {
-		u.pool = newLeanPool(dialAddr(opts.URL), dialer, opts.MaxIdleConns, t.IdleConnTimeout)
+	u := &Upstream{opts: opts, transport: t, dialer: dialer}
+	if opts.Lean && lean.Target(opts.URL) {
+		u.lean = lean.New(lean.Options{Name: opts.Name, Addr: lean.DialAddr(opts.URL), Dialer: dialer,
+			MaxIdle: opts.MaxIdleConns, IdleTimeout: t.IdleConnTimeout, HeaderTimeout: opts.Timeout,
+			MaxHeaderBytes: lean.DefaultMaxHeaderBytes})
 	}
 	return u
 }
 
-// leanTarget reports whether the lean path can serve target: plain
-// http, no base path and no query to merge.
-func leanTarget(target *url.URL) bool {
-	return target != nil && target.Scheme == "http" && (target.Path == "" || target.Path == "/") &&
-		target.RawPath == "" && target.RawQuery == "" && target.User == nil && target.Host != ""
-}
-
-// dialAddr is target's host:port, port 80 when none is given.
-func dialAddr(target *url.URL) string {
-	if target.Port() != "" {
-		return target.Host
+// leanFor is the one place the lean client is chosen, as Traefik's
+// SmartBuilder.Build chooses its fast proxy: it returns the lean client
+// when it serves r, nil when the standard path (httputil.ReverseProxy
+// over http.Transport) does. plan is the route's outbound plan for a
+// client's request (Proxy); nil means r is already meant for the
+// upstream (Transport) and must be addressed to it.
+func (u *Upstream) leanFor(r *http.Request, plan *outbound.Plan) *lean.Transport {
+	switch {
+	case u.lean == nil || !lean.Eligible(r):
+		return nil
+	case plan != nil:
+		if !plan.Direct() {
+			return nil
+		}
+	case r.URL.Scheme != u.opts.URL.Scheme || r.URL.Host != u.opts.URL.Host:
+		return nil
 	}
-	return net.JoinHostPort(target.Hostname(), "80")
+	return u.lean
 }
 
 // Lean reports whether the lean path serves this upstream.
-func (u *Upstream) Lean() bool { return u.pool != nil }
+func (u *Upstream) Lean() bool { return u.lean != nil }
 
 // Name returns the upstream's name.
 func (u *Upstream) Name() string { return u.opts.Name }
@@ -113,8 +122,8 @@ func (u *Upstream) Transport() http.RoundTripper { return transport{u} }
 // their connections close when they end.
 func (u *Upstream) Close() {
 	u.transport.CloseIdleConnections()
-	if u.pool != nil {
-		u.pool.close()
+	if u.lean != nil {
+		u.lean.Close()
 	}
 }
 
@@ -167,14 +176,49 @@ func (u *Upstream) Proxy(rt Route, trusted *Trusted, log zerolog.Logger) http.Ha
 	onError := errorHandler(u.opts.Name, rt, log)
 	plan := outbound.NewPlan(u.opts.URL, rt.StripPrefix, rt.AddPrefix, rt.KeepHost, trusted)
 	var h http.Handler = u.standardProxy(plan, onError, log)
-	if plan.Direct() && u.pool != nil {
-		h = &leanProxy{up: u, plan: plan, std: h, onError: onError}
+	if u.lean != nil {
+		h = &proxy{up: u, plan: plan, std: h, onError: onError}
 	}
 	if u.opts.MaxInFlight <= 0 {
 		return h
 	}
 	return &bounded{up: u, next: h, rt: rt, max: int64(u.opts.MaxInFlight),
 		log: log.Sample(&zerolog.BurstSampler{Burst: 1, Period: time.Second})}
+}
+
+// proxy serves a route of an upstream with a lean client: each request
+// goes where leanFor says.
+type proxy struct {
+	up      *Upstream
+	plan    *outbound.Plan
+	std     http.Handler
+	onError func(http.ResponseWriter, *http.Request, error)
+}
+
+func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	lt := p.up.leanFor(r, p.plan)
+	if lt == nil {
+		p.std.ServeHTTP(w, r)
+		return
+	}
+	if err := lt.Serve(w, r, p.plan); err != nil {
+		p.onError(w, r, err)
+	}
+}
+
+// transport is the http.RoundTripper of an upstream: what leanFor picks
+// (bodiless GET, HEAD and OPTIONS: mirrored copies, mostly) goes on the
+// lean client, everything else through the tuned http.Transport.
+type transport struct{ u *Upstream }
+
+// RoundTrip implements http.RoundTripper. req must already be the
+// upstream request (hop-by-hop headers removed), as ShadowRequest builds
+// it.
+func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if lt := t.u.leanFor(req, nil); lt != nil {
+		return lt.RoundTrip(req)
+	}
+	return t.u.transport.RoundTrip(req)
 }
 
 // standardProxy is httputil.ReverseProxy over the shared Transport: it

@@ -1,47 +1,34 @@
-package upstream
+package lean
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"sync"
 )
 
-// transport is the http.RoundTripper of an upstream: bodiless GET, HEAD
-// and OPTIONS requests (mirrored copies, mostly) go on the lean path,
-// everything else through the tuned http.Transport.
-type transport struct{ u *Upstream }
-
-// RoundTrip implements http.RoundTripper. req must already be the
-// upstream request (hop-by-hop headers removed), as ShadowRequest builds
-// it.
-func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.u.pool == nil || !leanEligible(req) || req.URL.Host != t.u.opts.URL.Host {
-		return t.u.transport.RoundTrip(req)
+// RoundTrip implements http.RoundTripper for a request already meant
+// for the upstream (ShadowRequest applied the route's plan): it is
+// written as it is, after the same checks http.Transport makes. A
+// request that is not Eligible, or addressed to another host, is refused
+// with ErrNotEligible. Reading the body to its end returns the
+// connection to the pool.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !Eligible(req) || req.URL.Scheme != "http" || (req.URL.Host != t.upstream && DialAddr(req.URL) != t.upstream) {
+		return nil, fmt.Errorf("lean %s: %s %s: %w", t.name, req.Method, req.URL.Redacted(), ErrNotEligible)
 	}
 	ctx := req.Context()
-	c, resp, err := t.u.leanRoundTrip(ctx, leanRequest{r: req})
+	c, resp, err := t.roundTrip(ctx, leanRequest{r: req})
 	if err != nil {
 		return nil, withContextErr(ctx, err)
 	}
 	if resp.Body == http.NoBody {
-		t.u.pool.release(c, !resp.Close)
+		t.pool.release(c, !resp.Close)
 		return resp, nil
 	}
-	resp.Body = &leanBody{ctx: ctx, body: resp.Body, c: c, pool: t.u.pool, keep: !resp.Close}
+	resp.Body = &leanBody{ctx: ctx, body: resp.Body, c: c, pool: t.pool, keep: !resp.Close}
 	return resp, nil
-}
-
-// withContextErr puts ctx's error in front of err when ctx is done: the
-// connection was closed because of it, and callers classify by it
-// (timeout, canceled) as they do for http.Transport's errors.
-func withContextErr(ctx context.Context, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-		return fmt.Errorf("%w: %w", ctxErr, err)
-	}
-	return err
 }
 
 // writeOutbound serializes a request that is already meant for the
@@ -69,8 +56,8 @@ type leanBody struct {
 	mu   sync.Mutex
 	ctx  context.Context // the request's; its end closes the connection
 	body io.ReadCloser
-	c    *leanConn
-	pool *leanPool
+	c    *pconn
+	pool *connPool
 	keep bool // the upstream allows reuse
 	// end is what reads return once the connection is released: io.EOF
 	// after a complete answer, the read error, or ErrBodyReadAfterClose.

@@ -1,4 +1,4 @@
-package upstream
+package lean
 
 import (
 	"bufio"
@@ -9,42 +9,25 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/stranglerfig/strangler/upstream/errkind"
 	"github.com/stranglerfig/strangler/upstream/outbound"
 )
 
-// The lean path forwards the bulk of a proxy's traffic, plain HTTP/1.1
-// GET, HEAD and OPTIONS requests without a body, on the handler's own
-// goroutine: it writes the request straight from the inbound header map
-// into the upstream connection's buffer and parses the answer with
-// net/http's ReadResponse. http.Transport runs two goroutines per
-// connection and hands every request and response between them, and
-// httputil.ReverseProxy clones the request and its headers first; the
-// lean path does neither. Everything else (bodies, upgrades, TLS
-// upstreams, base paths) goes through httputil.ReverseProxy unchanged.
-
-// leanProxy is the handler returned by Upstream.Proxy when the lean path
-// is on.
-type leanProxy struct {
-	up *Upstream
-	// plan is the route's outbound rules, applied as the request is
-	// written.
-	plan    *outbound.Plan
-	std     http.Handler
-	onError func(http.ResponseWriter, *http.Request, error)
-}
-
-func (p *leanProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !leanEligible(r) {
-		p.std.ServeHTTP(w, r)
-		return
-	}
+// Serve sends r upstream as plan says, writing the plan as it goes, and
+// relays the answer to w, 1xx answers included. An error is returned,
+// and nothing written to w, when no answer came (the caller answers it:
+// 502, 504, or the client's fault); a failure after the answer started
+// aborts the client's response (http.ErrAbortHandler), as httputil does,
+// so a truncated body is never passed off as complete. r must be
+// Eligible and plan Direct.
+func (t *Transport) Serve(w http.ResponseWriter, r *http.Request, plan *outbound.Plan) error {
 	ctx := r.Context()
-	c, resp, err := p.up.leanRoundTrip(ctx, leanRequest{r: r, proxy: p, w: w})
+	c, resp, err := t.roundTrip(ctx, leanRequest{r: r, plan: plan, w: w})
 	if err != nil {
-		p.onError(w, r, withContextErr(ctx, err))
-		return
+		return withContextErr(ctx, err)
 	}
-	p.relay(w, c, resp)
+	t.relay(w, c, resp)
+	return nil
 }
 
 // addHeader adds the upstream's header src to the answer's h. The
@@ -70,25 +53,6 @@ func informational(w http.ResponseWriter, resp *http.Response) {
 	clear(h) // WriteHeader keeps the header map for 1xx answers
 }
 
-// leanEligible reports whether r can take the lean path: a method that
-// is safe to retry on a fresh connection, no body, no upgrade and no
-// expectation.
-func leanEligible(r *http.Request) bool {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-	default:
-		return false
-	}
-	if r.ContentLength != 0 || (r.Body != nil && r.Body != http.NoBody) {
-		return false
-	}
-	if len(r.URL.Path) == 0 || r.URL.Path[0] != '/' {
-		return false
-	}
-	h := r.Header
-	return h["Upgrade"] == nil && h["Expect"] == nil && h["Transfer-Encoding"] == nil
-}
-
 // errHeaderTooLarge is returned when the upstream's response header does
 // not fit the limit.
 var errHeaderTooLarge = errors.New("upstream response header too large")
@@ -100,41 +64,41 @@ const max1xx = 5
 // leanRequest is one request to send on the lean path.
 type leanRequest struct {
 	r *http.Request
-	// proxy rewrites r for the upstream as it is written; nil means r is
+	// plan rewrites r for the upstream as it is written; nil means r is
 	// already the upstream request (RoundTrip).
-	proxy *leanProxy
+	plan *outbound.Plan
 	// w receives 1xx answers; nil drops them.
 	w http.ResponseWriter
 }
 
-// leanRoundTrip sends o on a pooled connection and reads the response
+// roundTrip sends o on a pooled connection and reads the response
 // header. When a reused connection fails before any response byte came
 // (the upstream closed it while it was idle), the request is sent once
 // more on a newly dialed connection: the methods taken here are
 // idempotent. A timeout is never retried (it would double the wait and
 // the load on a struggling upstream).
-func (u *Upstream) leanRoundTrip(ctx context.Context, o leanRequest) (*leanConn, *http.Response, error) {
+func (t *Transport) roundTrip(ctx context.Context, o leanRequest) (*pconn, *http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
-		c, reused, err := u.pool.get(ctx, attempt > 0)
+		c, reused, err := t.pool.get(ctx, attempt > 0)
 		if err != nil {
 			return nil, nil, err
 		}
 		// Closing, unlike a deadline, cannot be undone by the header
 		// deadline set later; a canceled connection is never reused.
 		c.stop = context.AfterFunc(ctx, c.closeConn)
-		resp, err := u.exchange(c, o)
+		resp, err := t.exchange(c, o)
 		if err == nil {
 			return c, resp, nil
 		}
 		if errors.Is(err, ErrInvalidRequest) {
-			u.pool.release(c, true) // nothing was written: the connection is as it was
+			t.pool.release(c, true) // nothing was written: the connection is as it was
 			return nil, nil, err
 		}
 		c.close()
-		if !reused || attempt > 0 || !c.nothingRead || isTimeout(err) || ctx.Err() != nil {
+		if !reused || attempt > 0 || !c.nothingRead || errkind.IsTimeout(err) || ctx.Err() != nil {
 			return nil, nil, err
 		}
 	}
@@ -142,35 +106,35 @@ func (u *Upstream) leanRoundTrip(ctx context.Context, o leanRequest) (*leanConn,
 
 // exchange writes o on c and reads the response header, passing
 // informational (1xx) answers on to o.w.
-func (u *Upstream) exchange(c *leanConn, o leanRequest) (*http.Response, error) {
+func (t *Transport) exchange(c *pconn, o leanRequest) (*http.Response, error) {
 	c.nothingRead = true
 	var err error
-	if o.proxy != nil {
-		err = o.proxy.writeRequest(&c.head, o.r)
+	if o.plan != nil {
+		err = writeRequest(&c.head, o.r, o.plan)
 	} else {
 		err = writeOutbound(&c.head, o.r)
 	}
 	if err != nil {
 		c.head.reset()
-		return nil, fmt.Errorf("write request to %s: %w", u.opts.Name, err)
+		return nil, fmt.Errorf("write request to %s: %w", t.name, err)
 	}
 	c.head.writeTo(c.bw)
 	if err := c.bw.Flush(); err != nil {
-		return nil, fmt.Errorf("write request to %s: %w", u.opts.Name, err)
+		return nil, fmt.Errorf("write request to %s: %w", t.name, err)
 	}
-	c.limit.remaining = maxResponseHeaderBytes
-	c.armHeaderDeadline(u.opts.Timeout)
+	c.limit.remaining = t.maxHead
+	c.armHeaderDeadline(t.timeout)
 	if _, err := c.br.Peek(1); err != nil {
-		return nil, fmt.Errorf("read response from %s: %w", u.opts.Name, err)
+		return nil, fmt.Errorf("read response from %s: %w", t.name, err)
 	}
 	c.nothingRead = false
 	for informational1xx := 0; ; informational1xx++ {
 		if informational1xx > max1xx {
-			return nil, fmt.Errorf("read response from %s: more than %d informational answers", u.opts.Name, max1xx)
+			return nil, fmt.Errorf("read response from %s: more than %d informational answers", t.name, max1xx)
 		}
 		resp, err := http.ReadResponse(c.br, o.r)
 		if err != nil {
-			return nil, fmt.Errorf("read response from %s: %w", u.opts.Name, err)
+			return nil, fmt.Errorf("read response from %s: %w", t.name, err)
 		}
 		if resp.StatusCode >= 200 {
 			c.limit.remaining = noLimit
@@ -180,7 +144,7 @@ func (u *Upstream) exchange(c *leanConn, o leanRequest) (*http.Response, error) 
 			return resp, nil
 		}
 		if resp.StatusCode == http.StatusSwitchingProtocols {
-			return nil, fmt.Errorf("read response from %s: unexpected 101 to a request without upgrade", u.opts.Name)
+			return nil, fmt.Errorf("read response from %s: unexpected 101 to a request without upgrade", t.name)
 		}
 		if o.w != nil {
 			informational(o.w, resp)
@@ -194,17 +158,17 @@ func bodyBuffered(resp *http.Response, br *bufio.Reader) bool {
 	return resp.Body == http.NoBody || (resp.ContentLength >= 0 && int64(br.Buffered()) >= resp.ContentLength)
 }
 
-// writeRequest serializes r for the upstream as the route's plan says:
+// writeRequest serializes r for the upstream as plan says:
 // the request line, Host, the client's end-to-end headers and the
 // X-Forwarded-* set, the same headers the standard path sends. It fails,
 // writing nothing, on a request net/http's transport would refuse.
-func (p *leanProxy) writeRequest(w *headWriter, r *http.Request) error {
+func writeRequest(w *headWriter, r *http.Request, plan *outbound.Plan) error {
 	path := r.URL.EscapedPath()
-	if p.plan.Rewrites() {
-		path = p.plan.Path(path)
+	if plan.Rewrites() {
+		path = plan.Path(path)
 	}
-	w.requestLine(r.Method, path, r.URL.RawQuery, p.plan.Host(r.Host))
-	p.plan.Header(r.Header, r, p.plan.FromTrusted(r.RemoteAddr), w)
+	w.requestLine(r.Method, path, r.URL.RawQuery, plan.Host(r.Host))
+	plan.Header(r.Header, r, plan.FromTrusted(r.RemoteAddr), w)
 	return w.end()
 }
 
@@ -221,7 +185,7 @@ func flush(rc *http.ResponseController) error {
 // upstream left it reusable. A failure after the header was sent aborts
 // the client's response (http.ErrAbortHandler), as httputil does, so a
 // truncated body is never passed off as complete.
-func (p *leanProxy) relay(w http.ResponseWriter, c *leanConn, resp *http.Response) {
+func (t *Transport) relay(w http.ResponseWriter, c *pconn, resp *http.Response) {
 	h := w.Header()
 	outbound.RemoveHop(resp.Header)
 	addHeader(h, resp.Header)
@@ -244,7 +208,7 @@ func (p *leanProxy) relay(w http.ResponseWriter, c *leanConn, resp *http.Respons
 		_ = http.NewResponseController(w).Flush()
 	}
 	reusable := err == nil && !resp.Close
-	p.up.pool.release(c, reusable)
+	t.pool.release(c, reusable)
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
@@ -264,8 +228,8 @@ func copyBody(w http.ResponseWriter, resp *http.Response, br *bufio.Reader) erro
 	}
 	stream := resp.ContentLength == -1
 	rc := http.NewResponseController(w)
-	bp := copyBuffers.pool.Get().(*[]byte) // the pointer itself: Put(buf) would allocate one
-	defer copyBuffers.pool.Put(bp)
+	bp := copyBuffers.Get().(*[]byte) // the pointer itself: Put(buf) would allocate one
+	defer copyBuffers.Put(bp)
 	buf := *bp
 	remaining, unflushed := resp.ContentLength, true // the header is not sent yet
 	for {
