@@ -32,7 +32,7 @@ type Options struct {
 	// MaxIdleConns is the keep-alive pool kept to this upstream.
 	MaxIdleConns int
 	// Lean forwards plain GET, HEAD and OPTIONS requests without a body
-	// on the lean path (see lean.go) when the URL allows it.
+	// on the lean client (package upstream/lean) when the URL allows it.
 	Lean bool
 	// MaxInFlight bounds the requests forwarded at once through the
 	// upstream's proxies; past it they are answered 503 at once. 0 or
