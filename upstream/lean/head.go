@@ -1,9 +1,9 @@
 package lean
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
+	"sync"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -19,14 +19,17 @@ var ErrInvalidRequest = errors.New("invalid request")
 // requests; a larger one, grown for an unusually large head, is dropped.
 const maxKeptHead = 16 << 10
 
-// headWriter builds a request head, checking each part as it is added,
-// and hands it to the connection's writer only when all of it is valid.
-// It is the lean path's outbound.Sink; one is kept per connection, so
-// writing a head allocates nothing once the buffer has grown.
+// headWriter builds a request head, checking each part as it is added;
+// the head goes to a connection only when all of it is valid. It is the
+// lean client's outbound.Sink. Writers are pooled (heads), so building a
+// head allocates nothing once the buffers have grown.
 type headWriter struct {
 	buf []byte
 	err error
 }
+
+// heads recycles head writers between requests.
+var heads = sync.Pool{New: func() any { return &headWriter{buf: make([]byte, 0, 1024)} }}
 
 // requestLine starts the head: request line and Host. A Host that is
 // not a valid header value is sent empty, as http.Transport does.
@@ -117,11 +120,10 @@ func (w *headWriter) end() error {
 	return w.err
 }
 
-// writeTo hands the head to bw and readies the buffer for the next
-// request.
-func (w *headWriter) writeTo(bw *bufio.Writer) {
-	_, _ = bw.Write(w.buf)
+// release empties w and returns it to the pool.
+func (w *headWriter) release() {
 	w.reset()
+	heads.Put(w)
 }
 
 // reset empties the buffer, dropping it when it grew unusually large.

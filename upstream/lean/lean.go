@@ -78,6 +78,14 @@ type leanRequest struct {
 // idempotent. A timeout is never retried (it would double the wait and
 // the load on a struggling upstream).
 func (t *Transport) roundTrip(ctx context.Context, o leanRequest) (*pconn, *http.Response, error) {
+	// The head is built and checked before a connection is taken, as
+	// http.Transport checks a request before it dials; a retry sends the
+	// same bytes.
+	head := heads.Get().(*headWriter)
+	defer head.release()
+	if err := o.writeHead(head); err != nil {
+		return nil, nil, fmt.Errorf("write request to %s: %w", t.name, err)
+	}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
@@ -89,13 +97,9 @@ func (t *Transport) roundTrip(ctx context.Context, o leanRequest) (*pconn, *http
 		// Closing, unlike a deadline, cannot be undone by the header
 		// deadline set later; a canceled connection is never reused.
 		c.stop = context.AfterFunc(ctx, c.closeConn)
-		resp, err := t.exchange(c, o)
+		resp, err := t.exchange(c, head.buf, o)
 		if err == nil {
 			return c, resp, nil
-		}
-		if errors.Is(err, ErrInvalidRequest) {
-			t.pool.release(c, true) // nothing was written: the connection is as it was
-			return nil, nil, err
 		}
 		c.close()
 		if !reused || attempt > 0 || !c.nothingRead || errkind.IsTimeout(err) || ctx.Err() != nil {
@@ -104,21 +108,19 @@ func (t *Transport) roundTrip(ctx context.Context, o leanRequest) (*pconn, *http
 	}
 }
 
-// exchange writes o on c and reads the response header, passing
-// informational (1xx) answers on to o.w.
-func (t *Transport) exchange(c *pconn, o leanRequest) (*http.Response, error) {
-	c.nothingRead = true
-	var err error
+// writeHead builds o's request head in w.
+func (o leanRequest) writeHead(w *headWriter) error {
 	if o.plan != nil {
-		err = writeRequest(&c.head, o.r, o.plan)
-	} else {
-		err = writeOutbound(&c.head, o.r)
+		return writeRequest(w, o.r, o.plan)
 	}
-	if err != nil {
-		c.head.reset()
-		return nil, fmt.Errorf("write request to %s: %w", t.name, err)
-	}
-	c.head.writeTo(c.bw)
+	return writeOutbound(w, o.r)
+}
+
+// exchange writes head, o's request head, on c and reads the response
+// header, passing informational (1xx) answers on to o.w.
+func (t *Transport) exchange(c *pconn, head []byte, o leanRequest) (*http.Response, error) {
+	c.nothingRead = true
+	_, _ = c.bw.Write(head)
 	if err := c.bw.Flush(); err != nil {
 		return nil, fmt.Errorf("write request to %s: %w", t.name, err)
 	}

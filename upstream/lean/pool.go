@@ -19,8 +19,6 @@ type pconn struct {
 	limit *limitedReader
 	br    *bufio.Reader
 	bw    *bufio.Writer
-	// head builds each request head before it goes to bw.
-	head headWriter
 	// idleSince is when the connection went back to the pool.
 	idleSince time.Time
 	// stop disarms the watch that interrupts the connection when the
