@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/upstream/errkind"
 	"github.com/stranglerfig/strangler/upstream/outbound"
 )
@@ -99,14 +100,10 @@ func TestIdleConnectionsReaped(t *testing.T) {
 	if n := open.Load(); n != 4 {
 		t.Fatalf("precondition: %d connections open after the burst, want 4", n)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for open.Load() > 1 {
+	testutil.EventuallyWithin(t, 5*time.Second, "the 3 idle connections closed", func() bool {
 		get(t, tr, backend.URL+"/x") // keeps one connection busy
-		if time.Now().After(deadline) {
-			t.Fatalf("%d connections still open, want the 3 idle ones closed", open.Load())
-		}
-		time.Sleep(40 * time.Millisecond) // the pace of the busy connection's requests
-	}
+		return open.Load() <= 1
+	})
 }
 
 // recordingUpstream accepts connections and keeps every byte it reads,
