@@ -1,6 +1,7 @@
 package lean
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -120,5 +121,27 @@ func TestTarget(t *testing.T) {
 	}
 	if got := DialAddr(mustURL(t, "http://monolith.internal")); got != "monolith.internal:80" {
 		t.Errorf("DialAddr without port = %q", got)
+	}
+}
+
+// RoundTrip sends only what the lean client can: other requests are
+// refused, unsent, with ErrNotEligible (upstream's leanFor never passes
+// them on).
+func TestRoundTripNotEligible(t *testing.T) {
+	backend := testutil.NewBackend(t, "legacy")
+	tr := newTransport(t, backend.URL, 90*time.Second)
+	post, _ := http.NewRequest(http.MethodPost, backend.URL+"/x", strings.NewReader("body"))
+	other, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:1/x", nil)
+	tlsReq, _ := http.NewRequest(http.MethodGet, strings.Replace(backend.URL, "http:", "https:", 1)+"/x", nil)
+	for name, req := range map[string]*http.Request{"POST": post, "other host": other, "https": tlsReq} {
+		if _, err := tr.RoundTrip(req); !errors.Is(err, ErrNotEligible) {
+			t.Errorf("%s: RoundTrip = %v, want ErrNotEligible", name, err)
+		}
+	}
+	if n := backend.Hits(); n != 0 {
+		t.Errorf("the upstream was reached %d times", n)
+	}
+	if status, _ := get(t, tr, backend.URL+"/x"); status != http.StatusOK {
+		t.Errorf("eligible GET: status %d", status)
 	}
 }
