@@ -209,74 +209,6 @@ func TestLeanMatchesStandard(t *testing.T) {
 	}
 }
 
-func TestLeanEligible(t *testing.T) {
-	body := func(r *http.Request) *http.Request {
-		r.Body = io.NopCloser(strings.NewReader("x"))
-		r.ContentLength = 1
-		return r
-	}
-	tests := []struct {
-		name string
-		req  *http.Request
-		want bool
-	}{
-		{"GET", httptest.NewRequest("GET", "/a", nil), true},
-		{"HEAD", httptest.NewRequest("HEAD", "/a", nil), true},
-		{"OPTIONS", httptest.NewRequest("OPTIONS", "/a", nil), true},
-		{"POST", httptest.NewRequest("POST", "/a", nil), false},
-		{"DELETE", httptest.NewRequest("DELETE", "/a", nil), false},
-		{"GET with body", body(httptest.NewRequest("GET", "/a", nil)), false},
-		{"GET with unknown length", func() *http.Request {
-			r := body(httptest.NewRequest("GET", "/a", nil))
-			r.ContentLength = -1
-			return r
-		}(), false},
-		{"upgrade", func() *http.Request {
-			r := httptest.NewRequest("GET", "/a", nil)
-			r.Header.Set("Connection", "Upgrade")
-			r.Header.Set("Upgrade", "websocket")
-			return r
-		}(), false},
-		{"expect", func() *http.Request {
-			r := httptest.NewRequest("GET", "/a", nil)
-			r.Header.Set("Expect", "100-continue")
-			return r
-		}(), false},
-		{"OPTIONS *", httptest.NewRequest("OPTIONS", "*", nil), false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := leanEligible(tt.req); got != tt.want {
-				t.Errorf("leanEligible = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestLeanTarget(t *testing.T) {
-	tests := []struct {
-		url  string
-		want bool
-	}{
-		{"http://127.0.0.1:8080", true},
-		{"http://monolith.internal/", true},
-		{"https://monolith.internal", false},
-		{"http://monolith.internal/base", false},
-		{"http://monolith.internal/?tenant=a", false},
-		{"http://user:pw@monolith.internal", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.url, func(t *testing.T) {
-			if got := leanTarget(mustURL(t, tt.url)); got != tt.want {
-				t.Errorf("leanTarget = %v, want %v", got, tt.want)
-			}
-		})
-	}
-	if got := dialAddr(mustURL(t, "http://monolith.internal")); got != "monolith.internal:80" {
-		t.Errorf("dialAddr without port = %q", got)
-	}
-}
-
 // get sends a GET through front and returns the status and body.
 func get(t *testing.T, client *http.Client, url string) (int, string) {
 	t.Helper()
@@ -304,7 +236,7 @@ func TestLeanReusesConnections(t *testing.T) {
 	if n := backend.conns.Load(); n != 1 {
 		t.Errorf("backend accepted %d connections for 50 sequential requests, want 1", n)
 	}
-	if n := u.pool.idleCount(); n != 1 {
+	if n := u.lean.IdleCount(); n != 1 {
 		t.Errorf("idle connections = %d, want 1", n)
 	}
 }
@@ -329,7 +261,7 @@ func TestLeanRetriesClosedIdleConnection(t *testing.T) {
 func TestLeanRefusedIsNotRetried(t *testing.T) {
 	u := New(testOptions(t, "http://"+closedAddr(t)))
 	var dials atomic.Int64
-	u.pool.dialer.Control = func(string, string, syscall.RawConn) error { dials.Add(1); return nil }
+	u.dialer.Control = func(string, string, syscall.RawConn) error { dials.Add(1); return nil }
 	front := newFront(t, u, Route{}, nil, zerolog.Nop())
 	status, body := get(t, front.Client(), front.URL+"/items")
 	if status != http.StatusBadGateway || !strings.Contains(body, "upstream unavailable") {
@@ -542,7 +474,7 @@ func TestLeanPoolBoundsAndClose(t *testing.T) {
 	arrived.Wait()
 	close(release)
 	done.Wait()
-	if got := u.pool.idleCount(); got != 2 {
+	if got := u.lean.IdleCount(); got != 2 {
 		t.Errorf("idle connections after %d parallel requests = %d, want the cap 2", n, got)
 	}
 
@@ -566,7 +498,7 @@ func TestLeanPoolBoundsAndClose(t *testing.T) {
 	if body := <-result; body != "late" {
 		t.Errorf("in-flight request over a closed pool answered %q", body)
 	}
-	if got := u.pool.idleCount(); got != 0 {
+	if got := u.lean.IdleCount(); got != 0 {
 		t.Errorf("idle connections after Close = %d, want 0", got)
 	}
 }
@@ -605,28 +537,8 @@ func TestLeanConcurrentLoad(t *testing.T) {
 	if n := failures.Load(); n != 0 {
 		t.Errorf("%d of 800 requests failed", n)
 	}
-	if got := u.pool.idleCount(); got > 4 {
+	if got := u.lean.IdleCount(); got > 4 {
 		t.Errorf("idle lean connections = %d, want at most MaxIdleConns 4", got)
-	}
-}
-
-func TestHasToken(t *testing.T) {
-	tests := []struct {
-		values []string
-		tok    string
-		want   bool
-	}{
-		{[]string{"trailers"}, "trailers", true},
-		{[]string{"gzip, Trailers"}, "trailers", true},
-		{[]string{"gzip", "deflate,trailers "}, "trailers", true},
-		{[]string{"gzip"}, "trailers", false},
-		{[]string{"trailersx"}, "trailers", false},
-		{nil, "trailers", false},
-	}
-	for _, tt := range tests {
-		if got := hasToken(tt.values, tt.tok); got != tt.want {
-			t.Errorf("hasToken(%q, %q) = %v, want %v", tt.values, tt.tok, got, tt.want)
-		}
 	}
 }
 
@@ -681,7 +593,7 @@ func TestLeanRoundTrip(t *testing.T) {
 	if n, err := resp.Body.Read(make([]byte, 1)); n != 0 || err != http.ErrBodyReadAfterClose {
 		t.Errorf("read after Close = %d, %v; want ErrBodyReadAfterClose", n, err)
 	}
-	if n := u.pool.idleCount(); n != 0 {
+	if n := u.lean.IdleCount(); n != 0 {
 		t.Errorf("idle connections after an early Close = %d, want 0", n)
 	}
 
@@ -693,7 +605,7 @@ func TestLeanRoundTrip(t *testing.T) {
 	}
 	_, _ = io.Copy(io.Discard, post.Body)
 	post.Body.Close()
-	if n := u.pool.idleCount(); n != 0 {
+	if n := u.lean.IdleCount(); n != 0 {
 		t.Errorf("a POST went through the lean pool (%d idle)", n)
 	}
 }
@@ -731,40 +643,7 @@ func TestShadowRequestLeanMatchesStandard(t *testing.T) {
 	if got := in.URL.EscapedPath(); got != "/api/a%2Fb" {
 		t.Errorf("ShadowRequest changed its input's path to %q", got)
 	}
-	if lean.pool.idleCount() != 1 {
+	if lean.lean.IdleCount() != 1 {
 		t.Errorf("the lean copy did not use the lean pool")
 	}
-}
-
-// TestDropOutbound keeps the lean path's switch in step with the lists
-// the standard path and ShadowRequest drop.
-func TestDropOutbound(t *testing.T) {
-	for _, list := range [][]string{hopHeaders, forwardedHeaders} {
-		for _, k := range list {
-			if k != http.CanonicalHeaderKey(k) {
-				t.Errorf("%q is not canonical: removeHopHeaders deletes it as written", k)
-			}
-			if !dropOutbound(k, false) || !dropOutbound(k, true) {
-				t.Errorf("dropOutbound(%q) = false; the standard path drops it", k)
-			}
-		}
-	}
-	if dropOutbound(ShadowHeader, false) || dropOutbound(ShadowHeader, true) {
-		t.Error("the shadow mark is judged at the edge (proxy/marker.go); what it lets through is forwarded")
-	}
-	for _, k := range []string{"X-Real-Ip", "True-Client-Ip"} {
-		if !dropOutbound(k, false) || dropOutbound(k, true) {
-			t.Errorf("%s must be dropped from untrusted peers only", k)
-		}
-	}
-	if dropOutbound("Accept", false) {
-		t.Error("an end-to-end header was dropped")
-	}
-}
-
-// idleCount returns how many connections wait in the pool.
-func (p *leanPool) idleCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.idle)
 }

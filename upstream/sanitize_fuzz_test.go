@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/stranglerfig/strangler/upstream/outbound"
 )
 
 // FuzzSanitizeHeaders sends requests with arbitrary Connection values and
@@ -65,7 +67,7 @@ func checkSanitized(t *testing.T, head string, in, sent http.Header) {
 		"X-Forwarded-Host", "X-Forwarded-Proto", "X-Request-Id", "Content-Length", "Host"}, hop...)
 	ours := map[string]bool{"X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true,
 		"Te": true, "Accept-Encoding": true, "User-Agent": true}
-	upgrade := in.Get("Upgrade") != "" && hasToken(in["Connection"], "upgrade")
+	upgrade := in.Get("Upgrade") != "" && outbound.HasToken(in["Connection"], "upgrade")
 	for k, vv := range sent {
 		if strings.ContainsAny(k+strings.Join(vv, ""), "\r\n\x00") {
 			t.Errorf("%q: header %q: %q holds CR, LF or NUL", head, k, vv)
@@ -86,7 +88,7 @@ func checkSanitized(t *testing.T, head string, in, sent http.Header) {
 			t.Errorf("%q: %s: %q reached the backend", head, k, vv)
 		case strings.Contains(k, "_") && contains(internal, http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))):
 			t.Errorf("%q: %s, an underscore spelling of an internal header, reached the backend", head, k)
-		case hasToken(in["Connection"], k) && !ours[k]:
+		case outbound.HasToken(in["Connection"], k) && !ours[k]:
 			t.Errorf("%q: %s, named in Connection, reached the backend", head, k)
 		}
 	}

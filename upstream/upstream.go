@@ -4,20 +4,21 @@
 package upstream
 
 import (
-	"context"
 	"crypto/tls"
-	"errors"
 	stdlog "log"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/stranglerfig/strangler/upstream/errkind"
+	"github.com/stranglerfig/strangler/upstream/lean"
+	"github.com/stranglerfig/strangler/upstream/outbound"
 )
 
 // Options describes one upstream.
@@ -31,7 +32,7 @@ type Options struct {
 	// MaxIdleConns is the keep-alive pool kept to this upstream.
 	MaxIdleConns int
 	// Lean forwards plain GET, HEAD and OPTIONS requests without a body
-	// on the lean path (see lean.go) when the URL allows it.
+	// on the lean client (package upstream/lean) when the URL allows it.
 	Lean bool
 	// MaxInFlight bounds the requests forwarded at once through the
 	// upstream's proxies; past it they are answered 503 at once. 0 or
@@ -43,10 +44,11 @@ type Options struct {
 type Upstream struct {
 	opts      Options
 	transport *http.Transport
-	// pool is the lean path's connection pool; nil when the lean path is
-	// off or the URL needs the standard path (https, a base path or
-	// query).
-	pool *leanPool
+	// dialer dials for both clients.
+	dialer *net.Dialer
+	// lean is the lean HTTP/1.1 client; nil when the lean path is off or
+	// the URL needs the standard path (https, a base path or query).
+	lean *lean.Transport
 	// inFlight counts the requests its proxies are forwarding.
 	inFlight atomic.Int64
 }
@@ -67,33 +69,40 @@ func New(opts Options) *Upstream {
 		ResponseHeaderTimeout:  opts.Timeout,
 		ExpectContinueTimeout:  time.Second,
 		DisableCompression:     true,
-		MaxResponseHeaderBytes: maxResponseHeaderBytes,
+		MaxResponseHeaderBytes: lean.DefaultMaxHeaderBytes,
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
 	}
-	u := &Upstream{opts: opts, transport: t}
-	if opts.Lean && leanTarget(opts.URL) {
-		u.pool = newLeanPool(dialAddr(opts.URL), dialer, opts.MaxIdleConns, t.IdleConnTimeout)
+	u := &Upstream{opts: opts, transport: t, dialer: dialer}
+	if opts.Lean && lean.Target(opts.URL) {
+		u.lean = lean.New(lean.Options{Name: opts.Name, Addr: lean.DialAddr(opts.URL), Dialer: dialer,
+			MaxIdle: opts.MaxIdleConns, IdleTimeout: t.IdleConnTimeout, HeaderTimeout: opts.Timeout,
+			MaxHeaderBytes: lean.DefaultMaxHeaderBytes})
 	}
 	return u
 }
 
-// leanTarget reports whether the lean path can serve target: plain
-// http, no base path and no query to merge.
-func leanTarget(target *url.URL) bool {
-	return target != nil && target.Scheme == "http" && (target.Path == "" || target.Path == "/") &&
-		target.RawPath == "" && target.RawQuery == "" && target.User == nil && target.Host != ""
-}
-
-// dialAddr is target's host:port, port 80 when none is given.
-func dialAddr(target *url.URL) string {
-	if target.Port() != "" {
-		return target.Host
+// leanFor is the one place the lean client is chosen, as Traefik's
+// SmartBuilder.Build chooses its fast proxy: it returns the lean client
+// when it serves r, nil when the standard path (httputil.ReverseProxy
+// over http.Transport) does. plan is the route's outbound plan for a
+// client's request (Proxy); nil means r is already meant for the
+// upstream (Transport) and must be addressed to it.
+func (u *Upstream) leanFor(r *http.Request, plan *outbound.Plan) *lean.Transport {
+	switch {
+	case u.lean == nil || !lean.Eligible(r):
+		return nil
+	case plan != nil:
+		if !plan.Direct() {
+			return nil
+		}
+	case r.URL.Scheme != u.opts.URL.Scheme || r.URL.Host != u.opts.URL.Host:
+		return nil
 	}
-	return net.JoinHostPort(target.Hostname(), "80")
+	return u.lean
 }
 
 // Lean reports whether the lean path serves this upstream.
-func (u *Upstream) Lean() bool { return u.pool != nil }
+func (u *Upstream) Lean() bool { return u.lean != nil }
 
 // Name returns the upstream's name.
 func (u *Upstream) Name() string { return u.opts.Name }
@@ -113,8 +122,8 @@ func (u *Upstream) Transport() http.RoundTripper { return transport{u} }
 // their connections close when they end.
 func (u *Upstream) Close() {
 	u.transport.CloseIdleConnections()
-	if u.pool != nil {
-		u.pool.close()
+	if u.lean != nil {
+		u.lean.Close()
 	}
 }
 
@@ -132,6 +141,13 @@ type bufferPool struct{ pool sync.Pool }
 
 func (p *bufferPool) Get() []byte  { return *p.pool.Get().(*[]byte) }
 func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
+
+// Trusted is the set of peers whose X-Forwarded-* headers strangler
+// believes (outbound.Trusted); the nil *Trusted trusts nobody.
+type Trusted = outbound.Trusted
+
+// NewTrusted returns a Trusted set of networks.
+func NewTrusted(nets []*net.IPNet) *Trusted { return outbound.NewTrusted(nets) }
 
 // Route describes how one route's requests are rewritten for this
 // upstream.
@@ -158,10 +174,10 @@ type Route struct {
 // replaced.
 func (u *Upstream) Proxy(rt Route, trusted *Trusted, log zerolog.Logger) http.Handler {
 	onError := errorHandler(u.opts.Name, rt, log)
-	var h http.Handler = u.standardProxy(rt, trusted, onError, log)
-	if addPrefix, ok := escapedPrefix(rt.AddPrefix); ok && u.pool != nil {
-		h = &leanProxy{up: u, rt: rt, trusted: trusted, host: u.opts.URL.Host, addPrefix: addPrefix, std: h,
-			onError: onError}
+	plan := outbound.NewPlan(u.opts.URL, rt.StripPrefix, rt.AddPrefix, rt.KeepHost, trusted)
+	var h http.Handler = u.standardProxy(plan, onError, log)
+	if u.lean != nil {
+		h = &proxy{up: u, plan: plan, std: h, onError: onError}
 	}
 	if u.opts.MaxInFlight <= 0 {
 		return h
@@ -170,24 +186,44 @@ func (u *Upstream) Proxy(rt Route, trusted *Trusted, log zerolog.Logger) http.Ha
 		log: log.Sample(&zerolog.BurstSampler{Burst: 1, Period: time.Second})}
 }
 
-// escapedPrefix returns the path prefix p in escaped form: kept as it is
-// when it is a valid escaping already ("/a%2Fb"), escaped otherwise
-// ("/my app" -> "/my%20app"); ok is false when p cannot be unescaped.
-func escapedPrefix(p string) (string, bool) {
-	if p == "" {
-		return "", true
+// proxy serves a route of an upstream with a lean client: each request
+// goes where leanFor says.
+type proxy struct {
+	up      *Upstream
+	plan    *outbound.Plan
+	std     http.Handler
+	onError func(http.ResponseWriter, *http.Request, error)
+}
+
+func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	lt := p.up.leanFor(r, p.plan)
+	if lt == nil {
+		p.std.ServeHTTP(w, r)
+		return
 	}
-	path, err := url.PathUnescape(p)
-	if err != nil {
-		return "", false
+	if err := lt.Serve(w, r, p.plan); err != nil {
+		p.onError(w, r, err)
 	}
-	u := url.URL{Path: path, RawPath: p}
-	return u.EscapedPath(), true
+}
+
+// transport is the http.RoundTripper of an upstream: what leanFor picks
+// (bodiless GET, HEAD and OPTIONS: mirrored copies, mostly) goes on the
+// lean client, everything else through the tuned http.Transport.
+type transport struct{ u *Upstream }
+
+// RoundTrip implements http.RoundTripper. req must already be the
+// upstream request (hop-by-hop headers removed), as ShadowRequest builds
+// it.
+func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if lt := t.u.leanFor(req, nil); lt != nil {
+		return lt.RoundTrip(req)
+	}
+	return t.u.transport.RoundTrip(req)
 }
 
 // standardProxy is httputil.ReverseProxy over the shared Transport: it
 // serves every request the lean path does not take.
-func (u *Upstream) standardProxy(rt Route, trusted *Trusted, onError func(http.ResponseWriter, *http.Request, error),
+func (u *Upstream) standardProxy(plan *outbound.Plan, onError func(http.ResponseWriter, *http.Request, error),
 	log zerolog.Logger) http.Handler {
 	p := &httputil.ReverseProxy{
 		Transport: u.transport,
@@ -197,7 +233,7 @@ func (u *Upstream) standardProxy(rt Route, trusted *Trusted, onError func(http.R
 				// the client's fault, not the upstream's (errorHandler).
 				pr.Out.Body = &clientBody{rc: b}
 			}
-			rewrite(pr, u.opts.URL, rt, trusted)
+			plan.Rewrite(pr)
 		},
 		ErrorHandler: onError,
 		// An answer of known length is flushed when the upstream pauses
@@ -233,7 +269,7 @@ type informationalWriter struct{ http.ResponseWriter }
 
 func (w *informationalWriter) WriteHeader(code int) {
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
-		removeHopHeaders(w.Header())
+		outbound.RemoveHop(w.Header())
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -241,94 +277,6 @@ func (w *informationalWriter) WriteHeader(code int) {
 // Unwrap exposes the underlying writer to http.ResponseController
 // (flushes, hijacks for upgrades) and guard.Exempt.
 func (w *informationalWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func rewrite(pr *httputil.ProxyRequest, target *url.URL, rt Route, trusted *Trusted) {
-	if rt.StripPrefix != "" || rt.AddPrefix != "" {
-		rewritePath(pr.Out.URL, rt.StripPrefix, rt.AddPrefix)
-	}
-	pr.SetURL(target)
-	// The query goes upstream byte for byte: ReverseProxy drops the
-	// parameters it cannot parse (a stray '%', a ';') before Rewrite and
-	// SetURL re-joins it; a proxy must not change it. Target URLs carry
-	// no query (config validation refuses one).
-	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
-	fromTrusted := trusted.Contains(pr.In.RemoteAddr)
-	if fromTrusted {
-		// Rewrite has removed the inbound X-Forwarded-For; a trusted peer's
-		// chain is kept and SetXForwarded appends the peer to it.
-		if v, ok := pr.In.Header["X-Forwarded-For"]; ok {
-			pr.Out.Header["X-Forwarded-For"] = v
-		}
-	}
-	pr.SetXForwarded()
-	// The shadow mark is not touched here: the edge (proxy) strips it
-	// unless the peer is in shadowing.trust_marker_from.
-	if fromTrusted {
-		for _, h := range []string{"X-Forwarded-Host", "X-Forwarded-Proto"} {
-			if v := pr.In.Header.Get(h); v != "" {
-				pr.Out.Header.Set(h, v)
-			}
-		}
-	}
-	sanitizeHeaders(pr.Out.Header, fromTrusted)
-	if rt.KeepHost {
-		pr.Out.Host = pr.In.Host
-	}
-}
-
-// sanitizeHeaders drops, on the standard path, what the lean path's
-// dropOutbound and spoofsInternal drop besides the hop-by-hop and
-// forwarding headers httputil already handles: client addresses from an
-// untrusted peer and underscore spellings of internal headers.
-func sanitizeHeaders(h http.Header, fromTrusted bool) {
-	if !fromTrusted {
-		delete(h, "X-Real-Ip")
-		delete(h, "True-Client-Ip")
-	}
-	for k := range h {
-		if spoofsInternal(k) {
-			delete(h, k)
-		}
-	}
-}
-
-// rewritePath strips and adds path prefixes, keeping Path and RawPath in
-// step.
-func rewritePath(u *url.URL, strip, add string) {
-	esc := rewriteEscapedPath(u.EscapedPath(), strip, add)
-	if p, err := url.PathUnescape(esc); err == nil {
-		// RawPath only when the default escaping of Path would differ
-		// from what the client sent ("/!" is sent as is, not as "/%21").
-		u.Path, u.RawPath = p, ""
-		if u.EscapedPath() != esc {
-			u.RawPath = esc
-		}
-	}
-}
-
-// rewriteEscapedPath strips strip from the front of the escaped path esc
-// (at a segment boundary) and puts add in front of what is left.
-func rewriteEscapedPath(esc, strip, add string) string {
-	if strip != "" && hasPathPrefix(esc, strip) {
-		esc = esc[len(strip):]
-		if esc == "" || esc[0] != '/' {
-			esc = "/" + esc
-		}
-	}
-	if add != "" {
-		esc = strings.TrimSuffix(add, "/") + esc
-	}
-	return esc
-}
-
-// hasPathPrefix reports whether path starts with prefix at a segment
-// boundary: "/api" is a prefix of "/api" and "/api/x", not of "/apix".
-func hasPathPrefix(path, prefix string) bool {
-	if !strings.HasPrefix(path, prefix) {
-		return false
-	}
-	return len(path) == len(prefix) || strings.HasSuffix(prefix, "/") || path[len(prefix)] == '/'
-}
 
 // The start of the JSON answered when the upstream fails; the handler
 // completes it with the upstream's name and the request id.
@@ -352,7 +300,7 @@ func errorHandler(upstream string, rt Route, log zerolog.Logger) func(http.Respo
 			rt.OnError(kind)
 		}
 		status, body := http.StatusBadGateway, badGatewayBody
-		if kind == "timeout" {
+		if kind == errkind.Timeout {
 			status, body = http.StatusGatewayTimeout, gatewayTimeoutBody
 		}
 		log.Warn().Str("route", route).Str("upstream", upstream).Str("request_id", reqID).
@@ -369,34 +317,14 @@ func errorHandler(upstream string, rt Route, log zerolog.Logger) func(http.Respo
 // (nginx's convention). It never reaches a client.
 const StatusClientClosed = 499
 
-func isTimeout(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
+// isTimeout reports a deadline (errkind.IsTimeout).
+func isTimeout(err error) bool { return errkind.IsTimeout(err) }
 
-// ErrorKind classifies an upstream error for logs and metrics: timeout,
-// refused, reset, dns, tls or other.
-func ErrorKind(err error) string {
-	var dnsErr *net.DNSError
-	var tlsErr tls.RecordHeaderError
-	var certErr *tls.CertificateVerificationError
-	switch {
-	case isTimeout(err):
-		return "timeout"
-	case errors.As(err, &dnsErr):
-		return "dns"
-	case errors.As(err, &tlsErr), errors.As(err, &certErr):
-		return "tls"
-	case strings.Contains(err.Error(), "connection refused"):
-		return "refused"
-	case strings.Contains(err.Error(), "connection reset"), strings.Contains(err.Error(), "EOF"):
-		return "reset"
-	}
-	return "other"
-}
+// ErrorKind classifies an upstream error for logs and metrics into one
+// of the kinds named in package errkind: timeout, refused, reset, dns,
+// tls or other. It looks at the error's chain (errno, net and TLS error
+// types), never at its text.
+func ErrorKind(err error) string { return errkind.Of(err) }
 
 // jsonSafe keeps only characters that need no JSON escaping.
 func jsonSafe(s string) string {

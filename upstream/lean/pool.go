@@ -1,4 +1,4 @@
-package upstream
+package lean
 
 import (
 	"bufio"
@@ -10,15 +10,11 @@ import (
 	"time"
 )
 
-// maxResponseHeaderBytes bounds an upstream's response header on both
-// paths (http.Transport's MaxResponseHeaderBytes is the same).
-const maxResponseHeaderBytes = 1 << 20
-
 // noLimit lifts the header limit once the header has been read.
 const noLimit = math.MaxInt64
 
-// leanConn is one keep-alive connection of the lean path.
-type leanConn struct {
+// conn is one keep-alive connection of the lean path.
+type pconn struct {
 	conn  net.Conn
 	limit *limitedReader
 	br    *bufio.Reader
@@ -39,7 +35,7 @@ type leanConn struct {
 	nothingRead bool
 }
 
-func (c *leanConn) close() {
+func (c *pconn) close() {
 	if c.stop != nil {
 		c.stop()
 	}
@@ -51,7 +47,7 @@ func (c *leanConn) close() {
 // t/64 ago is kept: the bound is then between 63/64 t and t. A deadline
 // left from the previous answer is harmless: nothing reads the
 // connection between answers.
-func (c *leanConn) armHeaderDeadline(t time.Duration) {
+func (c *pconn) armHeaderDeadline(t time.Duration) {
 	if t <= 0 {
 		return
 	}
@@ -64,7 +60,7 @@ func (c *leanConn) armHeaderDeadline(t time.Duration) {
 
 // disarmHeaderDeadline lifts the header deadline before a body that is
 // still to come is read (a stream must not be cut by it).
-func (c *leanConn) disarmHeaderDeadline() {
+func (c *pconn) disarmHeaderDeadline() {
 	if !c.readDeadline.IsZero() {
 		_ = c.conn.SetReadDeadline(time.Time{})
 		c.readDeadline = time.Time{}
@@ -90,17 +86,17 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// leanPool keeps the idle connections of one upstream, most recently
+// pool keeps the idle connections of one upstream, most recently
 // used first, up to maxIdle; connections idle longer than idleTimeout are
 // closed rather than reused.
-type leanPool struct {
+type connPool struct {
 	addr        string
 	dialer      *net.Dialer
 	maxIdle     int
 	idleTimeout time.Duration
 
 	mu   sync.Mutex
-	idle []*leanConn // oldest first: put appends in idleSince order
+	idle []*pconn // oldest first: put appends in idleSince order
 	// reaper closes connections idle longer than idleTimeout, as
 	// http.Transport does; armed while any connection is idle.
 	reaper *time.Timer
@@ -108,13 +104,13 @@ type leanPool struct {
 	closed bool
 }
 
-func newLeanPool(addr string, dialer *net.Dialer, maxIdle int, idleTimeout time.Duration) *leanPool {
-	return &leanPool{addr: addr, dialer: dialer, maxIdle: maxIdle, idleTimeout: idleTimeout}
+func newPool(addr string, dialer *net.Dialer, maxIdle int, idleTimeout time.Duration) *connPool {
+	return &connPool{addr: addr, dialer: dialer, maxIdle: maxIdle, idleTimeout: idleTimeout}
 }
 
 // get returns an idle connection (reused true) or dials a new one;
 // fresh always dials.
-func (p *leanPool) get(ctx context.Context, fresh bool) (*leanConn, bool, error) {
+func (p *connPool) get(ctx context.Context, fresh bool) (*pconn, bool, error) {
 	if !fresh {
 		if c := p.takeIdle(); c != nil {
 			return c, true, nil
@@ -125,7 +121,7 @@ func (p *leanPool) get(ctx context.Context, fresh bool) (*leanConn, bool, error)
 		return nil, false, fmt.Errorf("dial %s: %w", p.addr, err)
 	}
 	l := &limitedReader{conn: conn, remaining: noLimit}
-	c := &leanConn{conn: conn, limit: l, br: bufio.NewReaderSize(l, 4096), bw: bufio.NewWriterSize(conn, 4096)}
+	c := &pconn{conn: conn, limit: l, br: bufio.NewReaderSize(l, 4096), bw: bufio.NewWriterSize(conn, 4096)}
 	c.idle = newIdlePeek(c)
 	c.closeConn = func() { _ = conn.Close() }
 	return c, false, nil
@@ -135,7 +131,7 @@ func (p *leanPool) get(ctx context.Context, fresh bool) (*leanConn, bool, error)
 // fresh and quiet. Bytes or an end of stream that came while a connection
 // was idle (a 408 on keep-alive timeout, a close, a stray body) make it
 // unfit: it would answer the next request with them.
-func (p *leanPool) takeIdle() *leanConn {
+func (p *connPool) takeIdle() *pconn {
 	now := time.Now()
 	for {
 		c := p.popFresh(now)
@@ -150,7 +146,7 @@ func (p *leanPool) takeIdle() *leanConn {
 // answer ended cleanly (ok) and the connection is in a known state, and
 // is closed otherwise. Bytes past the answer mean the upstream is out of
 // step; a fired cancel watch has poisoned the connection's deadline.
-func (p *leanPool) release(c *leanConn, ok bool) {
+func (p *connPool) release(c *pconn, ok bool) {
 	if c.stop != nil && !c.stop() {
 		ok = false // the request was canceled and the deadline fired
 	}
@@ -165,7 +161,7 @@ func (p *leanPool) release(c *leanConn, ok bool) {
 // popFresh pops the most recently used idle connection if it is fresh.
 // If it is not, none is (they are kept in idleSince order): all are
 // closed and it returns nil.
-func (p *leanPool) popFresh(now time.Time) *leanConn {
+func (p *connPool) popFresh(now time.Time) *pconn {
 	p.mu.Lock()
 	n := len(p.idle)
 	if n > 0 && now.Sub(p.idle[n-1].idleSince) < p.idleTimeout {
@@ -186,7 +182,7 @@ func (p *leanPool) popFresh(now time.Time) *leanConn {
 
 // put returns c to the pool, or closes it when the pool is full or
 // closed.
-func (p *leanPool) put(c *leanConn) {
+func (p *connPool) put(c *pconn) {
 	c.stop = nil
 	c.idleSince = time.Now()
 	p.mu.Lock()
@@ -209,14 +205,14 @@ func (p *leanPool) put(c *leanConn) {
 
 // reap closes the connections that have been idle for idleTimeout and
 // arms itself again for the oldest one left.
-func (p *leanPool) reap() {
+func (p *connPool) reap() {
 	now := time.Now()
 	p.mu.Lock()
 	n := 0
 	for n < len(p.idle) && now.Sub(p.idle[n].idleSince) >= p.idleTimeout {
 		n++
 	}
-	stale := make([]*leanConn, n)
+	stale := make([]*pconn, n)
 	copy(stale, p.idle[:n])
 	rest := copy(p.idle, p.idle[n:])
 	clear(p.idle[rest:])
@@ -233,7 +229,7 @@ func (p *leanPool) reap() {
 
 // close closes the idle connections; connections in use are closed
 // when their request ends.
-func (p *leanPool) close() {
+func (p *connPool) close() {
 	p.mu.Lock()
 	idle := p.idle
 	p.idle, p.closed = nil, true

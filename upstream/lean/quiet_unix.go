@@ -1,6 +1,6 @@
 //go:build unix
 
-package upstream
+package lean
 
 import (
 	"errors"
@@ -17,7 +17,7 @@ type idlePeek struct {
 	peek func(fd uintptr) bool
 }
 
-func newIdlePeek(c *leanConn) *idlePeek {
+func newIdlePeek(c *pconn) *idlePeek {
 	sc, ok := c.conn.(syscall.Conn)
 	if !ok {
 		return nil
@@ -37,7 +37,7 @@ func newIdlePeek(c *leanConn) *idlePeek {
 
 // quiet reports whether nothing arrived on the idle connection c: no
 // byte and no end of stream.
-func (c *leanConn) quiet() bool {
+func (c *pconn) quiet() bool {
 	if c.idle == nil {
 		return true
 	}
