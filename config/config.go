@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/stranglerfig/strangler/report"
+	"github.com/stranglerfig/strangler/config/reportlimits"
 )
 
 // Stage names accepted in the config file, in rollout order.
@@ -475,10 +475,10 @@ const (
 	DefaultShadowSecretEnv   = "STRANGLER_SHADOW_SECRET"
 	DefaultNoiseSample       = 10
 	DefaultNoiseWarmup       = 20
-	DefaultMaxResults        = report.DefaultMaxResults // the report store's own defaults
-	DefaultMaxReportBytes    = report.DefaultMaxBytes
-	DefaultReportQueue       = report.DefaultQueueSize
-	DefaultMaxExcerpt        = report.DefaultMaxExcerpt
+	DefaultMaxResults        = reportlimits.MaxResults // shared with report, which imports no config
+	DefaultMaxReportBytes    = reportlimits.MaxBytes
+	DefaultReportQueue       = reportlimits.QueueSize
+	DefaultMaxExcerpt        = reportlimits.MaxExcerpt
 	DefaultAutomationEvery   = 10 * time.Second
 	DefaultHold              = 5 * time.Minute
 	DefaultWindow            = 5 * time.Minute
