@@ -76,10 +76,11 @@ func (v *validator) add(field, format string, args ...any) {
 	v.errs = append(v.errs, &FieldError{File: v.file, Field: field, Reason: fmt.Sprintf(format, args...)})
 }
 
-// Validate checks a config that did not come through Parse (for example
-// one built in code), after applying defaults.
+// Validate checks c and reports every problem, each a *FieldError naming
+// the field; it changes nothing in c (not even case), so a config handed
+// out may be validated without a copy. Parse has already validated what it
+// returns; a Config built in code runs SetDefaults first.
 func (c *Config) Validate() error {
-	c.applyDefaults()
 	return c.validate("")
 }
 
@@ -300,7 +301,7 @@ func (c *Config) validateRoute(v *validator, i int, seen map[string]int) {
 		}
 		seen[r.Name] = i
 	}
-	validateMatch(v, f+".match", &r.Match)
+	validateMatch(v, f+".match", r.Match)
 	c.validateStage(v, f, r)
 	validateSticky(v, f+".sticky", r.Sticky)
 	validateRewrite(v, f+".rewrite", r.Rewrite)
@@ -313,7 +314,7 @@ func (c *Config) validateRoute(v *validator, i int, seen map[string]int) {
 	}
 }
 
-func validateMatch(v *validator, f string, m *Match) {
+func validateMatch(v *validator, f string, m Match) {
 	switch {
 	case m.Path == "" && m.Prefix == "":
 		v.add(f, "one of path or prefix is required")
@@ -330,11 +331,9 @@ func validateMatch(v *validator, f string, m *Match) {
 		}
 	}
 	for j, meth := range m.Methods {
-		up := strings.ToUpper(meth)
 		if !tokenRe.MatchString(meth) {
 			v.add(fmt.Sprintf("%s.methods[%d]", f, j), "%q is not an HTTP method", meth)
 		}
-		m.Methods[j] = up
 	}
 	for name := range m.Headers {
 		if !tokenRe.MatchString(name) {
@@ -407,7 +406,7 @@ func validateRewrite(v *validator, f string, rw Rewrite) {
 var safeMethods = map[string]bool{"GET": true, "HEAD": true, "OPTIONS": true}
 
 func (c *Config) validateShadow(v *validator, f string, r *Route) {
-	s := &r.Shadow
+	s := r.Shadow
 	if s.Sample != nil && (*s.Sample < 0 || *s.Sample > 100 || *s.Sample != *s.Sample) {
 		v.add(f+".sample", "must be between 0 and 100, got %v", *s.Sample)
 	}
@@ -420,7 +419,6 @@ func (c *Config) validateShadow(v *validator, f string, r *Route) {
 	svc, known := c.Services[r.Service]
 	for j, m := range s.Methods {
 		up := strings.ToUpper(m)
-		s.Methods[j] = up
 		switch {
 		case !tokenRe.MatchString(m):
 			v.add(fmt.Sprintf("%s.methods[%d]", f, j), "%q is not an HTTP method", m)

@@ -311,11 +311,12 @@ func TestValidateInCode(t *testing.T) {
 		Legacy: Upstream{URL: "http://legacy:1"},
 		Routes: []Route{{Name: "r", Match: Match{Path: "/a", Methods: []string{"get"}}}},
 	}
+	c.SetDefaults()
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
 	if c.Legacy.Timeout != DefaultUpstreamTimeout || c.Routes[0].Stage != StageLegacy || c.Routes[0].Match.Methods[0] != "GET" {
-		t.Errorf("Validate did not apply defaults / normalise: %+v", c)
+		t.Errorf("SetDefaults did not apply defaults / normalise: %+v", c)
 	}
 	c.Routes[0].Stage = "later"
 	err := c.Validate()
