@@ -25,7 +25,7 @@ func FuzzConfigLoad(f *testing.F) {
 				t.Fatalf("Parse returned both a config and %v", err)
 			}
 			for _, p := range Problems(err) {
-				if !strings.HasPrefix(p.Error(), name+": ") {
+				if !namesFile(p, name) {
 					t.Fatalf("problem %q does not name the file", p)
 				}
 			}

@@ -135,11 +135,13 @@ func Parse(data []byte, name string, src Source) (*Config, error) {
 		_ = v.Unmarshal(&cfg, viper.DecodeHook(decodeHook()))
 	}
 	cfg.SetDefaults()
+	root := parseNode(data)
 	// viper lower-cases map keys, so check service names as written.
-	problems = append(problems, serviceNameProblems(data, name)...)
+	problems = append(problems, serviceNameProblems(root, name)...)
 	if err := cfg.validate(name); err != nil {
 		problems = append(problems, notCovered(Problems(err), problems)...)
 	}
+	addLines(problems, root, name, src)
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
 	}
@@ -176,14 +178,9 @@ func coveredBy(field string, decode []error) bool {
 
 // serviceNameProblems reports service names, as written in the file, that
 // are not valid: viper lower-cases map keys before validate sees them.
-func serviceNameProblems(data []byte, file string) []error {
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+func serviceNameProblems(root *yaml.Node, file string) []error {
+	if root == nil {
 		return nil // viper has already accepted the YAML; be lenient
-	}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
-		return nil
 	}
 	var out []error
 	for i := 0; i+1 < len(root.Content); i += 2 {

@@ -18,17 +18,25 @@ import (
 )
 
 // FieldError is one problem in a config file: which file, which field
-// (as a path such as routes[2].match.path) and why.
+// (as a path such as routes[2].match.path), why, and the line the field
+// is on when the file sets it.
 type FieldError struct {
 	File   string
 	Field  string
 	Reason string
+	// Line is the 1-based line of the field (or of its closest enclosing
+	// key the file has) in File; 0 when unknown.
+	Line int
 }
 
-// Error formats the problem as "file: field: reason".
+// Error formats the problem as "file:line: field: reason", or "file:
+// field: reason" without a line.
 func (e *FieldError) Error() string {
-	if e.File == "" {
+	switch {
+	case e.File == "":
 		return e.Field + ": " + e.Reason
+	case e.Line > 0:
+		return e.File + ":" + strconv.Itoa(e.Line) + ": " + e.Field + ": " + e.Reason
 	}
 	return e.File + ": " + e.Field + ": " + e.Reason
 }
