@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 // TestProblemsCarryLines: unknown keys, values that do not decode and
@@ -95,5 +97,25 @@ func TestFieldPath(t *testing.T) {
 		if got := fieldPath(tc.field); !slices.Equal(got, tc.want) {
 			t.Errorf("fieldPath(%q) = %q, want %q", tc.field, got, tc.want)
 		}
+	}
+}
+
+// TestFlagValueHasNoLine: a value given by a flag is not the file's, so
+// its problem names no line; the file's own problems keep theirs.
+func TestFlagValueHasNoLine(t *testing.T) {
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	AddFlags(fs)
+	if err := fs.Parse([]string{"--listen", "nowhere"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Parse([]byte("listen: \":8080\"\nlegacy: {url: \"ftp://legacy\"}\n"), "f.yaml", Source{Flags: fs})
+	got := ProblemStrings(err)
+	slices.Sort(got)
+	want := []string{
+		`f.yaml: listen: "nowhere" is not host:port`,
+		`f.yaml:2: legacy.url: invalid URL "ftp://legacy": scheme must be http or https`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -72,11 +72,16 @@ func (w *Watcher) Run(ctx context.Context, onChange func([]byte), onError func(e
 		return err
 	}
 	_, first := readHashed(w.path)
-	st := stability{last: first}
+	close(w.ready)
+	return w.loop(ctx, fw, watched, stability{last: first}, onChange, onError)
+}
+
+// loop is Run's event loop, once the watches are registered.
+func (w *Watcher) loop(ctx context.Context, fw *fsnotify.Watcher, watched map[string]bool, st stability,
+	onChange func([]byte), onError func(error)) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
-	close(w.ready)
 	for {
 		select {
 		case <-ctx.Done():
