@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/stranglerfig/strangler/report"
+	"github.com/stranglerfig/strangler/config/reportlimits"
 )
 
 // Stage names accepted in the config file, in rollout order.
@@ -475,10 +475,10 @@ const (
 	DefaultShadowSecretEnv   = "STRANGLER_SHADOW_SECRET"
 	DefaultNoiseSample       = 10
 	DefaultNoiseWarmup       = 20
-	DefaultMaxResults        = report.DefaultMaxResults // the report store's own defaults
-	DefaultMaxReportBytes    = report.DefaultMaxBytes
-	DefaultReportQueue       = report.DefaultQueueSize
-	DefaultMaxExcerpt        = report.DefaultMaxExcerpt
+	DefaultMaxResults        = reportlimits.MaxResults // shared with report, which imports no config
+	DefaultMaxReportBytes    = reportlimits.MaxBytes
+	DefaultReportQueue       = reportlimits.QueueSize
+	DefaultMaxExcerpt        = reportlimits.MaxExcerpt
 	DefaultAutomationEvery   = 10 * time.Second
 	DefaultHold              = 5 * time.Minute
 	DefaultWindow            = 5 * time.Minute
@@ -501,97 +501,6 @@ var DefaultPlan = []string{"shadow", "canary 5", "canary 25", "canary 50", "migr
 
 // DefaultShadowMethods are mirrored when a route names none.
 var DefaultShadowMethods = []string{"GET", "HEAD"}
-
-// applyDefaults fills the zero values that viper defaults cannot reach
-// (fields inside maps and lists).
-func (c *Config) applyDefaults() {
-	for name, s := range c.Services {
-		s.Upstream.applyDefaults()
-		s.Breaker.applyDefaults()
-		c.Services[name] = s
-	}
-	c.Legacy.applyDefaults()
-	for i := range c.Routes {
-		c.Routes[i].applyDefaults()
-	}
-	c.Shadowing.applyDefaults()
-	c.Reports.applyDefaults()
-	c.State.applyDefaults()
-	setIfZero(&c.Server.GCPercent, DefaultGCPercent)
-	setIfZero(&c.Server.MaxBodyBytes, DefaultMaxBodyBytes)
-	setIfZero(&c.Server.BodyReadTimeout, DefaultBodyReadTimeout)
-	setIfZero(&c.Server.BodyMinRate, DefaultBodyMinRate)
-	setIfZero(&c.Automation.Interval, DefaultAutomationEvery)
-	c.Tracing.applyDefaults()
-}
-
-func (b *Breaker) applyDefaults() {
-	setIfZero(&b.ConsecutiveFailures, DefaultBreakerFailures)
-	setIfZero(&b.FailureRatio, DefaultBreakerRatio)
-	setIfZero(&b.MinRequests, DefaultBreakerMinimum)
-	setIfZero(&b.Window, DefaultBreakerWindow)
-	setIfZero(&b.OpenFor, DefaultBreakerOpenFor)
-	setIfZero(&b.HalfOpenRequests, DefaultBreakerProbes)
-}
-
-func (a *Automation) applyDefaults() {
-	setIfZero(&a.Hold, DefaultHold)
-	setIfZero(&a.Window, DefaultWindow)
-	setIfZero(&a.Gates.MinCompared, DefaultGateMinimum)
-	setIfZero(&a.Gates.MinRequests, DefaultGateMinimum)
-	setIfZero(&a.Rollback.MinSamples, DefaultTriggerMinimum)
-}
-
-func (s *Shadowing) applyDefaults() {
-	setIfZero(&s.Workers, DefaultShadowWorkers)
-	setIfZero(&s.Queue, DefaultShadowQueue)
-	setIfZero(&s.Timeout, DefaultShadowTimeout)
-	setIfZero(&s.SecretEnv, DefaultShadowSecretEnv)
-}
-
-func (r *Reports) applyDefaults() {
-	setIfZero(&r.MaxResults, DefaultMaxResults)
-	setIfZero(&r.MaxBytes, DefaultMaxReportBytes)
-	setIfZero(&r.Queue, DefaultReportQueue)
-	setIfZero(&r.MaxExcerpt, DefaultMaxExcerpt)
-}
-
-// setIfZero sets *p to def when it holds its zero value.
-func setIfZero[T comparable](p *T, def T) {
-	var zero T
-	if *p == zero {
-		*p = def
-	}
-}
-
-func (u *Upstream) applyDefaults() {
-	setIfZero(&u.Timeout, DefaultUpstreamTimeout)
-	setIfZero(&u.DialTimeout, DefaultDialTimeout)
-	setIfZero(&u.MaxIdleConns, DefaultMaxIdleConns)
-	setIfZero(&u.HostHeader, HostUpstream)
-	setIfZero(&u.Client, ClientLean)
-	setIfZero(&u.MaxInFlight, DefaultMaxInFlight)
-}
-
-func (r *Route) applyDefaults() {
-	setIfZero(&r.Stage, StageLegacy)
-	setIfZero(&r.Sticky, DefaultSticky)
-	if r.Shadow.Sample == nil {
-		full := 100.0
-		r.Shadow.Sample = &full
-	}
-	if len(r.Shadow.Methods) == 0 {
-		r.Shadow.Methods = append([]string(nil), DefaultShadowMethods...)
-	}
-	setIfZero(&r.Shadow.MaxBody, DefaultShadowMaxBody)
-	setIfZero(&r.Diff.MaxBody, DefaultDiffMaxBody)
-	setIfZero(&r.Diff.Noise.Sample, DefaultNoiseSample)
-	setIfZero(&r.Diff.Noise.Warmup, DefaultNoiseWarmup)
-	if len(r.Plan) == 0 {
-		r.Plan = append([]string(nil), DefaultPlan...)
-	}
-	r.Automation.applyDefaults()
-}
 
 // State backends (state.backend).
 const (
@@ -653,16 +562,6 @@ type Replica struct {
 	Advertise string `mapstructure:"advertise" json:"advertise"`
 }
 
-func (s *State) applyDefaults() {
-	setIfZero(&s.Backend, BackendFile)
-	setIfZero(&s.Etcd.Prefix, DefaultStatePrefix)
-	setIfZero(&s.Etcd.DialTimeout, DefaultEtcdDialTimeout)
-	setIfZero(&s.Etcd.PasswordEnv, DefaultEtcdPasswordEnv)
-	if len(s.Etcd.Endpoints) == 0 {
-		s.Etcd.Endpoints = []string{DefaultEtcdEndpoint}
-	}
-}
-
 // ReplicaName is r.Name, or else the host name, or else "strangler".
 func (r Replica) ReplicaName() string {
 	if r.Name != "" {
@@ -672,16 +571,6 @@ func (r Replica) ReplicaName() string {
 		return h
 	}
 	return replicaNameFallbackName
-}
-
-func (t *Tracing) applyDefaults() {
-	setIfZero(&t.ServiceName, DefaultTracingService)
-	setIfZero(&t.QueueSize, DefaultTracingQueue)
-	setIfZero(&t.BatchSize, DefaultTracingBatch)
-	if t.SampleRatio == nil {
-		r := DefaultTracingSample
-		t.SampleRatio = &r
-	}
 }
 
 // Ratio returns the sample ratio (DefaultTracingSample when unset).

@@ -134,12 +134,14 @@ func Parse(data []byte, name string, src Source) (*Config, error) {
 		cfg = Config{}
 		_ = v.Unmarshal(&cfg, viper.DecodeHook(decodeHook()))
 	}
-	cfg.applyDefaults()
+	cfg.SetDefaults()
+	root := parseNode(data)
 	// viper lower-cases map keys, so check service names as written.
-	problems = append(problems, serviceNameProblems(data, name)...)
+	problems = append(problems, serviceNameProblems(root, name)...)
 	if err := cfg.validate(name); err != nil {
 		problems = append(problems, notCovered(Problems(err), problems)...)
 	}
+	addLines(problems, root, name, src)
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
 	}
@@ -176,14 +178,9 @@ func coveredBy(field string, decode []error) bool {
 
 // serviceNameProblems reports service names, as written in the file, that
 // are not valid: viper lower-cases map keys before validate sees them.
-func serviceNameProblems(data []byte, file string) []error {
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+func serviceNameProblems(root *yaml.Node, file string) []error {
+	if root == nil {
 		return nil // viper has already accepted the YAML; be lenient
-	}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
-		return nil
 	}
 	var out []error
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -204,7 +201,7 @@ func serviceNameProblems(data []byte, file string) []error {
 func newViper(src Source) (*viper.Viper, error) {
 	v := viper.New()
 	v.SetConfigType("yaml")
-	setDefaults(v)
+	setViperDefaults(v)
 	if src.Env {
 		v.SetEnvPrefix(EnvPrefix)
 		v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
@@ -223,70 +220,6 @@ func newViper(src Source) (*viper.Viper, error) {
 		}
 	}
 	return v, nil
-}
-
-// setDefaults registers defaults for every key outside maps and lists, so
-// that environment overrides reach them too.
-func setDefaults(v *viper.Viper) {
-	v.SetDefault("listen", DefaultListen)
-	w := DefaultPlannerWeights
-	v.SetDefault("planner.weights.traffic", w.Traffic)
-	v.SetDefault("planner.weights.read_only", w.ReadOnly)
-	v.SetDefault("planner.weights.self_contained", w.SelfContained)
-	v.SetDefault("planner.weights.errors", w.Errors)
-	v.SetDefault("planner.weights.latency", w.Latency)
-	v.SetDefault("server.read_header_timeout", DefaultReadHeaderTimeout)
-	v.SetDefault("server.idle_timeout", DefaultIdleTimeout)
-	v.SetDefault("server.max_header_bytes", DefaultMaxHeaderBytes)
-	v.SetDefault("server.shutdown_timeout", DefaultShutdownTimeout)
-	v.SetDefault("server.drain_delay", 0)
-	v.SetDefault("server.gc_percent", DefaultGCPercent)
-	v.SetDefault("server.memory_limit", 0)
-	v.SetDefault("state_file", "")
-	v.SetDefault("shadowing.workers", DefaultShadowWorkers)
-	v.SetDefault("shadowing.queue", DefaultShadowQueue)
-	v.SetDefault("shadowing.timeout", DefaultShadowTimeout)
-	v.SetDefault("shadowing.secret_env", DefaultShadowSecretEnv)
-	v.SetDefault("reports.max_results", DefaultMaxResults)
-	v.SetDefault("reports.max_bytes", DefaultMaxReportBytes)
-	v.SetDefault("reports.queue", DefaultReportQueue)
-	v.SetDefault("reports.max_excerpt", DefaultMaxExcerpt)
-	v.SetDefault("automation.interval", DefaultAutomationEvery)
-	v.SetDefault("admin.listen", DefaultAdminListen)
-	v.SetDefault("admin.token_env", DefaultTokenEnv)
-	v.SetDefault("log.level", "info")
-	v.SetDefault("log.format", "json")
-	v.SetDefault("log.access", true)
-	v.SetDefault("log.buffer", DefaultLogBuffer)
-	v.SetDefault("log.flush_interval", DefaultLogFlushInterval)
-	v.SetDefault("legacy.url", "")
-	v.SetDefault("legacy.timeout", DefaultUpstreamTimeout)
-	v.SetDefault("legacy.dial_timeout", DefaultDialTimeout)
-	v.SetDefault("legacy.max_idle_conns", DefaultMaxIdleConns)
-	v.SetDefault("legacy.host_header", HostUpstream)
-	v.SetDefault("legacy.client", ClientLean)
-	v.SetDefault("legacy.max_in_flight", DefaultMaxInFlight)
-	v.SetDefault("state.backend", BackendFile)
-	v.SetDefault("state.etcd.prefix", DefaultStatePrefix)
-	v.SetDefault("state.etcd.dial_timeout", DefaultEtcdDialTimeout)
-	v.SetDefault("state.etcd.username", "")
-	v.SetDefault("state.etcd.password_env", DefaultEtcdPasswordEnv)
-	v.SetDefault("state.etcd.tls.ca", "")
-	v.SetDefault("state.etcd.tls.cert", "")
-	v.SetDefault("state.etcd.tls.key", "")
-	v.SetDefault("replica.name", "")
-	v.SetDefault("replica.advertise", "")
-	v.SetDefault("tracing.enabled", false)
-	v.SetDefault("tracing.endpoint", "")
-	v.SetDefault("tracing.protocol", "")
-	v.SetDefault("tracing.service_name", DefaultTracingService)
-	v.SetDefault("tracing.insecure", false)
-	v.SetDefault("tracing.tls.ca", "")
-	v.SetDefault("tracing.tls.cert", "")
-	v.SetDefault("tracing.tls.key", "")
-	v.SetDefault("tracing.timeout", 0)
-	v.SetDefault("tracing.queue_size", DefaultTracingQueue)
-	v.SetDefault("tracing.batch_size", DefaultTracingBatch)
 }
 
 // envEndpoints applies STRANGLER_STATE_ETCD_ENDPOINTS, a comma-separated

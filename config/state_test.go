@@ -42,6 +42,7 @@ func TestValidateState(t *testing.T) {
 				Legacy: Upstream{URL: "http://127.0.0.1:1"},
 			}
 			tt.edit(c)
+			c.SetDefaults()
 			err := c.Validate()
 			if len(tt.fields) == 0 {
 				if err != nil {

@@ -18,17 +18,25 @@ import (
 )
 
 // FieldError is one problem in a config file: which file, which field
-// (as a path such as routes[2].match.path) and why.
+// (as a path such as routes[2].match.path), why, and the line the field
+// is on when the file sets it.
 type FieldError struct {
 	File   string
 	Field  string
 	Reason string
+	// Line is the 1-based line of the field (or of its closest enclosing
+	// key the file has) in File; 0 when unknown.
+	Line int
 }
 
-// Error formats the problem as "file: field: reason".
+// Error formats the problem as "file:line: field: reason", or "file:
+// field: reason" without a line.
 func (e *FieldError) Error() string {
-	if e.File == "" {
+	switch {
+	case e.File == "":
 		return e.Field + ": " + e.Reason
+	case e.Line > 0:
+		return e.File + ":" + strconv.Itoa(e.Line) + ": " + e.Field + ": " + e.Reason
 	}
 	return e.File + ": " + e.Field + ": " + e.Reason
 }
@@ -76,10 +84,11 @@ func (v *validator) add(field, format string, args ...any) {
 	v.errs = append(v.errs, &FieldError{File: v.file, Field: field, Reason: fmt.Sprintf(format, args...)})
 }
 
-// Validate checks a config that did not come through Parse (for example
-// one built in code), after applying defaults.
+// Validate checks c and reports every problem, each a *FieldError naming
+// the field; it changes nothing in c (not even case), so a config handed
+// out may be validated without a copy. Parse has already validated what it
+// returns; a Config built in code runs SetDefaults first.
 func (c *Config) Validate() error {
-	c.applyDefaults()
 	return c.validate("")
 }
 
@@ -300,7 +309,7 @@ func (c *Config) validateRoute(v *validator, i int, seen map[string]int) {
 		}
 		seen[r.Name] = i
 	}
-	validateMatch(v, f+".match", &r.Match)
+	validateMatch(v, f+".match", r.Match)
 	c.validateStage(v, f, r)
 	validateSticky(v, f+".sticky", r.Sticky)
 	validateRewrite(v, f+".rewrite", r.Rewrite)
@@ -313,7 +322,7 @@ func (c *Config) validateRoute(v *validator, i int, seen map[string]int) {
 	}
 }
 
-func validateMatch(v *validator, f string, m *Match) {
+func validateMatch(v *validator, f string, m Match) {
 	switch {
 	case m.Path == "" && m.Prefix == "":
 		v.add(f, "one of path or prefix is required")
@@ -330,11 +339,9 @@ func validateMatch(v *validator, f string, m *Match) {
 		}
 	}
 	for j, meth := range m.Methods {
-		up := strings.ToUpper(meth)
 		if !tokenRe.MatchString(meth) {
 			v.add(fmt.Sprintf("%s.methods[%d]", f, j), "%q is not an HTTP method", meth)
 		}
-		m.Methods[j] = up
 	}
 	for name := range m.Headers {
 		if !tokenRe.MatchString(name) {
@@ -407,7 +414,7 @@ func validateRewrite(v *validator, f string, rw Rewrite) {
 var safeMethods = map[string]bool{"GET": true, "HEAD": true, "OPTIONS": true}
 
 func (c *Config) validateShadow(v *validator, f string, r *Route) {
-	s := &r.Shadow
+	s := r.Shadow
 	if s.Sample != nil && (*s.Sample < 0 || *s.Sample > 100 || *s.Sample != *s.Sample) {
 		v.add(f+".sample", "must be between 0 and 100, got %v", *s.Sample)
 	}
@@ -420,7 +427,6 @@ func (c *Config) validateShadow(v *validator, f string, r *Route) {
 	svc, known := c.Services[r.Service]
 	for j, m := range s.Methods {
 		up := strings.ToUpper(m)
-		s.Methods[j] = up
 		switch {
 		case !tokenRe.MatchString(m):
 			v.add(fmt.Sprintf("%s.methods[%d]", f, j), "%q is not an HTTP method", m)

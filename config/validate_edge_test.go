@@ -32,6 +32,7 @@ func TestValidateRequestLimits(t *testing.T) {
 				Routes: []Route{{Name: "r", Match: Match{Prefix: "/r/"}}},
 			}
 			tt.edit(c)
+			c.SetDefaults()
 			err := c.Validate()
 			if tt.field == "" {
 				if err != nil {

@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -38,6 +40,20 @@ func truncatedExample(t *testing.T) string {
 		t.Fatal("example config changed: quoted path template not found")
 	}
 	return string(data[:i+8])
+}
+
+// location is "file" or, with a line, "file:line".
+func location(file string, line int) string {
+	if line == 0 {
+		return file
+	}
+	return file + ":" + strconv.Itoa(line)
+}
+
+// namesFile reports whether problem p starts with "file: " or
+// "file:LINE: ".
+func namesFile(p error, file string) bool {
+	return regexp.MustCompile(`^` + regexp.QuoteMeta(file) + `(:[1-9][0-9]*)?: `).MatchString(p.Error())
 }
 
 // findProblem returns the FieldError of err on field, if any.
@@ -191,7 +207,7 @@ func TestValidateRejects(t *testing.T) {
 			if !strings.Contains(fe.Reason, tc.reason) {
 				t.Errorf("reason for %s = %q, want it to contain %q", tc.field, fe.Reason, tc.reason)
 			}
-			prefix := file + ": " + tc.field + ": "
+			prefix := location(file, fe.Line) + ": " + tc.field + ": "
 			if !strings.HasPrefix(fe.Error(), prefix) {
 				t.Errorf("problem %q does not start with %q", fe.Error(), prefix)
 			}
@@ -239,7 +255,7 @@ routes:
 		t.Fatalf("got %d problems, want %d:\n%v", len(problems), len(want), err)
 	}
 	for _, p := range problems {
-		if !strings.HasPrefix(p.Error(), path+": ") {
+		if !namesFile(p, path) {
 			t.Errorf("problem %q does not start with the file name %q", p.Error(), path)
 		}
 		var fe *FieldError
@@ -311,11 +327,12 @@ func TestValidateInCode(t *testing.T) {
 		Legacy: Upstream{URL: "http://legacy:1"},
 		Routes: []Route{{Name: "r", Match: Match{Path: "/a", Methods: []string{"get"}}}},
 	}
+	c.SetDefaults()
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
 	if c.Legacy.Timeout != DefaultUpstreamTimeout || c.Routes[0].Stage != StageLegacy || c.Routes[0].Match.Methods[0] != "GET" {
-		t.Errorf("Validate did not apply defaults / normalise: %+v", c)
+		t.Errorf("SetDefaults did not apply defaults / normalise: %+v", c)
 	}
 	c.Routes[0].Stage = "later"
 	err := c.Validate()

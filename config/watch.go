@@ -24,28 +24,61 @@ func Watch(ctx context.Context, path string, debounce time.Duration, onChange fu
 
 // WatchContent calls onChange with the file's content each time the
 // content of the file at path changes and has then stayed the same, until
-// ctx is done. It watches the file's directory (and, for a symlink, the
-// directory of its target), so it sees in-place writes, atomic renames and
-// the Kubernetes ConfigMap symlink swap alike. A change is reported only
-// once the file is stable: a debounce interval after the last event the
-// content is read, and a debounce interval later it must read the same,
-// with no event in between; onChange gets the bytes of that second read
-// (nil if the file could not be read, e.g. it was removed). A writer
-// pausing mid-write for less than that therefore never has its partial
-// file reported. onChange runs on WatchContent's goroutine, one call at a
-// time. onError receives watcher errors that do not stop the watch.
+// ctx is done. It is NewWatcher(path, debounce).Run: see Run.
 func WatchContent(ctx context.Context, path string, debounce time.Duration, onChange func([]byte), onError func(error)) error {
-	w, err := fsnotify.NewWatcher()
+	return NewWatcher(path, debounce).Run(ctx, onChange, onError)
+}
+
+// Watcher watches one config file. Make one with NewWatcher, start it
+// with Run and wait on Ready to know that a change made from then on is
+// seen (as Skipper's routing exposes FirstLoad).
+type Watcher struct {
+	path     string
+	debounce time.Duration
+	ready    chan struct{}
+}
+
+// NewWatcher returns a Watcher of the file at path that lets a burst of
+// events settle for debounce before reading the file.
+func NewWatcher(path string, debounce time.Duration) *Watcher {
+	return &Watcher{path: path, debounce: debounce, ready: make(chan struct{})}
+}
+
+// Ready is closed once Run has registered its directory watches and read
+// the file's starting content: any change made after that is reported.
+// It stays open if Run fails to start (for example, a missing directory).
+func (w *Watcher) Ready() <-chan struct{} { return w.ready }
+
+// Run calls onChange with the file's content each time the content of
+// the file changes and has then stayed the same, until ctx is done. It
+// watches the file's directory (and, for a symlink, the directory of its
+// target), so it sees in-place writes, atomic renames and the Kubernetes
+// ConfigMap symlink swap alike. A change is reported only once the file
+// is stable: a debounce interval after the last event the content is
+// read, and a debounce interval later it must read the same, with no
+// event in between; onChange gets the bytes of that second read (nil if
+// the file could not be read, e.g. it was removed). A writer pausing
+// mid-write for less than that therefore never has its partial file
+// reported. onChange runs on Run's goroutine, one call at a time. onError
+// receives watcher errors that do not stop the watch. Run is called once.
+func (w *Watcher) Run(ctx context.Context, onChange func([]byte), onError func(error)) error {
+	fw, err := fsnotify.NewWatcher()
 	if err != nil {
-		return fmt.Errorf("watching %s: %w", path, err)
+		return fmt.Errorf("watching %s: %w", w.path, err)
 	}
-	defer w.Close()
+	defer fw.Close()
 	watched := map[string]bool{}
-	if err := addDirs(w, path, watched); err != nil {
+	if err := addDirs(fw, w.path, watched); err != nil {
 		return err
 	}
-	_, first := readHashed(path)
-	st := stability{last: first}
+	_, first := readHashed(w.path)
+	close(w.ready)
+	return w.loop(ctx, fw, watched, stability{last: first}, onChange, onError)
+}
+
+// loop is Run's event loop, once the watches are registered.
+func (w *Watcher) loop(ctx context.Context, fw *fsnotify.Watcher, watched map[string]bool, st stability,
+	onChange func([]byte), onError func(error)) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -53,27 +86,27 @@ func WatchContent(ctx context.Context, path string, debounce time.Duration, onCh
 		select {
 		case <-ctx.Done():
 			return nil
-		case _, ok := <-w.Events:
+		case _, ok := <-fw.Events:
 			if !ok {
 				return nil
 			}
 			st.reset() // anything read so far may be a partial write
-			timer.Reset(debounce)
-		case err, ok := <-w.Errors:
+			timer.Reset(w.debounce)
+		case err, ok := <-fw.Errors:
 			if !ok {
 				return nil
 			}
-			onError(fmt.Errorf("watching %s: %w", path, err))
+			onError(fmt.Errorf("watching %s: %w", w.path, err))
 		case <-timer.C:
-			if err := addDirs(w, path, watched); err != nil {
+			if err := addDirs(fw, w.path, watched); err != nil {
 				onError(err)
 			}
-			data, h := readHashed(path)
+			data, h := readHashed(w.path)
 			switch st.observe(h) {
 			case changed:
 				onChange(data)
 			case unsettled:
-				timer.Reset(debounce)
+				timer.Reset(w.debounce)
 			}
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
 
 const (
@@ -14,8 +16,8 @@ const (
 	waitTimeout  = 5 * time.Second
 )
 
-// watcher runs Watch on path until the test ends. Each onChange sends the
-// file content Watch's caller would then read.
+// watcher runs a Watcher on path until the test ends. Each onChange sends
+// the file content Watch's caller would then read.
 type watcher struct {
 	t       *testing.T
 	path    string
@@ -23,15 +25,17 @@ type watcher struct {
 	errs    chan error
 	cancel  context.CancelFunc
 	done    chan error
+	ready   <-chan struct{}
 }
 
 func startWatch(t *testing.T, path string) *watcher {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	fw := NewWatcher(path, testDebounce)
 	w := &watcher{t: t, path: path, changes: make(chan string, 100), errs: make(chan error, 100),
-		cancel: cancel, done: make(chan error, 1)}
+		cancel: cancel, done: make(chan error, 1), ready: fw.Ready()}
 	go func() {
-		w.done <- Watch(ctx, path, testDebounce, func() {
+		w.done <- fw.Run(ctx, func([]byte) {
 			data, err := os.ReadFile(path)
 			if err != nil {
 				data = []byte("<unreadable: " + err.Error() + ">")
@@ -58,34 +62,11 @@ func (w *watcher) stop() {
 	}
 }
 
-// sync makes sure Watch has set up its watches: it keeps applying write
-// with fresh content until an onChange is seen. Watch starts on another
-// goroutine, so a change made before it hashed the file goes unseen.
-func (w *watcher) sync(write func(content string)) {
+// sync waits until the Watcher has registered its watches and read the
+// starting content: a change made from then on is reported.
+func (w *watcher) sync() {
 	w.t.Helper()
-	deadline := time.After(waitTimeout)
-	for i := 0; ; i++ {
-		write(fmt.Sprintf("# warm-up %d\n", i))
-		select {
-		case <-w.changes:
-			w.drain()
-			return
-		case <-time.After(10 * testDebounce):
-		case <-deadline:
-			w.t.Fatal("Watch never reported a change while warming up")
-		}
-	}
-}
-
-// drain discards notifications until none arrives for a few debounce periods.
-func (w *watcher) drain() {
-	for {
-		select {
-		case <-w.changes:
-		case <-time.After(5 * testDebounce):
-			return
-		}
-	}
+	testutil.WaitClosed(w.t, "the watcher to register its directories", w.ready)
 }
 
 // waitFor waits until onChange has run with the file holding want.
@@ -208,7 +189,7 @@ func TestWatchFiresOnChange(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path, change := tc.setup(t)
 			w := startWatch(t, path)
-			w.sync(change)
+			w.sync()
 			for _, content := range []string{"listen: \":1\"\n", "listen: \":2\"\n"} {
 				change(content)
 				w.waitFor(content)
@@ -220,7 +201,7 @@ func TestWatchFiresOnChange(t *testing.T) {
 func TestWatchIgnoresIdenticalContent(t *testing.T) {
 	path := writeTemp(t, "config.yaml", "v0\n")
 	w := startWatch(t, path)
-	w.sync(func(c string) { writeFile(t, path, c) })
+	w.sync()
 
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -263,13 +244,7 @@ func TestWatchReturnsOnCancel(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := tc.setup(t)
 			w := startWatch(t, path)
-			w.sync(func(c string) {
-				real, err := filepath.EvalSymlinks(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				writeFile(t, real, c)
-			})
+			w.sync()
 			w.stop() // fails the test if Watch does not return; goleak checks the rest
 		})
 	}
@@ -288,6 +263,15 @@ func TestWatchMissingDirectory(t *testing.T) {
 	err := Watch(context.Background(), path, testDebounce, func() {}, func(error) {})
 	if err == nil {
 		t.Fatal("Watch of a file in a missing directory returned nil")
+	}
+	fw := NewWatcher(path, testDebounce)
+	if err := fw.Run(context.Background(), func([]byte) {}, func(error) {}); err == nil {
+		t.Fatal("Watcher.Run of a file in a missing directory returned nil")
+	}
+	select {
+	case <-fw.Ready():
+		t.Error("Ready closed although no directory is watched")
+	default:
 	}
 }
 
@@ -315,15 +299,16 @@ func TestWatchNeverReportsPausedPartialWrite(t *testing.T) {
 			loaded := make(chan *Config, 16)
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
+			fw := NewWatcher(path, debounce)
 			go func() {
-				done <- WatchContent(ctx, path, debounce, func(data []byte) {
+				done <- fw.Run(ctx, func(data []byte) {
 					if cfg, err := LoadData(data, path, Source{}); err == nil {
 						loaded <- cfg
 					}
 				}, func(error) {})
 			}()
 			defer func() { cancel(); <-done }()
-			time.Sleep(debounce) // let Watch hash the file and add its watches
+			testutil.WaitClosed(t, "the watcher to register its directories", fw.Ready())
 
 			writeInTwoParts(t, path, full, tc.cut, debounce*3/2)
 			deadline := time.After(waitTimeout)

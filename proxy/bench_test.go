@@ -95,6 +95,7 @@ func BenchmarkProxy(b *testing.B) {
 				s.Client = tc.client
 				cfg.Services[name] = s
 			}
+			cfg.SetDefaults()
 			if err := cfg.Validate(); err != nil {
 				b.Fatal(err)
 			}
@@ -120,6 +121,7 @@ func BenchmarkShadowPrimary(b *testing.B) {
 	}{{"shadow-off", "legacy", false}, {"shadow-on", "shadow", true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			cfg := baseConfig(backend.URL, backend.URL, benchRoutes(tc.stage)...)
+			cfg.SetDefaults()
 			if err := cfg.Validate(); err != nil {
 				b.Fatal(err)
 			}
@@ -170,6 +172,7 @@ func BenchmarkPrimaryLatencySlowShadow(b *testing.B) {
 	}{{"shadow-off", "legacy"}, {"shadow-on-slow-candidate", "shadow"}} {
 		b.Run(tc.name, func(b *testing.B) {
 			cfg := baseConfig(backend.URL, slow.URL, benchRoutes(tc.stage)...)
+			cfg.SetDefaults()
 			if err := cfg.Validate(); err != nil {
 				b.Fatal(err)
 			}
@@ -223,6 +226,7 @@ func BenchmarkTracing(b *testing.B) {
 	}{{"off", -1}, {"sampled-1pct", 0.01}, {"sampled-100pct", 1}} {
 		b.Run(tc.name, func(b *testing.B) {
 			cfg := baseConfig(backend.URL, backend.URL, benchRoutes("legacy")...)
+			cfg.SetDefaults()
 			if err := cfg.Validate(); err != nil {
 				b.Fatal(err)
 			}

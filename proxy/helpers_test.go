@@ -56,6 +56,7 @@ func baseConfig(legacyURL, serviceURL string, routes ...config.Route) *config.Co
 
 func mustValid(t testing.TB, cfg *config.Config) *config.Config {
 	t.Helper()
+	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config invalid: %v", err)
 	}

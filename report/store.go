@@ -7,14 +7,16 @@ import (
 	"sync/atomic"
 
 	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/stranglerfig/strangler/config/reportlimits"
 )
 
 // Option defaults.
 const (
-	DefaultMaxResults = 10000
-	DefaultMaxBytes   = 64 << 20
-	DefaultQueueSize  = 1024
-	DefaultMaxExcerpt = 4096
+	DefaultMaxResults = reportlimits.MaxResults
+	DefaultMaxBytes   = reportlimits.MaxBytes
+	DefaultQueueSize  = reportlimits.QueueSize
+	DefaultMaxExcerpt = reportlimits.MaxExcerpt
 	DefaultMaxPaths   = 200
 )
 

@@ -86,6 +86,7 @@ func fileConfig(t testing.TB, b backends, routes ...config.Route) *config.Config
 		},
 		Routes: routes,
 	}
+	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config invalid: %v", err)
 	}

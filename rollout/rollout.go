@@ -453,23 +453,16 @@ func sourceOr(s string) string {
 	return s
 }
 
-// effectiveConfig returns a copy of file with overrides applied. The copy
-// shares nothing that Validate writes to (the services map, method
-// lists), so validating it cannot race readers of a config handed out.
+// effectiveConfig returns a copy of file with overrides applied. Only the
+// route list is copied (overrides change its entries); the rest is shared
+// with file, which is safe because Validate writes nothing.
 func effectiveConfig(file *config.Config, overrides map[string]Override) (*config.Config, error) {
 	if file == nil {
 		return nil, ErrNotLoaded
 	}
 	eff := *file
-	eff.Services = make(map[string]config.Service, len(file.Services))
-	for name, s := range file.Services {
-		eff.Services[name] = s
-	}
 	eff.Routes = append([]config.Route(nil), file.Routes...)
 	for i := range eff.Routes {
-		r := &eff.Routes[i]
-		r.Match.Methods = append([]string(nil), r.Match.Methods...)
-		r.Shadow.Methods = append([]string(nil), r.Shadow.Methods...)
 		if o, ok := overrides[eff.Routes[i].Name]; ok {
 			eff.Routes[i].Stage = o.Stage
 			eff.Routes[i].Percent = o.Percent

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -112,8 +113,12 @@ func TestBuildErrors(t *testing.T) {
 		{"bad sticky", []Spec{{Name: "a", Prefix: "/", Stage: Canary, Service: svc, Sticky: "query:x"}}},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			if _, err := Build(tc.specs, named("m"), Options{}); err == nil {
+			_, err := Build(tc.specs, named("m"), Options{})
+			if err == nil {
 				t.Fatal("Build succeeded; want an error")
+			}
+			if !errors.Is(err, ErrInvalidSpec) {
+				t.Errorf("Build error %v does not wrap ErrInvalidSpec", err)
 			}
 		})
 	}

@@ -123,10 +123,19 @@ type Table struct {
 	anyLower bool // some route matches case-insensitively
 }
 
+// ErrInvalidSpec marks a Spec that Build cannot compile into a table it
+// could serve from. config.Validate refuses every route file that would
+// give one and says why, field by field, so Build does not repeat those
+// checks or their messages: it only refuses, without panicking, what it
+// cannot index, compile or call.
+var ErrInvalidSpec = errors.New("invalid route spec")
+
 // Build compiles specs into a Table. legacy serves unmatched requests.
+// Specs are trusted to come from a validated config; an error wraps
+// ErrInvalidSpec.
 func Build(specs []Spec, legacy http.Handler, opts Options) (*Table, error) {
 	if legacy == nil {
-		return nil, errors.New("building route table: no legacy handler")
+		return nil, fmt.Errorf("building route table: %w: no legacy handler", ErrInvalidSpec)
 	}
 	t := &Table{legacy: legacy, byName: make(map[string]*Route, len(specs)), clientIP: opts.ClientIP,
 		admit: opts.Admit}
@@ -138,7 +147,7 @@ func Build(specs []Spec, legacy http.Handler, opts Options) (*Table, error) {
 	for i, s := range specs {
 		r, err := t.compile(mr, s)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("route %d (%q): %w", i, s.Name, err))
+			errs = append(errs, fmt.Errorf("building route table: spec %d (%q): %w", i, s.Name, err))
 			continue
 		}
 		t.routes = append(t.routes, r)
@@ -152,23 +161,23 @@ func Build(specs []Spec, legacy http.Handler, opts Options) (*Table, error) {
 	return t, nil
 }
 
+// compile turns one spec into a Route: its name indexes the table, its
+// handlers must exist for the sides its stage serves, and its sticky key
+// and matcher must compile.
 func (t *Table) compile(mr *mux.Router, s Spec) (*Route, error) {
-	if s.Name == "" {
-		return nil, errors.New("no name")
-	}
-	if _, dup := t.byName[s.Name]; dup {
-		return nil, errors.New("duplicate name")
+	if _, taken := t.byName[s.Name]; s.Name == "" || taken {
+		return nil, fmt.Errorf("%w: the table is indexed by name, and this one is empty or taken", ErrInvalidSpec)
 	}
 	if s.Stage != Legacy && s.Service == nil {
-		return nil, fmt.Errorf("stage %s needs a service", s.Stage)
+		return nil, fmt.Errorf("%w: stage %s serves from the service, which has no handler", ErrInvalidSpec, s.Stage)
 	}
 	st, err := parseSticky(s.Sticky)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: sticky key does not compile: %w", ErrInvalidSpec, err)
 	}
 	m, err := matcher(mr, s)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: matcher does not compile: %w", ErrInvalidSpec, err)
 	}
 	r := &Route{
 		name: s.Name, serviceName: s.ServiceName, stage: s.Stage,
@@ -185,20 +194,20 @@ func (t *Table) compile(mr *mux.Router, s Spec) (*Route, error) {
 	return r, nil
 }
 
+// matcher compiles the spec's gorilla/mux route: exactly one of a path
+// template or a prefix, and the optional host, methods and headers.
 func matcher(mr *mux.Router, s Spec) (*mux.Route, error) {
 	m := mr.NewRoute()
 	if s.CaseInsensitive {
 		s.Path, s.Prefix = lowerTemplate(s.Path), lowerTemplate(s.Prefix)
 	}
 	switch {
-	case s.Path != "" && s.Prefix != "":
-		return nil, errors.New("path and prefix are exclusive")
+	case (s.Path == "") == (s.Prefix == ""):
+		return nil, errors.New("needs exactly one of a path template or a prefix")
 	case s.Path != "":
 		m = m.Path(s.Path)
-	case s.Prefix != "":
-		m = m.PathPrefix(s.Prefix)
 	default:
-		return nil, errors.New("no path or prefix")
+		m = m.PathPrefix(s.Prefix)
 	}
 	if s.Host != "" {
 		m = m.Host(s.Host)

@@ -42,6 +42,7 @@ func fileConfig(t testing.TB, monolith, orders string) *config.Config {
 		},
 		Routes: []config.Route{{Name: "orders", Match: config.Match{Prefix: "/orders"}, Service: "orders"}},
 	}
+	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config invalid: %v", err)
 	}
