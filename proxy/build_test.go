@@ -181,7 +181,7 @@ func TestFailedReloadLeavesInstalledStateAlone(t *testing.T) {
 		{"duplicate route name after a new pool and breaker",
 			func(cfg *config.Config, usersURL string) { withUsers(cfg, usersURL) },
 			func(cfg *config.Config) { cfg.Routes = append(cfg.Routes, cfg.Routes[len(cfg.Routes)-1]) },
-			"duplicate name"},
+			"empty or taken"},
 		{"unknown stage after a new pool and breaker",
 			func(cfg *config.Config, usersURL string) { withUsers(cfg, usersURL) },
 			func(cfg *config.Config) {
@@ -270,7 +270,7 @@ func TestFailedBuildClosesItsPools(t *testing.T) {
 			if n := users.open.Load(); n != 1 {
 				t.Fatalf("users holds %d connections from the new pool, want 1 idle keep-alive", n)
 			}
-			if _, err := b.build(); err == nil || !strings.Contains(err.Error(), "duplicate name") {
+			if _, err := b.build(); err == nil || !strings.Contains(err.Error(), "empty or taken") {
 				t.Fatalf("build = %v, want the duplicate name error", err)
 			}
 			testutil.Eventually(t, "the failed build's users pool to close its idle connection",

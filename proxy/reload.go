@@ -25,8 +25,21 @@ type Reloader struct {
 	// Done, if set, is called after each reload attempt with its result.
 	Done func(source string, err error)
 
-	mu sync.Mutex // one reload at a time
+	mu      sync.Mutex // one reload at a time
+	once    sync.Once
+	watcher *config.Watcher
 }
+
+// fileWatcher is the Reloader's one file watcher, made on first use.
+func (r *Reloader) fileWatcher() *config.Watcher {
+	r.once.Do(func() { r.watcher = config.NewWatcher(r.Path, config.DefaultDebounce) })
+	return r.watcher
+}
+
+// Watching is closed once Run's file watcher has registered its
+// directories and read the file: a change written after that is seen.
+// It stays open when the file cannot be watched.
+func (r *Reloader) Watching() <-chan struct{} { return r.fileWatcher().Ready() }
 
 // Reload loads the file and applies it. source ("file", "signal",
 // "admin") is logged.
@@ -71,7 +84,7 @@ func (r *Reloader) reload(source string, data []byte) (err error) {
 func (r *Reloader) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		err := config.WatchContent(ctx, r.Path, config.DefaultDebounce,
+		err := r.fileWatcher().Run(ctx,
 			func(data []byte) { _ = r.reload("file", data) },
 			func(err error) { r.Proxy.log.Warn().Err(err).Msg("config watch") })
 		if err != nil {

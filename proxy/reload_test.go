@@ -122,7 +122,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() { rl.Run(ctx) })
 	defer func() { cancel(); wg.Wait() }()
-	time.Sleep(50 * time.Millisecond) // let the watcher register its directories
+	testutil.WaitClosed(t, "the reloader's file watcher", rl.Watching())
 
 	var sent, failed atomic.Int64
 	stop := make(chan struct{})
