@@ -43,11 +43,19 @@ func flush(t testing.TB, s *Store) {
 	}
 }
 
-// offerAll offers every record, flushing whenever the queue is full.
+// offerAll offers every record with the default redaction, flushing
+// whenever the queue is full.
 func offerAll(t testing.TB, s *Store, recs ...Record) {
 	t.Helper()
+	offerWith(t, s, nil, recs...)
+}
+
+// offerWith offers every record with red, flushing whenever the queue is
+// full.
+func offerWith(t testing.TB, s *Store, red *Redactor, recs ...Record) {
+	t.Helper()
 	for _, r := range recs {
-		for !s.Offer(r) {
+		for !s.Offer(r, red) {
 			flush(t, s)
 		}
 	}
