@@ -7,14 +7,14 @@ import (
 	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
-	"go.uber.org/goleak"
 
 	"github.com/stranglerfig/strangler/diff"
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
 
 // TestMain fails the package if a writer goroutine outlives its test.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testutil.VerifyNoLeaks(m)
 }
 
 // startStore returns a Store whose writer runs until the test ends.
@@ -94,6 +94,7 @@ func TestSchema(t *testing.T) {
 		{tableResults, &resultRow{ID: 1, Route: ""}},
 		{tableRoutes, &routeRow{Route: ""}},
 		{tablePaths, &pathRow{Route: "", Path: ""}},
+		{tableTotals, &totalsRow{}},
 	}
 	for _, r := range rows {
 		if err := txn.Insert(r.table, r.obj); err != nil {

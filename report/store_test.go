@@ -13,6 +13,7 @@ import (
 	memdb "github.com/hashicorp/go-memdb"
 
 	"github.com/stranglerfig/strangler/diff"
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -209,11 +210,7 @@ func TestRunStops(t *testing.T) {
 		s.Run(ctx)
 		close(returned)
 	}()
-	select {
-	case <-returned:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after cancel")
-	}
+	testutil.WaitClosed(t, "Run to return after cancel", returned)
 	if st := s.Stats(); st.Stored != 10 {
 		t.Errorf("Stored = %d, want the 10 queued records", st.Stored)
 	}
@@ -242,7 +239,7 @@ func TestConcurrentReaders(t *testing.T) {
 	}
 	for i := range 2000 {
 		for !s.Offer(record("a", diff.VerdictDifferent, diff.Difference{Path: fmt.Sprintf("/k%d", i%7), Kind: diff.KindChanged}), nil) {
-			time.Sleep(time.Millisecond)
+			flush(t, s) // the queue is full: wait for the writer to drain it
 		}
 	}
 	flush(t, s)
@@ -427,6 +424,56 @@ func TestAbortedBatchLeavesNothing(t *testing.T) {
 			sameContents(t, "after one more batch", got, want)
 			if st := got.Stats(); st.Stored != 4 || st.Evicted != 6 {
 				t.Errorf("Stats = %+v, want 4 stored and 6 evicted", st)
+			}
+		})
+	}
+}
+
+// TestEvictWithinBatch evicts results stored by the same transaction,
+// down to none at all: ids go on from where they were, never reused.
+func TestEvictWithinBatch(t *testing.T) {
+	tests := []struct {
+		name        string
+		opts        Options
+		batches     []int // records per batch
+		wantIDs     []uint64
+		wantEvicted uint64
+	}{
+		{"count bound, one batch", Options{MaxResults: 2}, []int{5}, []uint64{5, 4}, 3},
+		{"count bound, two batches", Options{MaxResults: 3}, []int{2, 4}, []uint64{6, 5, 4}, 3},
+		{"byte bound below one result", Options{MaxBytes: 100}, []int{3, 2}, []uint64{}, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newIdleStore(t, tt.opts)
+			for _, n := range tt.batches {
+				recs := make([]Record, n)
+				for i := range recs {
+					recs[i] = record("a", diff.VerdictDifferent, diff.Difference{Path: "/x", Kind: diff.KindChanged})
+				}
+				writeQueued(t, s, recs...)
+			}
+			got := []uint64{}
+			for _, sum := range s.Recent("", 0) {
+				got = append(got, sum.ID)
+			}
+			if !reflect.DeepEqual(got, tt.wantIDs) {
+				t.Errorf("stored ids = %v, want %v", got, tt.wantIDs)
+			}
+			st := s.Stats()
+			if st.Stored != len(tt.wantIDs) || st.Evicted != tt.wantEvicted || (st.Stored == 0) != (st.Bytes == 0) {
+				t.Errorf("Stats = %+v, want %d stored, %d evicted", st, len(tt.wantIDs), tt.wantEvicted)
+			}
+			total := uint64(0)
+			for _, n := range tt.batches {
+				total += uint64(n)
+			}
+			rr := s.Report(nil).Routes[0]
+			if rr.Records != total {
+				t.Errorf("route a counts %d records, want all %d", rr.Records, total)
+			}
+			if len(rr.TopPaths) != 1 || rr.TopPaths[0].Example.ResultID != total {
+				t.Errorf("TopPaths = %+v, want /x's latest example from result %d", rr.TopPaths, total)
 			}
 		})
 	}
