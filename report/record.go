@@ -91,10 +91,10 @@ func (rec Record) clone() Record {
 // each of its strings (the store gives each record its own copies, see
 // own) with an allowance for the allocator's rounding, a fixed cost per
 // header name, header value and difference for the map and slice slots
-// around them, and recordOverhead for the row, the Record struct, its
-// entries in the two memdb indexes. The constants are
-// rounded up from what TestEstimateCoversHeap measures, so that the count
-// is not below the heap a record holds.
+// around them, and recordOverhead for the row, the Record struct and its
+// entries in the two memdb indexes. The constants are rounded up from
+// what TestEstimateCoversHeap measures, so that the count is not below
+// the heap a record holds.
 const (
 	recordOverhead  = 2048 // the row, the Record, two index leaves and tree nodes
 	headerOverhead  = 64   // one header name: its map slot and []string
