@@ -7,14 +7,14 @@ import (
 	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
-	"go.uber.org/goleak"
 
 	"github.com/stranglerfig/strangler/diff"
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
 
 // TestMain fails the package if a writer goroutine outlives its test.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testutil.VerifyNoLeaks(m)
 }
 
 // startStore returns a Store whose writer runs until the test ends.
@@ -43,11 +43,19 @@ func flush(t testing.TB, s *Store) {
 	}
 }
 
-// offerAll offers every record, flushing whenever the queue is full.
+// offerAll offers every record with the default redaction, flushing
+// whenever the queue is full.
 func offerAll(t testing.TB, s *Store, recs ...Record) {
 	t.Helper()
+	offerWith(t, s, nil, recs...)
+}
+
+// offerWith offers every record with red, flushing whenever the queue is
+// full.
+func offerWith(t testing.TB, s *Store, red *Redactor, recs ...Record) {
+	t.Helper()
 	for _, r := range recs {
-		for !s.Offer(r) {
+		for !s.Offer(r, red) {
 			flush(t, s)
 		}
 	}
@@ -86,6 +94,7 @@ func TestSchema(t *testing.T) {
 		{tableResults, &resultRow{ID: 1, Route: ""}},
 		{tableRoutes, &routeRow{Route: ""}},
 		{tablePaths, &pathRow{Route: "", Path: ""}},
+		{tableTotals, &totalsRow{}},
 	}
 	for _, r := range rows {
 		if err := txn.Insert(r.table, r.obj); err != nil {

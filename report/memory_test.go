@@ -21,7 +21,7 @@ import (
 
 // storeSlack is what the live heap may hold beyond the store's counted
 // bytes once the store has settled: the queue's buffer (QueueSize items
-// of a few hundred bytes), the writer's batch buffer and fifo slice,
+// of a few hundred bytes), the writer's batch buffer,
 // memdb's tree roots and the per-route and per-path aggregates, which
 // are bounded by MaxPaths rather than MaxBytes.
 const storeSlack = 4 << 20
@@ -75,7 +75,7 @@ func mebibyteJSON() string {
 // worker hands it over, where every other string of the record is a
 // slice of those bodies: whatever the store keeps of them must not pin
 // the bodies.
-func bigRecord(body string, i int, red *Redactor) Record {
+func bigRecord(body string, i int) Record {
 	legacy, service := strings.Clone(body), strings.Clone(body) // two fresh 1 MiB allocations
 	return Record{
 		Route: "orders", Method: http.MethodGet, Path: "/orders/" + strconv.Itoa(i),
@@ -90,7 +90,6 @@ func bigRecord(body string, i int, red *Redactor) Record {
 				{Path: legacy[1000:1010], Kind: diff.KindChanged, Legacy: legacy[1010:1100], Service: service[1010:1200]},
 				{Path: "header:X-Trace", Kind: diff.KindHeader, Legacy: legacy[100:160], Service: service[200:260]},
 			}},
-		Redactor: red,
 	}
 }
 
@@ -119,7 +118,7 @@ func TestStoredResultsHeapBound(t *testing.T) {
 			base := liveHeap()
 			s := startStore(t, tt.opts)
 			for i := range n {
-				offerWaiting(t, s, bigRecord(body, i, tt.red))
+				offerWaiting(t, s, bigRecord(body, i), tt.red)
 			}
 			flushWaiting(t, s)
 			held := int64(liveHeap()) - int64(base)
@@ -138,11 +137,11 @@ func TestStoredResultsHeapBound(t *testing.T) {
 	}
 }
 
-// offerWaiting offers rec, waiting for the queue to drain when it is
-// full.
-func offerWaiting(t *testing.T, s *Store, rec Record) {
+// offerWaiting offers rec with red, waiting for the queue to drain when
+// it is full.
+func offerWaiting(t *testing.T, s *Store, rec Record, red *Redactor) {
 	t.Helper()
-	for !s.Offer(rec) {
+	for !s.Offer(rec, red) {
 		flushWaiting(t, s)
 	}
 }
@@ -198,7 +197,7 @@ func TestEstimateCoversHeap(t *testing.T) {
 			base := liveHeap()
 			s := startStore(t, Options{MaxResults: n, MaxBytes: 1 << 40})
 			for i := range n {
-				offerWaiting(t, s, tt.rec(i))
+				offerWaiting(t, s, tt.rec(i), nil)
 			}
 			flushWaiting(t, s)
 			held := int64(liveHeap()) - int64(base)
@@ -305,7 +304,7 @@ func TestGzipBombHeapBound(t *testing.T) {
 				rec := Record{Route: "bomb", Method: http.MethodGet, Path: "/bomb", Result: res,
 					Legacy:  Side{Status: legacy.Status, Header: legacy.Header, Body: string(legacy.Body)},
 					Service: Side{Status: service.Status, Header: service.Header, Body: string(service.Body)}}
-				offerWaiting(t, s, rec)
+				offerWaiting(t, s, rec, nil)
 			}
 			flushWaiting(t, s)
 			runtime.ReadMemStats(&after)

@@ -52,10 +52,6 @@ type Record struct {
 	Legacy  Side        `json:"legacy"`
 	Service Side        `json:"service"`
 	Result  diff.Result `json:"result"`
-	// Redactor is applied by the store before storing; nil applies the
-	// default redaction (credential headers, secret-like fields and the
-	// patterns of docs/shadowing.md#redaction). It is not kept.
-	Redactor *Redactor `json:"-"`
 }
 
 // Summary is the short form of a stored record, for listings.
@@ -88,7 +84,6 @@ func (rec Record) clone() Record {
 	rec.Legacy.Header = rec.Legacy.Header.Clone()
 	rec.Service.Header = rec.Service.Header.Clone()
 	rec.Result.Differences = slices.Clone(rec.Result.Differences)
-	rec.Redactor = nil
 	return rec
 }
 
@@ -96,10 +91,10 @@ func (rec Record) clone() Record {
 // each of its strings (the store gives each record its own copies, see
 // own) with an allowance for the allocator's rounding, a fixed cost per
 // header name, header value and difference for the map and slice slots
-// around them, and recordOverhead for the row, the Record struct, its
-// entries in the two memdb indexes and its fifo slot. The constants are
-// rounded up from what TestEstimateCoversHeap measures, so that the count
-// is not below the heap a record holds.
+// around them, and recordOverhead for the row, the Record struct and its
+// entries in the two memdb indexes. The constants are rounded up from
+// what TestEstimateCoversHeap measures, so that the count is not below
+// the heap a record holds.
 const (
 	recordOverhead  = 2048 // the row, the Record, two index leaves and tree nodes
 	headerOverhead  = 64   // one header name: its map slot and []string
@@ -158,7 +153,6 @@ func own(rec Record) Record {
 	rec.TraceID = strings.Clone(rec.TraceID)
 	rec.Legacy, rec.Service = ownSide(rec.Legacy), ownSide(rec.Service)
 	rec.Result = ownResult(rec.Result)
-	rec.Redactor = nil
 	return rec
 }
 
@@ -254,6 +248,19 @@ type routeRow struct {
 	FirstSeen  time.Time
 	LastSeen   time.Time
 }
+
+// totalsRow is the one row of the totals table. Ids are given in order
+// and results evicted in order, so the stored results are those with ids
+// in [Oldest, NextID).
+type totalsRow struct {
+	Oldest  uint64 // id of the oldest stored result
+	NextID  uint64 // id of the next result; ids are never reused once committed
+	Bytes   int64  // the stored results' size, as counted against MaxBytes
+	Evicted uint64 // results removed to stay within the bounds
+}
+
+// count is the number of stored results.
+func (t *totalsRow) count() int { return int(t.NextID - t.Oldest) }
 
 // pathRow is a row of the paths table: how often one generalized path
 // differed on one route, with the latest example.

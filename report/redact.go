@@ -25,7 +25,7 @@ var alwaysRedacted = []string{
 	"X-Amz-Security-Token",
 }
 
-// defaultRedactor applies when a Record has no Redactor.
+// defaultRedactor applies to a record offered without a Redactor.
 var defaultRedactor = NewRedactor(nil, nil)
 
 // maxJSONDepth bounds the nesting the JSON redactor follows; a body nested
@@ -126,7 +126,6 @@ func (r *Redactor) apply(rec Record, maxExcerpt int) Record {
 	rec.Service = r.side(rec.Service, rec.Result.BodyKind, maxExcerpt)
 	rec.Result.Differences = r.differences(rec.Result.Differences, rec.Result.BodyKind, rec.Legacy.Body, rec.Service.Body)
 	rec.Result.Error = scrubText(rec.Result.Error)
-	rec.Redactor = nil
 	return rec
 }
 

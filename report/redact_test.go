@@ -131,8 +131,9 @@ var secrets = []string{
 	"sekret-token-5", "sekret-card-6", "sekret-card-7", "sekret-proxyauth-8",
 }
 
-// secretRecord returns a record carrying all the secrets.
-func secretRecord(route string) Record {
+// secretRecord returns a record carrying all the secrets, and the
+// route's Redactor it is offered with.
+func secretRecord(route string) (Record, *Redactor) {
 	legacyBody := `{"user":{"name":"ann","token":"sekret-token-5"},"items":[{"id":1,"card":"sekret-card-6"},{"id":2,"card":{"n":"sekret-card-7"}}]}`
 	rec := record(route, diff.VerdictDifferent,
 		diff.Difference{Path: "/user/token", Kind: diff.KindChanged, Legacy: `"sekret-token-5"`, Service: `"x"`},
@@ -153,14 +154,13 @@ func secretRecord(route string) Record {
 	// The service body was cut by the capture cap after a secret.
 	rec.Service.Body = `{"user":{"token":"sekret-token-5"},"items":[{"card":"sekret-card-6"},{"card":"sekret-card-`
 	rec.Service.Truncated = true
-	rec.Redactor = NewRedactor([]string{"X-Api-Key"}, []string{"/user/token", "/items/*/card"})
-	return rec
+	return rec, NewRedactor([]string{"X-Api-Key"}, []string{"/user/token", "/items/*/card"})
 }
 
 func TestSecretsNeverLeave(t *testing.T) {
 	s := startStore(t, Options{})
-	in := secretRecord("orders")
-	offerAll(t, s, in)
+	in, red := secretRecord("orders")
+	offerWith(t, s, red, in)
 	rec, ok := s.Get(1)
 	if !ok {
 		t.Fatal("not stored")
@@ -461,8 +461,9 @@ var planted = []string{
 }
 
 // plantedRecords returns one record per body kind carrying the planted
-// secrets, as the shadow dispatcher offers them.
-func plantedRecords(t *testing.T) []Record {
+// secrets, and the Redactor of each (nil: the default), as the shadow
+// dispatcher offers them.
+func plantedRecords(t *testing.T) ([]Record, []*Redactor) {
 	t.Helper()
 	withSelector, err := NewRedactorConfig(RedactorConfig{Selectors: []string{"#profile .ssn"}})
 	if err != nil {
@@ -504,9 +505,10 @@ func plantedRecords(t *testing.T) []Record {
 			diff.Difference{Path: "line:2", Kind: diff.KindChanged, Legacy: "password: hunter2-diff",
 				Excerpt: &diff.Excerpt{Legacy: "user ann.lee@example.com\npassword: hunter2-excerpt"}}),
 	}
-	recs[2].Redactor = withSelector
+	reds := make([]*Redactor, len(recs))
+	reds[2] = withSelector
 	recs[5].Result.Error = "service body: bad line \"password=hunter2-error\""
-	return recs
+	return recs, reds
 }
 
 // kindRecord is a record of route whose bodies are of the given kind; the
@@ -528,8 +530,10 @@ func kindRecord(route string, kind diff.BodyKind, h http.Header, legacy, service
 // listings, the report or any of its renderings.
 func TestPlantedSecretsNeverLeave(t *testing.T) {
 	s := startStore(t, Options{})
-	recs := plantedRecords(t)
-	offerAll(t, s, recs...)
+	recs, reds := plantedRecords(t)
+	for i := range recs {
+		offerWith(t, s, reds[i], recs[i])
+	}
 	var routes []string
 	outputs := map[string][]byte{"Recent": mustJSON(t, s.Recent("", 0))}
 	for i, in := range recs {

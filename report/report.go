@@ -169,6 +169,17 @@ func routeRows(txn *memdb.Txn) map[string]*routeRow {
 	return rows
 }
 
+// each calls fn for every row of table, in id order.
+func each[T any](txn *memdb.Txn, table string, fn func(*T)) {
+	it, err := txn.Get(table, indexID)
+	if err != nil {
+		return
+	}
+	for obj := it.Next(); obj != nil; obj = it.Next() {
+		fn(obj.(*T))
+	}
+}
+
 // reportOrder lists named first, without repeats, then the other routes
 // of rows by name.
 func reportOrder(named []string, rows map[string]*routeRow) []string {

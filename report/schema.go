@@ -11,6 +11,7 @@ const (
 	tableResults = "results" // one row per stored comparison (resultRow)
 	tableRoutes  = "routes"  // one aggregate row per route (routeRow)
 	tablePaths   = "paths"   // one aggregate row per (route, generalized path) (pathRow)
+	tableTotals  = "totals"  // one row: ids given, bytes held, results evicted (totalsRow)
 )
 
 // Index names. memdb requires every table to have a unique index named "id".
@@ -25,6 +26,7 @@ func schema() *memdb.DBSchema {
 		tableResults: resultsTable(),
 		tableRoutes:  routesTable(),
 		tablePaths:   pathsTable(),
+		tableTotals:  totalsTable(),
 	}}
 }
 
@@ -88,6 +90,22 @@ func pathsTable() *memdb.TableSchema {
 					stringIndex(func(r *pathRow) string { return r.Route }),
 					stringIndex(func(r *pathRow) string { return r.Path }),
 				}},
+			},
+		},
+	}
+}
+
+// totalsTable holds the one row of the store's totals, rewritten by every
+// write transaction.
+func totalsTable() *memdb.TableSchema {
+	return &memdb.TableSchema{
+		Name: tableTotals,
+		Indexes: map[string]*memdb.IndexSchema{
+			// id: the same empty key for the one row.
+			indexID: {
+				Name:    indexID,
+				Unique:  true,
+				Indexer: stringIndex(func(*totalsRow) string { return "" }),
 			},
 		},
 	}

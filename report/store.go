@@ -82,16 +82,20 @@ type Stats struct {
 	Dropped uint64 `json:"dropped"`
 }
 
-// item is one queue entry: a record to store, or a flush marker whose
-// channel is closed once everything before it is stored.
+// item is one queue entry: a record to store with the redactor to store
+// it with, or a flush marker whose channel is closed once everything
+// before it is stored.
 type item struct {
 	rec   Record
+	red   *Redactor
 	flush chan struct{}
 }
 
 // Store is the bounded store of comparison results and per-route
-// aggregates. All its methods are safe for concurrent use; Run must run
-// (once) for offered records to be stored.
+// aggregates. Everything it holds, totals included, is in its memdb
+// database (see txnWriter); only the count of dropped records, which were
+// never stored, is kept beside it. All its methods are safe for
+// concurrent use; Run must run (once) for offered records to be stored.
 type Store struct {
 	opts    Options
 	db      *memdb.MemDB
@@ -99,13 +103,9 @@ type Store struct {
 	started atomic.Bool
 	stopped atomic.Bool
 	done    chan struct{} // closed when Run returns
-
-	stored  atomic.Int64
-	bytes   atomic.Int64
-	evicted atomic.Uint64
 	dropped atomic.Uint64
 
-	w writer // owned by the Run goroutine
+	batch []item // the Run goroutine's reused queue buffer
 }
 
 // New returns an empty Store bounded by opts. It starts nothing: the
@@ -119,9 +119,7 @@ func New(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("report: schema: %w", err)
 	}
-	s := &Store{opts: opts, db: db, queue: make(chan item, opts.QueueSize), done: make(chan struct{})}
-	s.w = newWriter(opts)
-	return s, nil
+	return &Store{opts: opts, db: db, queue: make(chan item, opts.QueueSize), done: make(chan struct{})}, nil
 }
 
 // Offer queues rec for storing without blocking. It returns false, and
@@ -130,16 +128,22 @@ func New(opts Options) (*Store, error) {
 // lost uncounted). The store takes ownership of nothing: rec's maps and
 // slices are copied before anything is kept, and never modified.
 //
+// The writer redacts rec with red before it keeps anything of it: red is
+// the route's Redactor (its diff.redact entries), nil the default
+// redaction (credential headers, secret-like fields and the patterns of
+// docs/shadowing.md#redaction), which every Redactor applies too. The
+// store keeps no reference to red once rec is stored.
+//
 // A queued record keeps at most queuedExcerpts × MaxExcerpt bytes of each
 // body (a copy, marked Truncated when cut), so that a full queue holds
 // excerpts rather than whole captured bodies.
-func (s *Store) Offer(rec Record) bool {
+func (s *Store) Offer(rec Record, red *Redactor) bool {
 	if s.stopped.Load() {
 		s.dropped.Add(1)
 		return false
 	}
 	select {
-	case s.queue <- item{rec: s.queueable(rec)}:
+	case s.queue <- item{rec: s.queueable(rec), red: red}:
 		return true
 	default:
 		s.dropped.Add(1)
@@ -233,12 +237,13 @@ func (s *Store) flushedOrStopped(marker item) error {
 	}
 }
 
-// Stats returns the current counts.
+// Stats returns the current counts: the committed totals and the drops.
 func (s *Store) Stats() Stats {
+	tot := readTotals(s.db.Txn(false))
 	return Stats{
-		Stored:  int(s.stored.Load()),
-		Bytes:   s.bytes.Load(),
-		Evicted: s.evicted.Load(),
+		Stored:  tot.count(),
+		Bytes:   tot.Bytes,
+		Evicted: tot.Evicted,
 		Dropped: s.dropped.Load(),
 	}
 }

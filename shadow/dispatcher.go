@@ -47,9 +47,10 @@ type watcher interface {
 	WatchShadow(inflight, queued func() int64, counts func(func(route, result, reason string, n uint64)))
 }
 
-// Sink stores comparison results without blocking (report.Store).
+// Sink stores comparison results without blocking (report.Store),
+// redacted with the route's redactor.
 type Sink interface {
-	Offer(report.Record) bool
+	Offer(report.Record, *report.Redactor) bool
 }
 
 // Options sizes a Dispatcher.
@@ -287,7 +288,7 @@ func (d *Dispatcher) store(j *job, other diff.Response, res diff.Result, failure
 	rec := report.Record{
 		Time: j.at, Route: j.p.cfg.Route, Method: j.req.Method, Path: j.req.URL.Path,
 		RequestID: j.req.Header.Get("X-Request-Id"), Primary: j.primarySide.String(),
-		Legacy: prim, Service: oth, Result: res, Redactor: j.p.redactor,
+		Legacy: prim, Service: oth, Result: res,
 	}
 	if j.link.Span.IsSampled() {
 		rec.TraceID = j.link.Span.TraceID().String()
@@ -295,7 +296,7 @@ func (d *Dispatcher) store(j *job, other diff.Response, res diff.Result, failure
 	if j.to == routing.SideLegacy {
 		rec.Legacy, rec.Service = oth, prim
 	}
-	if !d.opts.Sink.Offer(rec) && d.opts.Observer != nil {
+	if !d.opts.Sink.Offer(rec, j.p.redactor) && d.opts.Observer != nil {
 		d.opts.Observer.ReportDropped()
 	}
 }

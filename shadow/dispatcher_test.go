@@ -248,11 +248,11 @@ type panickySink struct {
 	panics atomic.Int64
 }
 
-func (s *panickySink) Offer(rec report.Record) bool {
+func (s *panickySink) Offer(rec report.Record, red *report.Redactor) bool {
 	if s.panics.Add(-1) >= 0 {
 		panic("sink exploded")
 	}
-	return s.next.Offer(rec)
+	return s.next.Offer(rec, red)
 }
 
 // TestDispatcherSurvivesPanic keeps the worker alive when the Sink
