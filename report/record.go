@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stranglerfig/strangler/diff"
+	"github.com/stranglerfig/strangler/upstream/errkind"
 )
 
 // Side is what one upstream answered, as stored.
@@ -19,17 +20,18 @@ type Side struct {
 	// Truncated says Body is not the whole body.
 	Truncated bool          `json:"truncated"`
 	Duration  time.Duration `json:"duration_ns"`
-	// Error is the kind of upstream failure, if any: "timeout",
-	// "refused", "reset" or "other".
+	// Error is the kind of upstream failure, if any: one of errkind.All
+	// ("timeout", "refused", "reset", "dns", "tls" or "other").
 	Error string `json:"error,omitempty"`
 }
 
-// Upstream failure kinds found in Side.Error.
+// Upstream failure kinds found in Side.Error, defined once in errkind
+// (the upstream package classifies; the report counts).
 const (
-	ErrorTimeout = "timeout"
-	ErrorRefused = "refused"
-	ErrorReset   = "reset"
-	ErrorOther   = "other"
+	ErrorTimeout = errkind.Timeout
+	ErrorRefused = errkind.Refused
+	ErrorReset   = errkind.Reset
+	ErrorOther   = errkind.Other
 )
 
 // Record is one shadow comparison: the request, both answers and the diff.

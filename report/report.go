@@ -62,7 +62,8 @@ type RouteReport struct {
 }
 
 // ErrorCounts counts one side's failures: answers with status >= 500 and
-// upstream errors by kind ("reset" counts as Other).
+// upstream errors by kind (errkind: "reset", "dns" and "tls" count as
+// Other).
 type ErrorCounts struct {
 	Status5xx uint64 `json:"status_5xx"`
 	Timeout   uint64 `json:"timeout"`
