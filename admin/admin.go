@@ -23,13 +23,14 @@ import (
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/plan"
 	"github.com/stranglerfig/strangler/rollout"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // Control is the rollout control plane as the admin API uses it.
 type Control interface {
 	Routes() []rollout.RouteView
 	Route(name string) (rollout.RouteView, bool)
-	SetStage(rollout.Change, config.Position) (rollout.RouteView, error)
+	SetStage(rollout.Change, stage.Position) (rollout.RouteView, error)
 	Promote(rollout.Change) (rollout.RouteView, error)
 	Rollback(rollout.Change) (rollout.RouteView, error)
 	Reset(rollout.Change) (rollout.RouteView, error)
@@ -320,10 +321,10 @@ func (s *server) setStage(w http.ResponseWriter, r *http.Request) error {
 	if b.Stage == nil || *b.Stage == "" {
 		return &Error{Status: http.StatusBadRequest, Field: "stage", Msg: "required: legacy, shadow, canary or migrated"}
 	}
-	pos := config.Position{Stage: *b.Stage}
+	pos := stage.Position{Stage: *b.Stage}
 	if b.Percent != nil {
 		pos.Percent = *b.Percent
-	} else if pos.Stage == config.StageCanary {
+	} else if pos.Stage == stage.Canary.String() {
 		return &Error{Status: http.StatusBadRequest, Field: "percent", Msg: "required for stage canary"}
 	}
 	return s.respond(w, r, "stage", func() (rollout.RouteView, error) { return s.Control.SetStage(ch, pos) })

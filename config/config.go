@@ -10,14 +10,7 @@ import (
 	"time"
 
 	"github.com/stranglerfig/strangler/report"
-)
-
-// Stage names accepted in the config file, in rollout order.
-const (
-	StageLegacy   = "legacy"
-	StageShadow   = "shadow"
-	StageCanary   = "canary"
-	StageMigrated = "migrated"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // Log buffering defaults.
@@ -574,7 +567,7 @@ func (u *Upstream) applyDefaults() {
 }
 
 func (r *Route) applyDefaults() {
-	setIfZero(&r.Stage, StageLegacy)
+	setIfZero(&r.Stage, stage.Legacy.String())
 	setIfZero(&r.Sticky, DefaultSticky)
 	if r.Shadow.Sample == nil {
 		full := 100.0

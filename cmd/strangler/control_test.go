@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // sides starts a monolith and a service that name themselves and count
@@ -273,8 +273,8 @@ func cli(t *testing.T, adminURL string, args ...string) string {
 }
 
 type routeView struct {
-	config.Position
-	File     config.Position  `json:"file"`
+	stage.Position
+	File     stage.Position   `json:"file"`
 	Override *json.RawMessage `json:"override"`
 }
 
