@@ -1,8 +1,8 @@
-// Package latency is strangler's one latency estimator. The diff report's
-// per-route latencies, the admin API's route figures, the rollout gates'
-// window p99 and the dashboard's timeline all count durations in the same
-// fixed log-scale buckets and read a quantile the same way, so the same
-// requests give the same p50 and p99 wherever they are shown.
+// Package latency is strangler's latency estimator. The diff report's
+// per-route latencies, the admin API's live route figures and the
+// dashboard's timeline count durations in the same fixed log-scale
+// buckets and read a quantile the same way, so the same requests give the
+// same p50 and p99 in the report and in the route figures.
 //
 // Bucket i holds durations in [2^(i/4), 2^((i+1)/4)) µs: StepsPerDoubling
 // buckets per doubling from 1 µs, so neighbouring bounds differ by a
@@ -14,8 +14,10 @@
 // (CoarseBuckets, for the timeline's many small histograms) reads its
 // quantile the same way from the wider bucket, within about ±41%.
 //
-// (The Prometheus histogram strangler exports keeps its own buckets for
-// PromQL; this estimator is what strangler itself reads.)
+// The Prometheus histogram strangler exports keeps its own 16 buckets for
+// PromQL, and so do metrics.Snapshot and what the rollout gates and the
+// cluster-wide sums read from it: replicas publish those counts to etcd
+// within a byte budget that 2×108 buckets would exceed.
 package latency
 
 import (
