@@ -129,6 +129,7 @@ func New(d Deps) http.Handler {
 
 	r.Path("/admin/routes").Methods(http.MethodGet).Handler(s.wrap(s.listRoutes, true))
 	r.Path("/admin/routes/{name}").Methods(http.MethodGet).Handler(s.wrap(s.getRoute, true))
+	r.Path("/admin/stages").Methods(http.MethodGet).Handler(s.wrap(s.stages, true))
 	r.Path("/admin/routes/{name}/stage").Methods(http.MethodPost).Handler(s.mutation(s.setStage))
 	r.Path("/admin/routes/{name}/promote").Methods(http.MethodPost).Handler(s.mutation(s.promote))
 	r.Path("/admin/routes/{name}/rollback").Methods(http.MethodPost).Handler(s.mutation(s.rollback))
