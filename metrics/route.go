@@ -84,8 +84,9 @@ func (m *Route) Observe(stageName string, side string, status int, d time.Durati
 		return
 	}
 	m.observer(sd).Observe(secs)
-	m.sides[sd].record(status, d)
-	m.timeline().observe(time.Now(), sd, status, d)
+	fine := latency.Bucket(d)
+	m.sides[sd].record(status, secs, fine)
+	m.timeline().observe(time.Now(), sd, status, fine/latency.StepsPerDoubling)
 }
 
 // UpstreamError counts one failure reaching upstream, classified by kind
@@ -128,14 +129,15 @@ func (m *Route) observer(sd int) prometheus.Observer {
 	return o
 }
 
-// record updates the side's own counters and latency buckets.
-func (s *sideStats) record(status int, d time.Duration) {
+// record updates the side's own counters and latency buckets: secs is
+// the latency in seconds, fine its latency.Bucket.
+func (s *sideStats) record(status int, secs float64, fine int) {
 	s.requests.Add(1)
 	if status >= 500 {
 		s.errors.Add(1)
 	}
-	s.buckets[sort.SearchFloat64s(durationBuckets[:], d.Seconds())].Add(1)
-	s.fine[latency.Bucket(d)].Add(1)
+	s.buckets[sort.SearchFloat64s(durationBuckets[:], secs)].Add(1)
+	s.fine[fine].Add(1)
 }
 
 // stageIndex maps a stage name to its index, or -1 if unknown.

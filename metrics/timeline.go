@@ -52,7 +52,9 @@ func (t *timeline) bucket(now time.Time) *timeBucket {
 	return b
 }
 
-func (t *timeline) observe(now time.Time, sd, status int, d time.Duration) {
+// observe counts one request of side sd whose latency is in the coarse
+// latency bucket coarse.
+func (t *timeline) observe(now time.Time, sd, status, coarse int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := t.bucket(now)
@@ -64,7 +66,7 @@ func (t *timeline) observe(now time.Time, sd, status int, d time.Duration) {
 	if status >= 500 {
 		s.errors++
 	}
-	s.lat[latency.CoarseBucket(d)]++
+	s.lat[coarse]++
 }
 
 func (t *timeline) compared(now time.Time, matched bool) {

@@ -3,19 +3,21 @@ package metrics
 import (
 	"testing"
 	"time"
+
+	"github.com/stranglerfig/strangler/internal/latency"
 )
 
 func TestTimelineBuckets(t *testing.T) {
 	tl := &timeline{}
 	now := time.Unix(1_800_000_000, 0)
-	tl.observe(now, 0, 200, 2*time.Millisecond)
-	tl.observe(now, 0, 503, 2*time.Millisecond)
-	tl.observe(now, 1, 200, 20*time.Millisecond)
+	tl.observe(now, 0, 200, latency.CoarseBucket(2*time.Millisecond))
+	tl.observe(now, 0, 503, latency.CoarseBucket(2*time.Millisecond))
+	tl.observe(now, 1, 200, latency.CoarseBucket(20*time.Millisecond))
 	tl.compared(now, true)
 	tl.compared(now, false)
 	older := now.Add(-10 * time.Minute)
-	tl.observe(older, 1, 200, 300*time.Millisecond)
-	tl.observe(now.Add(-2*time.Hour), 1, 200, 300*time.Millisecond) // out of the window: overwritten or ignored
+	tl.observe(older, 1, 200, latency.CoarseBucket(300*time.Millisecond))
+	tl.observe(now.Add(-2*time.Hour), 1, 200, latency.CoarseBucket(300*time.Millisecond)) // out of the window: overwritten or ignored
 
 	s := tl.series(now)
 	last, tenAgo := TimelineSize-1, TimelineSize-1-int(10*time.Minute/(BucketSeconds*time.Second))

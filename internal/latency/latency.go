@@ -22,6 +22,7 @@ package latency
 
 import (
 	"math"
+	"math/bits"
 	"time"
 )
 
@@ -35,14 +36,32 @@ const (
 	CoarseBuckets = Buckets / StepsPerDoubling
 )
 
-// Bucket returns the fine bucket index of d.
+// lower[i] is the shortest duration of bucket i ≥ 1, ⌈2^(i/4) µs⌉ in
+// nanoseconds; lower[0] is 0.
+var lower = func() (t [Buckets]time.Duration) {
+	for i := 1; i < Buckets; i++ {
+		t[i] = time.Duration(math.Ceil(float64(time.Microsecond) * math.Exp2(float64(i)/StepsPerDoubling)))
+	}
+	return t
+}()
+
+// Bucket returns the fine bucket index of d: the last i with
+// d >= lower[i], which is ⌊4·log2(d/1 µs)⌋ clamped to the buckets. It
+// finds the doubling from the bit length and then compares at most three
+// bounds, without a logarithm: it is on every request's path.
 func Bucket(d time.Duration) int {
-	us := float64(d) / float64(time.Microsecond)
-	if us < 1 {
+	us := uint64(max(d, 0) / time.Microsecond)
+	if us == 0 {
 		return 0
 	}
-	i := int(math.Floor(StepsPerDoubling * math.Log2(us)))
-	return min(max(i, 0), Buckets-1)
+	i := (bits.Len64(us) - 1) * StepsPerDoubling
+	if i >= Buckets {
+		return Buckets - 1
+	}
+	for i+1 < Buckets && d >= lower[i+1] {
+		i++
+	}
+	return i
 }
 
 // CoarseBucket returns the coarse bucket index of d: the doubling its

@@ -31,6 +31,49 @@ func TestBucket(t *testing.T) {
 	}
 }
 
+// TestBucketMatchesLog2: Bucket agrees with ⌊4·log2(d/1 µs)⌋ (the
+// formula the report used) except within a nanosecond of a bound, where
+// float rounding decides, over durations from 1 µs to 200 s.
+func TestBucketMatchesLog2(t *testing.T) {
+	ref := func(d time.Duration) int {
+		us := float64(d) / float64(time.Microsecond)
+		if us < 1 {
+			return 0
+		}
+		return min(max(int(math.Floor(StepsPerDoubling*math.Log2(us))), 0), Buckets-1)
+	}
+	nearBound := func(d time.Duration) bool {
+		for _, b := range lower {
+			if d-b <= 1 && b-d <= 1 {
+				return true
+			}
+		}
+		return false
+	}
+	checked := 0
+	for d := time.Microsecond; d < 200*time.Second; d += d/997 + 1 {
+		for _, e := range []time.Duration{d, lower[Bucket(d)], lower[Bucket(d)] - 1} {
+			checked++
+			if got, want := Bucket(e), ref(e); got != want && !nearBound(e) {
+				t.Fatalf("Bucket(%d ns) = %d, want %d", e, got, want)
+			}
+		}
+	}
+	for i := 1; i < Buckets; i++ {
+		if Bucket(lower[i]) != i || Bucket(lower[i]-1) != i-1 {
+			t.Errorf("bucket %d starts at %d ns: Bucket there %d, one ns before %d", i, lower[i], Bucket(lower[i]), Bucket(lower[i]-1))
+		}
+	}
+	t.Logf("%d durations checked", checked)
+}
+
+func BenchmarkBucket(b *testing.B) {
+	d := 3 * time.Millisecond
+	for b.Loop() {
+		d += time.Duration(Bucket(d) & 1)
+	}
+}
+
 // counts builds per-bucket counts of n buckets from (index, count) pairs.
 func counts(n int, pairs ...int) []uint64 {
 	c := make([]uint64, n)
