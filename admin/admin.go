@@ -23,13 +23,14 @@ import (
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/plan"
 	"github.com/stranglerfig/strangler/rollout"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // Control is the rollout control plane as the admin API uses it.
 type Control interface {
 	Routes() []rollout.RouteView
 	Route(name string) (rollout.RouteView, bool)
-	SetStage(rollout.Change, config.Position) (rollout.RouteView, error)
+	SetStage(rollout.Change, stage.Position) (rollout.RouteView, error)
 	Promote(rollout.Change) (rollout.RouteView, error)
 	Rollback(rollout.Change) (rollout.RouteView, error)
 	Reset(rollout.Change) (rollout.RouteView, error)
@@ -128,6 +129,7 @@ func New(d Deps) http.Handler {
 
 	r.Path("/admin/routes").Methods(http.MethodGet).Handler(s.wrap(s.listRoutes, true))
 	r.Path("/admin/routes/{name}").Methods(http.MethodGet).Handler(s.wrap(s.getRoute, true))
+	r.Path("/admin/stages").Methods(http.MethodGet).Handler(s.wrap(s.stages, true))
 	r.Path("/admin/routes/{name}/stage").Methods(http.MethodPost).Handler(s.mutation(s.setStage))
 	r.Path("/admin/routes/{name}/promote").Methods(http.MethodPost).Handler(s.mutation(s.promote))
 	r.Path("/admin/routes/{name}/rollback").Methods(http.MethodPost).Handler(s.mutation(s.rollback))
@@ -320,10 +322,10 @@ func (s *server) setStage(w http.ResponseWriter, r *http.Request) error {
 	if b.Stage == nil || *b.Stage == "" {
 		return &Error{Status: http.StatusBadRequest, Field: "stage", Msg: "required: legacy, shadow, canary or migrated"}
 	}
-	pos := config.Position{Stage: *b.Stage}
+	pos := stage.Position{Stage: *b.Stage}
 	if b.Percent != nil {
 		pos.Percent = *b.Percent
-	} else if pos.Stage == config.StageCanary {
+	} else if pos.Stage == stage.Canary.String() {
 		return &Error{Status: http.StatusBadRequest, Field: "percent", Msg: "required for stage canary"}
 	}
 	return s.respond(w, r, "stage", func() (rollout.RouteView, error) { return s.Control.SetStage(ch, pos) })

@@ -44,6 +44,7 @@ func TestAuth(t *testing.T) {
 		endpoints := []struct{ method, path, body string }{
 			{"GET", "/admin/routes", ""},
 			{"GET", "/admin/routes/order-list", ""},
+			{"GET", "/admin/stages", ""},
 			{"GET", "/admin/events", ""},
 			{"GET", "/admin/config", ""},
 			{"GET", "/admin/legacy/endpoints", ""},

@@ -157,6 +157,7 @@ func TestGolden(t *testing.T) {
 		{desc: "list routes", method: "GET", path: "/admin/routes", status: 200, golden: "routes",
 			before: func(f *fixture) { f.setReady(nil) }},
 		{desc: "get route", method: "GET", path: "/admin/routes/customers", status: 200, golden: "route_get"},
+		{desc: "stages", method: "GET", path: "/admin/stages", status: 200, golden: "stages"},
 		{desc: "unknown route", method: "GET", path: "/admin/routes/nope", status: 404,
 			golden: "error_404_unknown_route"},
 		{desc: "unknown endpoint", method: "GET", path: "/admin/nope", status: 404, golden: "error_404_endpoint"},

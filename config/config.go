@@ -12,14 +12,6 @@ import (
 	"github.com/stranglerfig/strangler/config/reportlimits"
 )
 
-// Stage names accepted in the config file, in rollout order.
-const (
-	StageLegacy   = "legacy"
-	StageShadow   = "shadow"
-	StageCanary   = "canary"
-	StageMigrated = "migrated"
-)
-
 // Log buffering defaults.
 const (
 	DefaultLogBuffer        = 64 << 10

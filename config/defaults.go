@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/spf13/viper"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // defaultConfig is the one table of defaults: the config an empty file
@@ -54,7 +55,7 @@ func defaultBreaker() Breaker {
 func defaultRoute() Route {
 	full := 100.0
 	return Route{
-		Stage: StageLegacy, Sticky: DefaultSticky,
+		Stage: stage.Legacy.String(), Sticky: DefaultSticky,
 		Shadow: Shadow{Sample: &full, Methods: slices.Clone(DefaultShadowMethods), MaxBody: DefaultShadowMaxBody},
 		Diff:   Diff{MaxBody: DefaultDiffMaxBody, Noise: Noise{Sample: DefaultNoiseSample, Warmup: DefaultNoiseWarmup}},
 		Plan:   slices.Clone(DefaultPlan),

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/spf13/viper"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // TestEmptyFileMeansTheDefaultsTable: a file giving only legacy.url loads
@@ -82,8 +83,8 @@ func rawConfig() *Config {
 			"scratch": {Upstream: Upstream{URL: "http://scratch:1"}, Sandbox: true},
 		},
 		Routes: []Route{
-			{Name: "a", Match: Match{Path: "/a", Methods: []string{"get", "Post", "GE T"}}, Service: "orders", Stage: StageShadow},
-			{Name: "b", Match: Match{Prefix: "/b/"}, Service: "scratch", Stage: StageShadow,
+			{Name: "a", Match: Match{Path: "/a", Methods: []string{"get", "Post", "GE T"}}, Service: "orders", Stage: stage.Shadow.String()},
+			{Name: "b", Match: Match{Prefix: "/b/"}, Service: "scratch", Stage: stage.Shadow.String(),
 				Shadow: Shadow{Methods: []string{"get", "put", "delete"}}, Automation: Automation{Enabled: true}},
 		},
 		State: State{Etcd: Etcd{Username: "u"}},

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // minimalYAML is the smallest valid file: only legacy.url is required.
@@ -68,10 +70,10 @@ func TestLoadExampleConfig(t *testing.T) {
 		percent                                    float64
 		ignore                                     []string
 	}{
-		{"order-details", "/api/orders/{id:[0-9]+}", "", "orders", StageCanary, "header:X-User-ID",
+		{"order-details", "/api/orders/{id:[0-9]+}", "", "orders", stage.Canary.String(), "header:X-User-ID",
 			[]string{"GET"}, 10, []string{"/served_at", "/request_id", "header:Date"}},
-		{"order-list", "/api/orders", "", "orders", StageShadow, "ip", []string{"GET"}, 0, nil},
-		{"legacy-reports", "", "/reports/", "", StageLegacy, "ip", nil, 0, nil},
+		{"order-list", "/api/orders", "", "orders", stage.Shadow.String(), "ip", []string{"GET"}, 0, nil},
+		{"legacy-reports", "", "/reports/", "", stage.Legacy.String(), "ip", nil, 0, nil},
 	}
 	for i, want := range routes {
 		r := cfg.Routes[i]
@@ -150,7 +152,7 @@ routes:
 		{"services.orders.max_idle_conns", svc.MaxIdleConns, DefaultMaxIdleConns},
 		{"services.orders.host_header", svc.HostHeader, HostUpstream},
 		{"services.orders.sandbox", svc.Sandbox, false},
-		{"routes[0].stage", r.Stage, StageLegacy},
+		{"routes[0].stage", r.Stage, stage.Legacy.String()},
 		{"routes[0].sticky", r.Sticky, "ip"},
 		{"routes[0].percent", r.Percent, 0.0},
 		{"routes[0].shadow.sample", *r.Shadow.Sample, 100.0},

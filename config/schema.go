@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/invopop/jsonschema"
+
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // SchemaID is the $id of the route file's JSON Schema.
@@ -261,7 +263,7 @@ func rules() []rule {
 		{"Log.format", enum("json", "console")},
 		{"Route.name", pattern(nameRe.String())},
 		{"Route.service", pattern(svcNameRe.String())},
-		{"Route.stage", enum(StageLegacy, StageShadow, StageCanary, StageMigrated)},
+		{"Route.stage", enum(stage.Names()...)},
 		{"Route.percent", between("0", "100")},
 		{"Route.sticky", pattern(`^(ip|(header|cookie):[!#$%&'*+.^_` + "`" + `|~0-9A-Za-z-]+)$`)},
 		{"Route.fallback_statuses", items(between("400", "599"))},

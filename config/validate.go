@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/html/atom"
 
 	"github.com/stranglerfig/strangler/diff"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // FieldError is one problem in a config file: which file, which field
@@ -367,7 +368,7 @@ func checkTemplate(v *validator, f, tpl string, build func(*mux.Route) *mux.Rout
 
 func (c *Config) validateStage(v *validator, f string, r *Route) {
 	switch r.Stage {
-	case StageLegacy, StageShadow, StageCanary, StageMigrated:
+	case stage.Legacy.String(), stage.Shadow.String(), stage.Canary.String(), stage.Migrated.String():
 	default:
 		v.add(f+".stage", "unknown stage %q: want legacy, shadow, canary or migrated", r.Stage)
 	}
@@ -375,7 +376,7 @@ func (c *Config) validateStage(v *validator, f string, r *Route) {
 		v.add(f+".percent", "must be between 0 and 100, got %v", r.Percent)
 	}
 	if r.Service == "" {
-		if r.Stage != StageLegacy && r.Stage != "" {
+		if r.Stage != stage.Legacy.String() && r.Stage != "" {
 			v.add(f+".service", "required for stage %q", r.Stage)
 		}
 		return

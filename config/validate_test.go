@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // baseYAML is a valid head every route case builds on: a legacy upstream,
@@ -331,7 +333,7 @@ func TestValidateInCode(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
-	if c.Legacy.Timeout != DefaultUpstreamTimeout || c.Routes[0].Stage != StageLegacy || c.Routes[0].Match.Methods[0] != "GET" {
+	if c.Legacy.Timeout != DefaultUpstreamTimeout || c.Routes[0].Stage != stage.Legacy.String() || c.Routes[0].Match.Methods[0] != "GET" {
 		t.Errorf("SetDefaults did not apply defaults / normalise: %+v", c)
 	}
 	c.Routes[0].Stage = "later"

@@ -1,5 +1,7 @@
 package metrics
 
+import "github.com/stranglerfig/strangler/internal/latency"
+
 // SideFigures are live figures for one side of a route.
 type SideFigures struct {
 	// Requests is the number of responses served by that side.
@@ -22,8 +24,9 @@ type Figures struct {
 }
 
 // Figures returns the route's counts and latency quantiles since it was
-// created. Quantiles are interpolated linearly within histogram buckets,
-// like PromQL's histogram_quantile.
+// created. The quantiles come from latency.Quantile, the diff report's
+// estimator, so the same requests give the same p50 and p99 here and in
+// the report (a Snapshot's Figures read its coarser buckets instead).
 func (m *Route) Figures() Figures {
 	return Figures{
 		Legacy:  m.sides[0].figures(),
@@ -31,38 +34,16 @@ func (m *Route) Figures() Figures {
 	}
 }
 
-// figures snapshots one side.
-func (s *sideStats) figures() SideFigures { return s.counts().figures() }
-
-// quantile estimates the q-quantile from per-bucket (non-cumulative)
-// counts, where counts has one more entry than bounds for +Inf. It returns
-// 0 without observations and the highest finite bound when the quantile
-// falls in the +Inf bucket.
-func quantile(q float64, bounds []float64, counts []uint64) float64 {
-	var total uint64
-	for _, c := range counts {
-		total += c
+// figures snapshots one side: its counts, and quantiles from its fine
+// latency buckets.
+func (s *sideStats) figures() SideFigures {
+	c := s.counts()
+	var fine [latency.Buckets]uint64
+	for i := range s.fine {
+		fine[i] = s.fine[i].Load()
 	}
-	if total == 0 {
-		return 0
+	return SideFigures{
+		Requests: c.Requests, Errors: c.Errors,
+		P50ms: latency.Ms(latency.Quantile(0.5, fine[:])), P99ms: latency.Ms(latency.Quantile(0.99, fine[:])),
 	}
-	rank := q * float64(total)
-	var below float64
-	for i, c := range counts[:len(bounds)] {
-		n := float64(c)
-		if below+n >= rank && n > 0 {
-			return interpolate(bounds, i, (rank-below)/n)
-		}
-		below += n
-	}
-	return bounds[len(bounds)-1]
-}
-
-// interpolate returns the point at fraction frac of bucket i.
-func interpolate(bounds []float64, i int, frac float64) float64 {
-	lower := 0.0
-	if i > 0 {
-		lower = bounds[i-1]
-	}
-	return lower + (bounds[i]-lower)*frac
 }

@@ -55,18 +55,32 @@ func TestFigures(t *testing.T) {
 		d      time.Duration
 		n      int
 	}
+	// want are the live figures (latency's log-scale buckets, read at the
+	// geometric middle of a bucket); wantSnap a Snapshot's (the exported
+	// histogram's buckets, interpolated linearly).
 	tests := []struct {
-		name    string
-		batches []batch
-		want    Figures
+		name     string
+		batches  []batch
+		want     Figures
+		wantSnap Figures
 	}{
-		{"empty", nil, Figures{}},
+		{"empty", nil, Figures{}, Figures{}},
+		// 3 ms is in [2^11.5, 2^11.75) µs, read as 2^11.625 µs
 		{"100 x 3ms legacy", []batch{{SideLegacy, 200, 3 * time.Millisecond, 100}},
+			Figures{Legacy: SideFigures{Requests: 100, P50ms: 3.158, P99ms: 3.158}},
 			Figures{Legacy: SideFigures{Requests: 100, P50ms: 3.75, P99ms: 4.975}}},
+		// a minute is in [2^25.75, 2^26) µs, read as 2^25.875 µs
 		{"service errors and overflow", []batch{
 			{SideService, 502, time.Minute, 3},
 			{SideService, 499, time.Minute, 1},
-		}, Figures{Service: SideFigures{Requests: 4, Errors: 3, P50ms: 30000, P99ms: 30000}}},
+		}, Figures{Service: SideFigures{Requests: 4, Errors: 3, P50ms: 61539.1, P99ms: 61539.1}},
+			Figures{Service: SideFigures{Requests: 4, Errors: 3, P50ms: 30000, P99ms: 30000}}},
+		// 2 slow requests in 100 make the p99, not the p50
+		{"p99 of a slow tail", []batch{
+			{SideService, 200, time.Millisecond, 98},
+			{SideService, 200, 2 * time.Second, 2},
+		}, Figures{Service: SideFigures{Requests: 100, P50ms: 0.939, P99ms: 1923.097}},
+			Figures{Service: SideFigures{Requests: 100, P50ms: 0.5 + 0.5*50/98.0, P99ms: 1750}}},
 	}
 	for _, tt := range tests {
 		m := New().Route("r")
@@ -77,6 +91,9 @@ func TestFigures(t *testing.T) {
 		}
 		if got := m.Figures(); !sameFigures(got, tt.want) {
 			t.Errorf("%s: Figures = %+v, want %+v", tt.name, got, tt.want)
+		}
+		if got := m.Snapshot().Figures(); !sameFigures(got, tt.wantSnap) {
+			t.Errorf("%s: Snapshot().Figures = %+v, want %+v", tt.name, got, tt.wantSnap)
 		}
 	}
 }

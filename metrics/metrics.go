@@ -12,14 +12,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/stranglerfig/strangler/routing"
+	"github.com/stranglerfig/strangler/stage"
 )
 
-// Side values used as the "side" label (and the "served_by" label).
-const (
+// Side values used as the "side" label (and the "served_by" label),
+// spelled by routing.Side.
+var (
 	// SideLegacy marks a response produced by the legacy system.
-	SideLegacy = "legacy"
+	SideLegacy = routing.SideLegacy.String()
 	// SideService marks a response produced by the new service.
-	SideService = "service"
+	SideService = routing.SideService.String()
 )
 
 // Unmatched is the route label for requests no route claimed.
@@ -194,10 +198,10 @@ func (r *Registry) ForgetRoute(name string) {
 // strangler_route_stage is 1 for stage and 0 for the other known stages
 // (legacy, shadow, canary, migrated); strangler_route_percent is percent.
 // An unknown stage sets all four stage gauges to 0.
-func (r *Registry) SetRouteState(route, stage string, percent float64) {
-	for _, s := range stages {
+func (r *Registry) SetRouteState(route, stageName string, percent float64) {
+	for _, s := range stage.Names() {
 		v := 0.0
-		if s == stage {
+		if s == stageName {
 			v = 1
 		}
 		r.stage.WithLabelValues(route, s).Set(v)

@@ -12,6 +12,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // scrape fetches /metrics over real HTTP and parses the text exposition.
@@ -202,7 +204,7 @@ func TestSetRouteState(t *testing.T) {
 	}
 	for _, tt := range tests {
 		r.SetRouteState("users", tt.stage, tt.percent)
-		for i, s := range stages {
+		for i, s := range stage.Names() {
 			if got := testutil.ToFloat64(r.stage.WithLabelValues("users", s)); got != tt.want[i] {
 				t.Errorf("after %s: stage %s = %v, want %v", tt.stage, s, got, tt.want[i])
 			}
@@ -304,7 +306,7 @@ func TestConcurrentObserve(t *testing.T) {
 		wg.Go(func() {
 			side := sides[w%2]
 			for i := range each {
-				r.Route("r0").Observe(stages[i%4], side, 200+100*(i%4), time.Duration(i)*time.Microsecond)
+				r.Route("r0").Observe(stage.Stage(i%4).String(), side, 200+100*(i%4), time.Duration(i)*time.Microsecond)
 			}
 		})
 	}
@@ -326,7 +328,7 @@ func TestConcurrentObserve(t *testing.T) {
 func TestObserveAllocs(t *testing.T) {
 	r := New()
 	m := r.Route("hot")
-	for _, st := range stages {
+	for _, st := range stage.Names() {
 		for _, sd := range sides {
 			m.Observe(st, sd, 503, time.Millisecond)
 		}

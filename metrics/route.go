@@ -6,9 +6,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stranglerfig/strangler/internal/latency"
+	"github.com/stranglerfig/strangler/stage"
 )
 
-// durationBuckets are the upper bounds, in seconds, of the latency histogram.
+// durationBuckets are the upper bounds, in seconds, of the exported
+// Prometheus latency histogram (strangler_request_duration_seconds), for
+// PromQL, and of the latency counts in a Snapshot.
 var durationBuckets = [...]float64{
 	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 }
@@ -17,7 +22,6 @@ var durationBuckets = [...]float64{
 const numBuckets = len(durationBuckets) + 1
 
 var (
-	stages  = [...]string{"legacy", "shadow", "canary", "migrated"}
 	sides   = [...]string{SideLegacy, SideService}
 	classes = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"}
 )
@@ -35,7 +39,13 @@ type sideStats struct {
 	// refused counts the 503s strangler answered itself because the
 	// upstream was at capacity: not the side's errors (see counts).
 	refused atomic.Uint64
+	// buckets count latencies in the exported histogram's buckets, the
+	// layout a Snapshot carries: the rollout gates read it, and replicas
+	// publish it for the cluster-wide sums (rollout/etcdstate).
 	buckets [numBuckets]atomic.Uint64
+	// fine counts latencies in latency's buckets, for the live figures'
+	// p50 and p99: the estimator of the diff report.
+	fine [latency.Buckets]atomic.Uint64
 }
 
 // Route records the traffic of one named route. Obtain it with
@@ -43,7 +53,7 @@ type sideStats struct {
 type Route struct {
 	name      string
 	reg       *Registry
-	counters  [len(stages)][len(sides)][len(classes)]atomic.Pointer[counterSlot]
+	counters  [stage.Count][len(sides)][len(classes)]atomic.Pointer[counterSlot]
 	observers [len(sides)]atomic.Pointer[observerSlot]
 	sides     [len(sides)]sideStats
 	tl        atomic.Pointer[timeline]
@@ -61,11 +71,11 @@ func newRoute(r *Registry, name string) *Route {
 // given side with the given status and latency. For the known stages and
 // sides it does not allocate once each combination has been seen; unknown
 // values are still recorded, through a slower path.
-func (m *Route) Observe(stage string, side string, status int, d time.Duration) {
-	st, sd, cl := stageIndex(stage), sideIndex(side), classIndex(status)
+func (m *Route) Observe(stageName string, side string, status int, d time.Duration) {
+	st, sd, cl := stageIndex(stageName), sideIndex(side), classIndex(status)
 	secs := d.Seconds()
 	if st < 0 || sd < 0 {
-		m.reg.requests.WithLabelValues(m.name, stage, side, classes[cl]).Inc()
+		m.reg.requests.WithLabelValues(m.name, stageName, side, classes[cl]).Inc()
 	} else {
 		m.counter(st, sd, cl).Inc()
 	}
@@ -74,8 +84,9 @@ func (m *Route) Observe(stage string, side string, status int, d time.Duration) 
 		return
 	}
 	m.observer(sd).Observe(secs)
-	m.sides[sd].record(status, secs)
-	m.timeline().observe(time.Now(), sd, status, secs)
+	fine := latency.Bucket(d)
+	m.sides[sd].record(status, secs, fine)
+	m.timeline().observe(time.Now(), sd, status, fine/latency.StepsPerDoubling)
 }
 
 // UpstreamError counts one failure reaching upstream, classified by kind
@@ -102,7 +113,7 @@ func (m *Route) counter(st, sd, cl int) prometheus.Counter {
 	if s := p.Load(); s != nil {
 		return s.c
 	}
-	c := m.reg.requests.WithLabelValues(m.name, stages[st], sides[sd], classes[cl])
+	c := m.reg.requests.WithLabelValues(m.name, stage.Stage(st).String(), sides[sd], classes[cl])
 	p.CompareAndSwap(nil, &counterSlot{c: c})
 	return c
 }
@@ -118,21 +129,21 @@ func (m *Route) observer(sd int) prometheus.Observer {
 	return o
 }
 
-// record updates the side's own counters and latency buckets.
-func (s *sideStats) record(status int, secs float64) {
+// record updates the side's own counters and latency buckets: secs is
+// the latency in seconds, fine its latency.Bucket.
+func (s *sideStats) record(status int, secs float64, fine int) {
 	s.requests.Add(1)
 	if status >= 500 {
 		s.errors.Add(1)
 	}
 	s.buckets[sort.SearchFloat64s(durationBuckets[:], secs)].Add(1)
+	s.fine[fine].Add(1)
 }
 
 // stageIndex maps a stage name to its index, or -1 if unknown.
-func stageIndex(stage string) int {
-	for i, s := range stages {
-		if s == stage {
-			return i
-		}
+func stageIndex(name string) int {
+	if s, ok := stage.Lookup(name); ok {
+		return int(s)
 	}
 	return -1
 }

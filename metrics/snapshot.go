@@ -65,7 +65,10 @@ func (c SideCounts) sub(o SideCounts) SideCounts {
 }
 
 // Quantile estimates the q-quantile latency of the counts (0 without
-// requests), interpolated within the histogram's buckets.
+// requests), interpolated linearly within the histogram's buckets like
+// PromQL's histogram_quantile. The buckets are the exported histogram's,
+// coarser than the live figures' (Route.Figures): replicas publish them
+// within a byte budget (see rollout/etcdstate).
 func (c SideCounts) Quantile(q float64) time.Duration {
 	secs := quantile(q, durationBuckets[:], c.Buckets[:])
 	return time.Duration(secs * float64(time.Second))
@@ -77,4 +80,37 @@ func (c SideCounts) ErrorRate() float64 {
 		return 0
 	}
 	return float64(c.Errors) / float64(c.Requests)
+}
+
+// quantile estimates the q-quantile from per-bucket (non-cumulative)
+// counts, where counts has one more entry than bounds for +Inf. It returns
+// 0 without observations and the highest finite bound when the quantile
+// falls in the +Inf bucket.
+func quantile(q float64, bounds []float64, counts []uint64) float64 {
+	var total uint64
+	for _, c := range counts {
+		total += c
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := q * float64(total)
+	var below float64
+	for i, c := range counts[:len(bounds)] {
+		n := float64(c)
+		if below+n >= rank && n > 0 {
+			return interpolate(bounds, i, (rank-below)/n)
+		}
+		below += n
+	}
+	return bounds[len(bounds)-1]
+}
+
+// interpolate returns the point at fraction frac of bucket i.
+func interpolate(bounds []float64, i int, frac float64) float64 {
+	lower := 0.0
+	if i > 0 {
+		lower = bounds[i-1]
+	}
+	return lower + (bounds[i]-lower)*frac
 }

@@ -1,9 +1,10 @@
 package metrics
 
 import (
-	"sort"
 	"sync"
 	"time"
+
+	"github.com/stranglerfig/strangler/internal/latency"
 )
 
 // Timeline resolution: BucketSeconds-wide buckets covering the last hour.
@@ -12,15 +13,13 @@ const (
 	TimelineSize  = 3600 / BucketSeconds
 )
 
-// latBounds are the upper bounds, in seconds, of the per-bucket latency
-// histogram (coarser than the Prometheus one: it is kept per bucket).
-var latBounds = [...]float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
-
-// sideBucket is one side's traffic in one time bucket.
+// sideBucket is one side's traffic in one time bucket. Its latency
+// histogram has latency's coarse layout (one bucket per doubling): it is
+// kept per time bucket.
 type sideBucket struct {
 	requests uint32
 	errors   uint32
-	lat      [len(latBounds) + 1]uint32
+	lat      [latency.CoarseBuckets]uint32
 }
 
 // timeBucket is one route's figures in one time bucket.
@@ -32,7 +31,7 @@ type timeBucket struct {
 }
 
 // timeline is one route's ring of buckets. Memory is fixed per route
-// (about 30 KB) and allocated on the route's first request.
+// (about 60 KB) and allocated on the route's first request.
 type timeline struct {
 	mu      sync.Mutex
 	buckets [TimelineSize]timeBucket
@@ -53,7 +52,9 @@ func (t *timeline) bucket(now time.Time) *timeBucket {
 	return b
 }
 
-func (t *timeline) observe(now time.Time, sd, status int, secs float64) {
+// observe counts one request of side sd whose latency is in the coarse
+// latency bucket coarse.
+func (t *timeline) observe(now time.Time, sd, status, coarse int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := t.bucket(now)
@@ -65,7 +66,7 @@ func (t *timeline) observe(now time.Time, sd, status int, secs float64) {
 	if status >= 500 {
 		s.errors++
 	}
-	s.lat[sort.SearchFloat64s(latBounds[:], secs)]++
+	s.lat[coarse]++
 }
 
 func (t *timeline) compared(now time.Time, matched bool) {
@@ -130,11 +131,11 @@ func newSideSeries() SideSeries {
 
 func (s *SideSeries) set(i int, b *sideBucket) {
 	s.Requests[i], s.Errors[i] = b.requests, b.errors
-	var counts [len(latBounds) + 1]uint64
+	var counts [latency.CoarseBuckets]uint64
 	for j, c := range b.lat {
 		counts[j] = uint64(c)
 	}
-	s.P99ms[i] = quantile(0.99, latBounds[:], counts[:]) * 1000
+	s.P99ms[i] = latency.Ms(latency.CoarseQuantile(0.99, counts[:]))
 }
 
 // Timeline returns the last hour of every route that saw traffic.

@@ -3,19 +3,21 @@ package metrics
 import (
 	"testing"
 	"time"
+
+	"github.com/stranglerfig/strangler/internal/latency"
 )
 
 func TestTimelineBuckets(t *testing.T) {
 	tl := &timeline{}
 	now := time.Unix(1_800_000_000, 0)
-	tl.observe(now, 0, 200, 0.002)
-	tl.observe(now, 0, 503, 0.002)
-	tl.observe(now, 1, 200, 0.02)
+	tl.observe(now, 0, 200, latency.CoarseBucket(2*time.Millisecond))
+	tl.observe(now, 0, 503, latency.CoarseBucket(2*time.Millisecond))
+	tl.observe(now, 1, 200, latency.CoarseBucket(20*time.Millisecond))
 	tl.compared(now, true)
 	tl.compared(now, false)
 	older := now.Add(-10 * time.Minute)
-	tl.observe(older, 1, 200, 0.3)
-	tl.observe(now.Add(-2*time.Hour), 1, 200, 0.3) // out of the window: overwritten or ignored
+	tl.observe(older, 1, 200, latency.CoarseBucket(300*time.Millisecond))
+	tl.observe(now.Add(-2*time.Hour), 1, 200, latency.CoarseBucket(300*time.Millisecond)) // out of the window: overwritten or ignored
 
 	s := tl.series(now)
 	last, tenAgo := TimelineSize-1, TimelineSize-1-int(10*time.Minute/(BucketSeconds*time.Second))
@@ -41,8 +43,8 @@ func TestTimelineBuckets(t *testing.T) {
 	if total != 2 {
 		t.Errorf("service requests in the hour = %d; want 2 (the 2-hour-old one is outside)", total)
 	}
-	if p := s.Service.P99ms[last]; p < 10 || p > 25 {
-		t.Errorf("p99 of a 20 ms request = %v ms; want within its bucket (10-25 ms)", p)
+	if p := s.Service.P99ms[last]; p < 16.384 || p > 32.768 {
+		t.Errorf("p99 of a 20 ms request = %v ms; want within its bucket (16.384-32.768 ms)", p)
 	}
 	// A bucket reused an hour later starts empty.
 	s = tl.series(now.Add(time.Hour))

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // WriteMarkdown renders p for people: progress, the ranked suggestions
@@ -37,7 +39,7 @@ func writeProgress(w io.Writer, pr Progress) {
 	fmt.Fprintf(w, "- Requests answered by new services: %.1f%% (%d of %d)\n", 100*pr.RequestShare, pr.ServiceRequests, pr.Requests)
 	fmt.Fprintf(w, "- Endpoints answered by new services: %.1f%% (%d of %d)\n", 100*pr.EndpointShare, pr.ServiceEndpoints, pr.Endpoints)
 	fmt.Fprintf(w, "- Endpoints claimed by a route: %d", pr.RoutedEndpoints)
-	for _, st := range []string{"legacy", "shadow", "canary", "migrated"} {
+	for _, st := range stage.Names() {
 		if n := pr.ByStage[st]; n > 0 {
 			fmt.Fprintf(w, ", %s %d", st, n)
 		}

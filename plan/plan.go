@@ -8,6 +8,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/routing"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // Plan is the planner's report: the inventory, what to carve next and the
@@ -177,7 +178,7 @@ func TableOf(cfg *config.Config) (*routing.Table, error) {
 	none := http.NotFoundHandler()
 	specs := make([]routing.Spec, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
-		st, err := routing.ParseStage(r.Stage)
+		st, err := stage.Parse(r.Stage)
 		if err != nil {
 			return nil, fmt.Errorf("route %q: %w", r.Name, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // Weights score an endpoint family for "what to carve next". Each term is
@@ -341,7 +342,7 @@ func routeFor(f *Family, names map[string]bool) config.Route {
 		name = fmt.Sprintf("%s-%d", base, i)
 	}
 	names[name] = true
-	r := config.Route{Name: name, Service: name, Stage: config.StageShadow,
+	r := config.Route{Name: name, Service: name, Stage: stage.Shadow.String(),
 		Match: config.Match{Methods: f.Methods}, Plan: config.DefaultPlan}
 	switch {
 	case f.exact || f.Prefix == "/":

@@ -15,8 +15,8 @@ package progress
 import (
 	"time"
 
-	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/plan"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // Bounds of the history.
@@ -40,17 +40,17 @@ type Stages struct {
 	Migrated int `json:"migrated"`
 }
 
-// Add counts one endpoint or route at stage ("" for unrouted; an unknown
-// stage counts as legacy, where the monolith answers).
-func (s *Stages) Add(stage string) {
-	switch stage {
+// Add counts one endpoint or route at the stage named name ("" for
+// unrouted; an unknown stage counts as legacy, where the monolith answers).
+func (s *Stages) Add(name string) {
+	switch name {
 	case "":
 		s.Unrouted++
-	case config.StageShadow:
+	case stage.Shadow.String():
 		s.Shadow++
-	case config.StageCanary:
+	case stage.Canary.String():
 		s.Canary++
-	case config.StageMigrated:
+	case stage.Migrated.String():
 		s.Migrated++
 	default:
 		s.Legacy++

@@ -21,6 +21,7 @@ import (
 	"github.com/stranglerfig/strangler/plan"
 	"github.com/stranglerfig/strangler/routing"
 	"github.com/stranglerfig/strangler/shadow"
+	"github.com/stranglerfig/strangler/stage"
 	"github.com/stranglerfig/strangler/tracing"
 	"github.com/stranglerfig/strangler/upstream"
 )
@@ -115,14 +116,14 @@ func (p *Proxy) Apply(cfg *config.Config) error {
 // policy it uses.
 func (p *builder) routeSpec(r config.Route, cfg *config.Config, services map[string]*upstream.Upstream,
 	legacyUp *upstream.Upstream, legacyKeepHost bool, trusted *upstream.Trusted) (routing.Spec, error) {
-	stage, err := routing.ParseStage(r.Stage)
+	st, err := stage.Parse(r.Stage)
 	if err != nil {
 		return routing.Spec{}, err
 	}
 	spec := routing.Spec{
 		Name: r.Name, Path: r.Match.Path, Prefix: r.Match.Prefix, Host: r.Match.Host,
 		Methods: r.Match.Methods, Headers: r.Match.Headers,
-		Stage: stage, Percent: r.Percent, Sticky: r.Sticky, ServiceName: r.Service,
+		Stage: st, Percent: r.Percent, Sticky: r.Sticky, ServiceName: r.Service,
 		Allow: allowOf(r.Match.Allow), CaseInsensitive: r.Match.CaseInsensitive, MaxBody: int64(r.MaxBodyBytes),
 		Legacy: p.traced(legacyUp, legacyUp.Proxy(upstream.Route{Name: r.Name, KeepHost: legacyKeepHost,
 			OnError:      p.errorCounter(r.Name, "legacy"),

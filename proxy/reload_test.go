@@ -15,7 +15,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/internal/testutil"
-	"github.com/stranglerfig/strangler/routing"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // configDir lays out a config file the way a Kubernetes ConfigMap mount
@@ -215,7 +215,7 @@ func TestInFlightFinishesOnOldTable(t *testing.T) {
 	if side := <-done; side != "monolith" {
 		t.Errorf("in-flight request served by %q; want monolith (its table)", side)
 	}
-	if got := p.Router().Table().Route("r").Stage(); got != routing.Migrated {
+	if got := p.Router().Table().Route("r").Stage(); got != stage.Migrated {
 		t.Errorf("stage %s; want migrated", got)
 	}
 }

@@ -215,22 +215,9 @@ func TestLatencyPercentiles(t *testing.T) {
 	}
 }
 
+// TestHistogram: the bucket layout is tested in internal/latency
+// (TestBucket); here, what report adds to it.
 func TestHistogram(t *testing.T) {
-	tests := []struct {
-		d    time.Duration
-		want int
-	}{
-		{time.Nanosecond, 0},
-		{time.Microsecond, 0},
-		{2 * time.Microsecond, histSteps},
-		{time.Millisecond, 39}, // log2(1000) ≈ 9.97
-		{time.Hour, histBuckets - 1},
-	}
-	for _, tt := range tests {
-		if got := bucketOf(tt.d); got != tt.want {
-			t.Errorf("bucketOf(%v) = %d, want %d", tt.d, got, tt.want)
-		}
-	}
 	var h histogram
 	if l := h.latency(); l != (Latency{}) {
 		t.Errorf("empty latency = %+v", l)
@@ -239,5 +226,9 @@ func TestHistogram(t *testing.T) {
 	h.add(0)
 	if h.N != 0 {
 		t.Errorf("non-positive durations counted: %d", h.N)
+	}
+	h.add(3 * time.Millisecond)
+	if l := h.latency(); l != (Latency{Samples: 1, P50ms: 3.158, P99ms: 3.158}) {
+		t.Errorf("latency of one 3 ms = %+v, want 1 sample at 3.158 ms (the middle of its bucket)", l)
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // Sources of a stage change.
@@ -16,14 +16,14 @@ const (
 
 // Event is one stage change in the audit trail.
 type Event struct {
-	ID     uint64          `json:"id"`
-	Time   time.Time       `json:"time"`
-	Route  string          `json:"route"`
-	Action string          `json:"action"` // stage, promote, rollback, reset, file, override-superseded, removed
-	From   config.Position `json:"from"`
-	To     config.Position `json:"to"`
-	Source string          `json:"source"`
-	Reason string          `json:"reason,omitempty"`
+	ID     uint64         `json:"id"`
+	Time   time.Time      `json:"time"`
+	Route  string         `json:"route"`
+	Action string         `json:"action"` // stage, promote, rollback, reset, file, override-superseded, removed
+	From   stage.Position `json:"from"`
+	To     stage.Position `json:"to"`
+	Source string         `json:"source"`
+	Reason string         `json:"reason,omitempty"`
 	// Replica names the replica that made the change (etcd backend).
 	Replica string `json:"replica,omitempty"`
 	// Figures are the numbers that drove an automatic decision.

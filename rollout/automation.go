@@ -12,6 +12,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/metrics"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // Figures gives a route's cumulative counts (metrics.Registry).
@@ -61,7 +62,7 @@ type Automator struct {
 
 // autoState is what the automator remembers about one route.
 type autoState struct {
-	pos       config.Position    // position the history belongs to
+	pos       stage.Position     // position the history belongs to
 	version   uint64             // route version the history belongs to
 	history   []metrics.Snapshot // oldest first, within the window
 	holdSince time.Time          // when every gate began to hold
@@ -241,7 +242,7 @@ func (a *Automator) evaluate(r *config.Route, fence *Fence) {
 	}
 	ex.Triggers = status
 	switch {
-	case r.Stage == config.StageLegacy:
+	case r.Stage == stage.Legacy.String():
 		ex.Waiting = "automation starts at shadow: move the route to shadow to begin"
 		return
 	case ex.Next == nil:

@@ -6,9 +6,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/rollout"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // meddler is the real registry, except that it lets a person change the
@@ -39,7 +39,7 @@ func TestAutomationDoesNotOverrideConcurrentChange(t *testing.T) {
 	if ex := r.tick(time.Second); ex.HoldingSince == nil {
 		t.Fatalf("not holding with healthy figures: %q", ex.Waiting)
 	}
-	legacy := config.Position{Stage: config.StageLegacy}
+	legacy := stage.Position{Stage: stage.Legacy.String()}
 	m.during = func() {
 		if _, err := r.ctl.SetStage(rollout.Change{Route: "orders", Reason: "operator"}, legacy); err != nil {
 			t.Errorf("operator change: %v", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/rollout"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // hold is the automation hold time of the tests; the automator's clock is
@@ -98,7 +99,7 @@ func (r *autoRig) tick(d time.Duration) rollout.Explain {
 }
 
 // at checks the route's position.
-func (r *autoRig) at(want config.Position) {
+func (r *autoRig) at(want stage.Position) {
 	r.t.Helper()
 	if got := r.view("orders").Position; got != want {
 		r.t.Fatalf("orders at %s, want %s", got, want)
@@ -111,7 +112,7 @@ func (r *autoRig) events() int { return len(r.ctl.Audit().List("orders", 0)) }
 // promoteOnce walks one step: a first tick starts the window of the new
 // position, healthy traffic follows, the next tick starts the hold and a
 // tick one hold later promotes.
-func (r *autoRig) promoteOnce(from, to config.Position) rollout.Event {
+func (r *autoRig) promoteOnce(from, to stage.Position) rollout.Event {
 	r.t.Helper()
 	r.at(from)
 	if ex := r.tick(time.Second); ex.HoldingSince != nil {
@@ -136,7 +137,7 @@ func (r *autoRig) promoteOnce(from, to config.Position) rollout.Event {
 // recorded with its figures.
 func TestAutomationWalksPlan(t *testing.T) {
 	r := newAutoRig(t)
-	steps := []config.Position{shadow, canary(25), canary(50), migrated}
+	steps := []stage.Position{shadow, canary(25), canary(50), migrated}
 	for i := 0; i+1 < len(steps); i++ {
 		from, to := steps[i], steps[i+1]
 		ev := r.promoteOnce(from, to)

@@ -6,8 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/rollout"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // TestConcurrentChanges issues 50 changes at once on one route while
@@ -16,7 +16,7 @@ import (
 func TestConcurrentChanges(t *testing.T) {
 	b := newBackends(t)
 	e := newEnv(t, b, fileConfig(t, b, defaultRoutes()...))
-	positions := []config.Position{legacy, shadow, canary(5), canary(50), migrated}
+	positions := []stage.Position{legacy, shadow, canary(5), canary(50), migrated}
 
 	var ok, noStep atomic.Int64
 	var wg sync.WaitGroup

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/rollout"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // TestPromoteWalksPlan promotes a route step by step through its plan,
@@ -16,10 +16,10 @@ func TestPromoteWalksPlan(t *testing.T) {
 	tests := []struct {
 		name string
 		plan []string
-		want []config.Position
+		want []stage.Position
 	}{
-		{"default plan", nil, []config.Position{shadow, canary(5), canary(25), canary(50), migrated}},
-		{"custom plan", []string{"canary 10", "migrated"}, []config.Position{canary(10), migrated}},
+		{"default plan", nil, []stage.Position{shadow, canary(5), canary(25), canary(50), migrated}},
+		{"custom plan", []string{"canary 10", "migrated"}, []stage.Position{canary(10), migrated}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,8 +69,8 @@ func TestPromoteWalksPlan(t *testing.T) {
 // to shadow, shadow to legacy, legacy has nowhere to go.
 func TestRollback(t *testing.T) {
 	tests := []struct {
-		from    config.Position
-		want    config.Position
+		from    stage.Position
+		want    stage.Position
 		wantErr error
 	}{
 		{canary(5), shadow, nil},
@@ -117,8 +117,8 @@ func TestRollback(t *testing.T) {
 func TestSetStageAndReset(t *testing.T) {
 	tests := []struct {
 		name string
-		file config.Position
-		set  config.Position
+		file stage.Position
+		set  stage.Position
 	}{
 		{"legacy to migrated", legacy, migrated},
 		{"legacy to canary 30", legacy, canary(30)},
@@ -181,7 +181,7 @@ func TestRejectedChanges(t *testing.T) {
 	}{
 		{name: "unknown stage", wantField: "stage", route: "orders", prefix: "/orders",
 			do: func(c *rollout.Controller) error {
-				_, err := c.SetStage(rollout.Change{Route: "orders"}, config.Position{Stage: "bogus"})
+				_, err := c.SetStage(rollout.Change{Route: "orders"}, stage.Position{Stage: "bogus"})
 				return err
 			}},
 		{name: "percent above 100", wantField: "percent", route: "orders", prefix: "/orders",

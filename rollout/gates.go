@@ -6,15 +6,16 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/metrics"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // Explain says where an automated route stands and why it waits.
 type Explain struct {
-	Enabled      bool             `json:"enabled"`
-	Paused       bool             `json:"paused"`
-	PausedReason string           `json:"paused_reason,omitempty"`
-	Step         config.Position  `json:"step"`
-	Next         *config.Position `json:"next"`
+	Enabled      bool            `json:"enabled"`
+	Paused       bool            `json:"paused"`
+	PausedReason string          `json:"paused_reason,omitempty"`
+	Step         stage.Position  `json:"step"`
+	Next         *stage.Position `json:"next"`
 	// Gates must all hold for the hold time before the next promotion.
 	Gates []Check `json:"gates"`
 	// Triggers roll the route back when one fires (Holds false).
@@ -89,17 +90,17 @@ func figuresOf(w WindowFigures) map[string]float64 {
 
 // serves reports whether users are served by the service at r's stage.
 func serves(r *config.Route) bool {
-	return r.Stage == config.StageCanary || r.Stage == config.StageMigrated
+	return r.Stage == stage.Canary.String() || r.Stage == stage.Migrated.String()
 }
 
 // mirrored reports whether r's comparisons flow at its stage.
 func mirrored(r *config.Route) bool {
 	switch r.Stage {
-	case config.StageShadow:
+	case stage.Shadow.String():
 		return true
-	case config.StageCanary:
+	case stage.Canary.String():
 		return r.Shadow.Canary
-	case config.StageMigrated:
+	case stage.Migrated.String():
 		return r.Shadow.Migrated
 	}
 	return false

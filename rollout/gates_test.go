@@ -7,6 +7,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/metrics"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // SetClockForTest sets the automator's clock, so that the tests of
@@ -80,9 +81,9 @@ func TestTrimKeepsBase(t *testing.T) {
 	}
 }
 
-func gateRoute(stage string, shadowCanary bool) *config.Route {
-	r := &config.Route{Name: "r", Service: "orders", Stage: stage, Percent: 25}
-	if stage != config.StageCanary {
+func gateRoute(st string, shadowCanary bool) *config.Route {
+	r := &config.Route{Name: "r", Service: "orders", Stage: st, Percent: 25}
+	if st != stage.Canary.String() {
 		r.Percent = 0
 	}
 	r.Shadow.Canary = shadowCanary
@@ -119,9 +120,9 @@ func TestGatesPerStage(t *testing.T) {
 		mirror bool
 		want   []string
 	}{
-		{config.StageShadow, false, []string{"min_compared", "match_rate"}},
-		{config.StageCanary, true, []string{"min_compared", "match_rate", "min_requests", "error_rate", "p99_ratio", "p99_max"}},
-		{config.StageCanary, false, []string{"min_requests", "error_rate", "p99_ratio", "p99_max"}},
+		{stage.Shadow.String(), false, []string{"min_compared", "match_rate"}},
+		{stage.Canary.String(), true, []string{"min_compared", "match_rate", "min_requests", "error_rate", "p99_ratio", "p99_max"}},
+		{stage.Canary.String(), false, []string{"min_requests", "error_rate", "p99_ratio", "p99_max"}},
 	}
 	for _, tc := range tests {
 		got := gates(gateRoute(tc.stage, tc.mirror), w)
@@ -155,7 +156,7 @@ func TestGateThresholds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := base
 			tc.change(&w)
-			for _, c := range gates(gateRoute(config.StageCanary, true), w) {
+			for _, c := range gates(gateRoute(stage.Canary.String(), true), w) {
 				if c.Name != tc.gate {
 					if !c.Holds {
 						t.Errorf("gate %s fails too: %s", c.Name, c.Detail)
@@ -176,29 +177,29 @@ func TestTriggers(t *testing.T) {
 	a := &Automator{}
 	bad := WindowFigures{Compared: 100, Matched: 50, MatchRate: 0.5, ServiceRequests: 100, ServiceErrors: 50,
 		ServiceErrorRate: 0.5, ServiceP99ms: 5000, LegacyRequests: 100, LegacyP99ms: 10}
-	if got := a.triggerStatus(gateRoute(config.StageShadow, false), bad); len(got) != 0 {
+	if got := a.triggerStatus(gateRoute(stage.Shadow.String(), false), bad); len(got) != 0 {
 		t.Errorf("triggers at shadow: %+v", got)
 	}
-	fired := checkNames(t, "fired", failed(a.triggerStatus(gateRoute(config.StageCanary, true), bad)),
+	fired := checkNames(t, "fired", failed(a.triggerStatus(gateRoute(stage.Canary.String(), true), bad)),
 		"error_rate", "p99_ratio", "p99_max", "match_rate")
 	if c := fired["error_rate"]; c.Value != 0.5 || c.Threshold != 0.05 {
 		t.Errorf("error_rate trigger %+v", c)
 	}
 	few := bad
 	few.ServiceRequests, few.Compared, few.LegacyRequests = 19, 19, 19
-	if got := failed(a.triggerStatus(gateRoute(config.StageCanary, true), few)); len(got) != 0 {
+	if got := failed(a.triggerStatus(gateRoute(stage.Canary.String(), true), few)); len(got) != 0 {
 		t.Errorf("triggers fired on 19 samples: %+v", got)
 	}
 	noBase := bad
 	noBase.LegacyRequests, noBase.LegacyP99ms = 0, 0
-	checkNames(t, "fired without baseline", failed(a.triggerStatus(gateRoute(config.StageMigrated, true), noBase)),
+	checkNames(t, "fired without baseline", failed(a.triggerStatus(gateRoute(stage.Migrated.String(), true), noBase)),
 		"error_rate", "p99_max")
 	// With no breaker source, breaker_open is listed and holds.
-	all := checkNames(t, "status", a.triggerStatus(gateRoute(config.StageCanary, false), WindowFigures{}), "breaker_open")
+	all := checkNames(t, "status", a.triggerStatus(gateRoute(stage.Canary.String(), false), WindowFigures{}), "breaker_open")
 	if !all["breaker_open"].Holds {
 		t.Errorf("breaker_open fired without breakers: %+v", all["breaker_open"])
 	}
-	off := gateRoute(config.StageCanary, false)
+	off := gateRoute(stage.Canary.String(), false)
 	off.Automation.Rollback.BreakerOpen = ptrTo(false)
 	if got := a.triggerStatus(off, WindowFigures{}); len(got) != 0 {
 		t.Errorf("breaker_open listed although disabled: %+v", got)

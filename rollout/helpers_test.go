@@ -16,6 +16,7 @@ import (
 	"github.com/stranglerfig/strangler/proxy"
 	"github.com/stranglerfig/strangler/rollout"
 	"github.com/stranglerfig/strangler/routing"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 const (
@@ -27,13 +28,13 @@ const (
 
 // Positions used throughout.
 var (
-	legacy   = config.Position{Stage: config.StageLegacy}
-	shadow   = config.Position{Stage: config.StageShadow}
-	migrated = config.Position{Stage: config.StageMigrated}
+	legacy   = stage.Position{Stage: stage.Legacy.String()}
+	shadow   = stage.Position{Stage: stage.Shadow.String()}
+	migrated = stage.Position{Stage: stage.Migrated.String()}
 )
 
-func canary(pct float64) config.Position {
-	return config.Position{Stage: config.StageCanary, Percent: pct}
+func canary(pct float64) stage.Position {
+	return stage.Position{Stage: stage.Canary.String(), Percent: pct}
 }
 
 // backends are the real HTTP servers behind the proxy; each names itself
@@ -55,7 +56,7 @@ func newBackends(t testing.TB) backends {
 // routeOpt adjusts a route of the file config.
 type routeOpt func(*config.Route)
 
-func withStage(p config.Position) routeOpt {
+func withStage(p stage.Position) routeOpt {
 	return func(r *config.Route) { r.Stage, r.Percent = p.Stage, p.Percent }
 }
 
@@ -171,14 +172,14 @@ func users(route string, pct float64) (in, out string) {
 // demands: the monolith at legacy and shadow, the service once migrated,
 // and at canary the service for a user inside it and the monolith for
 // one outside.
-func (e *env) checkServed(route, prefix string, pos config.Position) {
+func (e *env) checkServed(route, prefix string, pos stage.Position) {
 	e.t.Helper()
 	in, out := users(route, 50)
 	wantIn, wantOut := monolith, monolith
 	switch pos.Stage {
-	case config.StageMigrated:
+	case stage.Migrated.String():
 		wantIn, wantOut = orders, orders
-	case config.StageCanary:
+	case stage.Canary.String():
 		in, out = users(route, pos.Percent)
 		wantIn = orders
 	}
@@ -223,7 +224,7 @@ func (e *env) lastEvent(route string) rollout.Event {
 	return evs[0]
 }
 
-func checkEvent(t *testing.T, got rollout.Event, action string, from, to config.Position, source, reason string) {
+func checkEvent(t *testing.T, got rollout.Event, action string, from, to stage.Position, source, reason string) {
 	t.Helper()
 	if got.Action != action || got.From != from || got.To != to || got.Source != source || got.Reason != reason {
 		t.Errorf("event = {action %q from %s to %s source %q reason %q}, want {%q %s %s %q %q}",

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/rollout"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // writeYAML writes a route file pointing at b and loads it with
@@ -82,10 +83,10 @@ func TestOverrideSurvivesRestart(t *testing.T) {
 func TestFilePrecedence(t *testing.T) {
 	tests := []struct {
 		name     string
-		file     config.Position // orders in the first file
-		override config.Position
+		file     stage.Position // orders in the first file
+		override stage.Position
 		next     []config.Route // the reloaded file's routes
-		want     config.Position
+		want     stage.Position
 		kept     bool     // the override survives
 		actions  []string // new events of orders, newest first
 	}{

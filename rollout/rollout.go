@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // Errors a change can fail with. Validation problems come as *FieldError.
@@ -290,15 +291,15 @@ type Change struct {
 }
 
 // SetStage moves a route to pos.
-func (c *Controller) SetStage(ch Change, pos config.Position) (RouteView, error) {
-	return c.change(ch, "stage", func(*config.Route, config.Position) (config.Position, error) {
+func (c *Controller) SetStage(ch Change, pos stage.Position) (RouteView, error) {
+	return c.change(ch, "stage", func(*config.Route, stage.Position) (stage.Position, error) {
 		return pos, nil
 	})
 }
 
 // Promote moves a route to the next step of its plan.
 func (c *Controller) Promote(ch Change) (RouteView, error) {
-	return c.change(ch, "promote", func(r *config.Route, cur config.Position) (config.Position, error) {
+	return c.change(ch, "promote", func(r *config.Route, cur stage.Position) (stage.Position, error) {
 		if next, ok := r.Next(); ok {
 			return next, nil
 		}
@@ -310,12 +311,12 @@ func (c *Controller) Promote(ch Change) (RouteView, error) {
 // canary or migrated it goes to shadow (mirroring continues, so diffs keep
 // flowing); from shadow to legacy.
 func (c *Controller) Rollback(ch Change) (RouteView, error) {
-	return c.change(ch, "rollback", func(r *config.Route, cur config.Position) (config.Position, error) {
+	return c.change(ch, "rollback", func(r *config.Route, cur stage.Position) (stage.Position, error) {
 		switch cur.Stage {
-		case config.StageCanary, config.StageMigrated:
-			return config.Position{Stage: config.StageShadow}, nil
-		case config.StageShadow:
-			return config.Position{Stage: config.StageLegacy}, nil
+		case stage.Canary.String(), stage.Migrated.String():
+			return stage.Position{Stage: stage.Shadow.String()}, nil
+		case stage.Shadow.String():
+			return stage.Position{Stage: stage.Legacy.String()}, nil
 		}
 		return cur, fmt.Errorf("%w: %s is already at legacy", ErrNoStep, r.Name)
 	})
@@ -348,7 +349,7 @@ func (c *Controller) Reset(ch Change) (RouteView, error) {
 }
 
 // change applies a computed position as an override.
-func (c *Controller) change(ch Change, action string, to func(*config.Route, config.Position) (config.Position, error)) (RouteView, error) {
+func (c *Controller) change(ch Change, action string, to func(*config.Route, stage.Position) (stage.Position, error)) (RouteView, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	fileRoute, err := c.checkChange(ch)
@@ -483,9 +484,9 @@ func findRoute(cfg *config.Config, name string) *config.Route {
 	return nil
 }
 
-func positionOf(r *config.Route) config.Position {
+func positionOf(r *config.Route) stage.Position {
 	if r == nil {
-		return config.Position{}
+		return stage.Position{}
 	}
 	return r.Position()
 }

@@ -11,18 +11,19 @@ import (
 	"time"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // Override is a runtime decision about one route that outranks the file
 // until the file changes that route's position.
 type Override struct {
-	config.Position
+	stage.Position
 	Source string    `json:"source"` // admin, automation
 	Reason string    `json:"reason,omitempty"`
 	At     time.Time `json:"at"`
 	// Base is the file's position when the override was made. Once the
 	// file says something else, the file's newer decision wins.
-	Base config.Position `json:"base"`
+	Base stage.Position `json:"base"`
 }
 
 // State is what survives a restart: overrides, route versions and the
@@ -98,13 +99,10 @@ func (st State) validate(file string) error {
 }
 
 // positionProblems checks a stage and its percent.
-func positionProblems(file, field string, p config.Position) []error {
+func positionProblems(file, field string, p stage.Position) []error {
 	var errs []error
-	switch p.Stage {
-	case config.StageLegacy, config.StageShadow, config.StageCanary, config.StageMigrated:
-	default:
-		errs = append(errs, &config.FieldError{File: file, Field: field + ".stage",
-			Reason: fmt.Sprintf("unknown stage %q: want legacy, shadow, canary or migrated", p.Stage)})
+	if _, err := stage.Parse(p.Stage); err != nil {
+		errs = append(errs, &config.FieldError{File: file, Field: field + ".stage", Reason: err.Error()})
 	}
 	if p.Percent < 0 || p.Percent > 100 || p.Percent != p.Percent {
 		errs = append(errs, &config.FieldError{File: file, Field: field + ".percent",

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // RouteView is a route as the admin API shows it: the effective position,
@@ -11,17 +12,17 @@ type RouteView struct {
 	Service string       `json:"service,omitempty"`
 	Match   config.Match `json:"match"`
 	Sticky  string       `json:"sticky"`
-	config.Position
+	stage.Position
 	// File is the position the route file gives.
-	File config.Position `json:"file"`
+	File stage.Position `json:"file"`
 	// Override, when set, outranks the file.
 	Override *Override `json:"override"`
 	// Version counts the route's changes; pass it as if_version to refuse
 	// a change based on a stale view.
-	Version uint64            `json:"version"`
-	Plan    []config.Position `json:"plan"`
+	Version uint64           `json:"version"`
+	Plan    []stage.Position `json:"plan"`
 	// Next is where promote would move the route, if anywhere.
-	Next *config.Position `json:"next"`
+	Next *stage.Position `json:"next"`
 }
 
 // Route returns one route's view.

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // benchSpecs returns n routes shaped like a real migration: each function
@@ -16,7 +18,7 @@ func benchSpecs(n int) []Spec {
 			Name:    fmt.Sprintf("route-%d", i),
 			Path:    fmt.Sprintf("/api/fn%d/items/{id:[0-9]+}", i),
 			Methods: []string{"GET"},
-			Stage:   Canary, Percent: 50, Sticky: "header:X-User-ID",
+			Stage:   stage.Canary, Percent: 50, Sticky: "header:X-User-ID",
 			Service: named("svc"),
 		}
 	}

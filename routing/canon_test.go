@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/stranglerfig/strangler/stage"
 )
 
 func TestCanonicalPath(t *testing.T) {
@@ -121,10 +123,10 @@ func BenchmarkCanonicalPath(b *testing.B) {
 // case-insensitive routes and that only the latter ignore case.
 func TestCaseInsensitiveMatch(t *testing.T) {
 	specs := []Spec{
-		{Name: "upper", Prefix: "/API/v1/", Stage: Legacy},
-		{Name: "ci", Prefix: "/api/", CaseInsensitive: true, Stage: Legacy},
-		{Name: "ci-tpl", Path: "/Shop/{id:[0-9]+}", CaseInsensitive: true, Stage: Legacy},
-		{Name: "exact", Prefix: "/docs/", Stage: Legacy},
+		{Name: "upper", Prefix: "/API/v1/", Stage: stage.Legacy},
+		{Name: "ci", Prefix: "/api/", CaseInsensitive: true, Stage: stage.Legacy},
+		{Name: "ci-tpl", Path: "/Shop/{id:[0-9]+}", CaseInsensitive: true, Stage: stage.Legacy},
+		{Name: "exact", Prefix: "/docs/", Stage: stage.Legacy},
 	}
 	tab, err := Build(specs, named("monolith"), Options{})
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"testing"
+
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // named is a handler that identifies itself in a response header.
@@ -27,11 +29,11 @@ func mustBuild(t testing.TB, specs []Spec) *Table {
 
 func TestMatchOrderAndRules(t *testing.T) {
 	tab := mustBuild(t, []Spec{
-		{Name: "order-get", Path: "/api/orders/{id:[0-9]+}", Methods: []string{"GET"}, Stage: Migrated, Service: named("orders"), ServiceName: "orders"},
-		{Name: "orders-all", Prefix: "/api/orders", Stage: Legacy},
-		{Name: "admin-host", Prefix: "/", Host: "admin.example.com", Stage: Migrated, Service: named("admin")},
-		{Name: "beta", Path: "/api/products", Headers: map[string]string{"X-Beta": "1"}, Stage: Migrated, Service: named("beta")},
-		{Name: "catalog", Prefix: "/api/products/", Stage: Migrated, Service: named("catalog")},
+		{Name: "order-get", Path: "/api/orders/{id:[0-9]+}", Methods: []string{"GET"}, Stage: stage.Migrated, Service: named("orders"), ServiceName: "orders"},
+		{Name: "orders-all", Prefix: "/api/orders", Stage: stage.Legacy},
+		{Name: "admin-host", Prefix: "/", Host: "admin.example.com", Stage: stage.Migrated, Service: named("admin")},
+		{Name: "beta", Path: "/api/products", Headers: map[string]string{"X-Beta": "1"}, Stage: stage.Migrated, Service: named("beta")},
+		{Name: "catalog", Prefix: "/api/products/", Stage: stage.Migrated, Service: named("catalog")},
 	})
 	tests := []struct {
 		desc, method, target, host string
@@ -75,15 +77,15 @@ func TestMatchOrderAndRules(t *testing.T) {
 
 func TestStages(t *testing.T) {
 	for _, tc := range []struct {
-		stage   Stage
+		stage   stage.Stage
 		percent float64
 		want    Side
 	}{
-		{Legacy, 100, SideLegacy},
-		{Shadow, 100, SideLegacy},
-		{Canary, 0, SideLegacy},
-		{Canary, 100, SideService},
-		{Migrated, 0, SideService},
+		{stage.Legacy, 100, SideLegacy},
+		{stage.Shadow, 100, SideLegacy},
+		{stage.Canary, 0, SideLegacy},
+		{stage.Canary, 100, SideService},
+		{stage.Migrated, 0, SideService},
 	} {
 		t.Run(fmt.Sprintf("%s/%v", tc.stage, tc.percent), func(t *testing.T) {
 			tab := mustBuild(t, []Spec{{Name: "r", Prefix: "/", Stage: tc.stage, Percent: tc.percent, Service: named("svc")}})
@@ -109,8 +111,8 @@ func TestBuildErrors(t *testing.T) {
 		{"bad template", []Spec{{Name: "a", Path: "/x/{id"}}},
 		{"no path", []Spec{{Name: "a"}}},
 		{"both path and prefix", []Spec{{Name: "a", Path: "/a", Prefix: "/a"}}},
-		{"canary without service", []Spec{{Name: "a", Prefix: "/", Stage: Canary}}},
-		{"bad sticky", []Spec{{Name: "a", Prefix: "/", Stage: Canary, Service: svc, Sticky: "query:x"}}},
+		{"canary without service", []Spec{{Name: "a", Prefix: "/", Stage: stage.Canary}}},
+		{"bad sticky", []Spec{{Name: "a", Prefix: "/", Stage: stage.Canary, Service: svc, Sticky: "query:x"}}},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			_, err := Build(tc.specs, named("m"), Options{})
@@ -154,8 +156,8 @@ func TestStickyKeys(t *testing.T) {
 }
 
 func TestRouterSwap(t *testing.T) {
-	a := mustBuild(t, []Spec{{Name: "r", Prefix: "/", Stage: Legacy}})
-	b := mustBuild(t, []Spec{{Name: "r", Prefix: "/", Stage: Migrated, Service: named("svc")}})
+	a := mustBuild(t, []Spec{{Name: "r", Prefix: "/", Stage: stage.Legacy}})
+	b := mustBuild(t, []Spec{{Name: "r", Prefix: "/", Stage: stage.Migrated, Service: named("svc")}})
 	rt := NewRouter(a)
 	serve := func() string {
 		w := httptest.NewRecorder()
@@ -204,19 +206,19 @@ func (m mirrorProbe) ServeMirrored(w http.ResponseWriter, r *http.Request, d Dec
 func TestMirrorDecision(t *testing.T) {
 	for _, tc := range []struct {
 		desc             string
-		stage            Stage
+		stage            stage.Stage
 		percent          float64
 		canary, migrated bool
 		wantMirror       bool
 		wantSide, wantTo Side
 	}{
-		{"legacy never mirrors", Legacy, 0, true, true, false, SideLegacy, 0},
-		{"shadow mirrors to the service", Shadow, 0, false, false, true, SideLegacy, SideService},
-		{"canary without flag", Canary, 100, false, false, false, SideService, 0},
-		{"canary mirrors to the side that did not serve", Canary, 100, true, false, true, SideService, SideLegacy},
-		{"canary 0 mirrors to the service", Canary, 0, true, false, true, SideLegacy, SideService},
-		{"migrated without flag", Migrated, 0, false, false, false, SideService, 0},
-		{"migrated reverse shadow", Migrated, 0, false, true, true, SideService, SideLegacy},
+		{"legacy never mirrors", stage.Legacy, 0, true, true, false, SideLegacy, 0},
+		{"shadow mirrors to the service", stage.Shadow, 0, false, false, true, SideLegacy, SideService},
+		{"canary without flag", stage.Canary, 100, false, false, false, SideService, 0},
+		{"canary mirrors to the side that did not serve", stage.Canary, 100, true, false, true, SideService, SideLegacy},
+		{"canary 0 mirrors to the service", stage.Canary, 0, true, false, true, SideLegacy, SideService},
+		{"migrated without flag", stage.Migrated, 0, false, false, false, SideService, 0},
+		{"migrated reverse shadow", stage.Migrated, 0, false, true, true, SideService, SideLegacy},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			var got Decision

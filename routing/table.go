@@ -21,6 +21,8 @@ import (
 	"strings"
 
 	"github.com/gorilla/mux"
+
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // Spec describes one route to Build.
@@ -31,11 +33,11 @@ type Spec struct {
 	Host    string // optional gorilla/mux host template
 	Methods []string
 	Headers map[string]string // "" value: header present with any value
-	Stage   Stage
+	Stage   stage.Stage
 	Percent float64 // canary share, 0..100
 	Sticky  string  // header:NAME, cookie:NAME or ip (default)
 	// ServiceName names the service; Service serves its side. Both may be
-	// empty for a route in stage Legacy.
+	// empty for a route in stage legacy.
 	ServiceName string
 	Service     http.Handler
 	// Legacy serves the monolith side of this route; nil uses the table's.
@@ -80,7 +82,7 @@ type Options struct {
 type Route struct {
 	name        string
 	serviceName string
-	stage       Stage
+	stage       stage.Stage
 	percent     float64
 	threshold   uint32
 	sticky      sticky
@@ -88,7 +90,7 @@ type Route struct {
 	legacy      http.Handler
 	matcher     *mux.Route
 	mirror      Mirror
-	mirrorOn    [4]bool // by Stage: does this stage mirror?
+	mirrorOn    [stage.Count]bool // by stage: does this stage mirror?
 	allow       Allow
 	lower       bool // case-insensitive: matched on the lower-cased path
 	maxBody     int64
@@ -107,7 +109,7 @@ func (r *Route) Name() string { return r.name }
 func (r *Route) ServiceName() string { return r.serviceName }
 
 // Stage returns the route's stage.
-func (r *Route) Stage() Stage { return r.stage }
+func (r *Route) Stage() stage.Stage { return r.stage }
 
 // Percent returns the route's canary percent.
 func (r *Route) Percent() float64 { return r.percent }
@@ -168,7 +170,7 @@ func (t *Table) compile(mr *mux.Router, s Spec) (*Route, error) {
 	if _, taken := t.byName[s.Name]; s.Name == "" || taken {
 		return nil, fmt.Errorf("%w: the table is indexed by name, and this one is empty or taken", ErrInvalidSpec)
 	}
-	if s.Stage != Legacy && s.Service == nil {
+	if s.Stage != stage.Legacy && s.Service == nil {
 		return nil, fmt.Errorf("%w: stage %s serves from the service, which has no handler", ErrInvalidSpec, s.Stage)
 	}
 	st, err := parseSticky(s.Sticky)
@@ -186,7 +188,7 @@ func (t *Table) compile(mr *mux.Router, s Spec) (*Route, error) {
 		allow: s.Allow, lower: s.CaseInsensitive, maxBody: s.MaxBody,
 	}
 	if s.Mirror != nil && s.Service != nil {
-		r.mirrorOn = [4]bool{Shadow: true, Canary: s.MirrorCanary, Migrated: s.MirrorMigrated}
+		r.mirrorOn = [stage.Count]bool{stage.Shadow: true, stage.Canary: s.MirrorCanary, stage.Migrated: s.MirrorMigrated}
 	}
 	if r.legacy == nil {
 		r.legacy = t.legacy
@@ -281,7 +283,7 @@ func (t *Table) matchIn(r *http.Request, a, b []int, lowered *http.Request) *Rou
 // Decision says who serves a request and why.
 type Decision struct {
 	Route   string // "" when no route matched
-	Stage   Stage
+	Stage   stage.Stage
 	Side    Side
 	Service string // the route's service name, if any
 }
@@ -319,9 +321,9 @@ func (t *Table) decide(r *http.Request, rt *Route) (Decision, http.Handler, Mirr
 // serves reports whether the route's service serves r.
 func (rt *Route) serves(r *http.Request, clientIP func(*http.Request) string) bool {
 	switch rt.stage {
-	case Migrated:
+	case stage.Migrated:
 		return true
-	case Canary:
+	case stage.Canary:
 		switch rt.threshold {
 		case 0:
 			return false

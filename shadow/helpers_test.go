@@ -20,6 +20,7 @@ import (
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/routing"
+	"github.com/stranglerfig/strangler/stage"
 	"github.com/stranglerfig/strangler/upstream"
 )
 
@@ -28,10 +29,10 @@ const testRoute = "orders"
 // Decisions as the routing table makes them.
 var (
 	// shadowDecision: the monolith answers, the copy goes to the service.
-	shadowDecision = routing.Decision{Route: testRoute, Stage: routing.Shadow, Side: routing.SideLegacy,
+	shadowDecision = routing.Decision{Route: testRoute, Stage: stage.Shadow, Side: routing.SideLegacy,
 		Service: "orders"}
 	// migratedDecision: the service answers, the copy goes to the monolith.
-	migratedDecision = routing.Decision{Route: testRoute, Stage: routing.Migrated, Side: routing.SideService,
+	migratedDecision = routing.Decision{Route: testRoute, Stage: stage.Migrated, Side: routing.SideService,
 		Service: "orders"}
 )
 

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/fatih/color"
+
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // paint returns s in the colour attrs when t allows colour.
@@ -35,13 +37,14 @@ func (t Terminal) Verdict(v string) string {
 // Stage colours a rollout position by its stage (the first word of s):
 // legacy plain, shadow cyan, canary yellow, migrated green.
 func (t Terminal) Stage(s string) string {
-	stage, _, _ := strings.Cut(s, " ")
-	switch stage {
-	case "shadow":
+	name, _, _ := strings.Cut(s, " ")
+	st, _ := stage.Lookup(name) // an unknown name is Legacy: plain
+	switch st {
+	case stage.Shadow:
 		return t.paint(s, color.FgCyan)
-	case "canary":
+	case stage.Canary:
 		return t.paint(s, color.FgYellow)
-	case "migrated":
+	case stage.Migrated:
 		return t.paint(s, color.FgGreen)
 	}
 	return s

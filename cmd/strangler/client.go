@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // adminClient talks to a running proxy's admin API.
@@ -116,7 +116,7 @@ func (c *adminClient) failure(status int, data []byte) error {
 }
 
 // positionString renders a position for tables.
-func positionString(p config.Position) string {
+func positionString(p stage.Position) string {
 	if p.Stage == "" {
 		return "-"
 	}

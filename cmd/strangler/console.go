@@ -14,6 +14,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/rollout"
+	"github.com/stranglerfig/strangler/stage"
 	"github.com/stranglerfig/strangler/termout"
 )
 
@@ -148,7 +149,7 @@ func (a *app) stageCounts() string {
 		n[v.Stage]++
 	}
 	var parts []string
-	for _, st := range []string{config.StageLegacy, config.StageShadow, config.StageCanary, config.StageMigrated} {
+	for _, st := range stage.Names() {
 		parts = append(parts, fmt.Sprintf("%s %d", st, n[st]))
 	}
 	return strings.Join(parts, " ")

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/internal/testutil"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // sides starts a monolith and a service that name themselves and count
@@ -274,8 +274,8 @@ func cli(t *testing.T, adminURL string, args ...string) string {
 }
 
 type routeView struct {
-	config.Position
-	File     config.Position  `json:"file"`
+	stage.Position
+	File     stage.Position   `json:"file"`
 	Override *json.RawMessage `json:"override"`
 }
 

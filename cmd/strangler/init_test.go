@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // TestInit writes a starter file, validates it as strangler validate
@@ -32,7 +33,7 @@ func TestInit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the starter file does not validate: %v", config.Problems(err))
 	}
-	if cfg.Legacy.URL != "http://127.0.0.1:8081" || len(cfg.Routes) != 1 || cfg.Routes[0].Stage != config.StageLegacy {
+	if cfg.Legacy.URL != "http://127.0.0.1:8081" || len(cfg.Routes) != 1 || cfg.Routes[0].Stage != stage.Legacy.String() {
 		t.Errorf("starter file: legacy %q, routes %+v; want the monolith set and one route in stage legacy", cfg.Legacy.URL, cfg.Routes)
 	}
 	for _, tc := range []struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/rollout"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // TestStatusLine builds a real app (not serving) with two routes, makes
@@ -42,7 +43,7 @@ routes:
 		t.Errorf("lastDecision before any = %q", got)
 	}
 	if _, err := a.control.SetStage(rollout.Change{Route: "b", Source: rollout.SourceAutomation, Reason: "gates held"},
-		config.Position{Stage: config.StageCanary, Percent: 25}); err != nil {
+		stage.Position{Stage: stage.Canary.String(), Percent: 25}); err != nil {
 		t.Fatal(err)
 	}
 	if got := a.stageCounts(); got != "legacy 1 shadow 0 canary 1 migrated 0" {

@@ -16,6 +16,7 @@ import (
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/rollout"
+	"github.com/stranglerfig/strangler/stage"
 	"github.com/stranglerfig/strangler/termout"
 )
 
@@ -406,7 +407,7 @@ func timeFormat(t termout.Terminal) string {
 	return time.DateTime
 }
 
-func planString(plan []config.Position) string {
+func planString(plan []stage.Position) string {
 	s := ""
 	for i, p := range plan {
 		if i > 0 {

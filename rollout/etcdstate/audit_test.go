@@ -7,9 +7,9 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/internal/etcdtest"
 	"github.com/stranglerfig/strangler/rollout"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // TestAuditBoundedInEtcd makes more changes than the bound on two
@@ -50,7 +50,7 @@ func TestAuditBoundedInEtcd(t *testing.T) {
 	if len(evs) != bound {
 		t.Errorf("replica r2 keeps %d events, want %d", len(evs), bound)
 	}
-	if len(evs) == 0 || evs[0].To != config.Position(migrated) || evs[0].Replica != "r1" {
+	if len(evs) == 0 || evs[0].To != stage.Position(migrated) || evs[0].Replica != "r1" {
 		t.Errorf("newest event %+v, want the last change (to migrated, by r1)", evs[0])
 	}
 }

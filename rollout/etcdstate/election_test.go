@@ -10,18 +10,18 @@ import (
 	"github.com/rs/zerolog"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
-	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/internal/etcdtest"
 	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/rollout"
 	"github.com/stranglerfig/strangler/rollout/etcdstate"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 var (
-	canary25 = config.Position{Stage: config.StageCanary, Percent: 25}
-	canary50 = config.Position{Stage: config.StageCanary, Percent: 50}
-	shadowAt = config.Position{Stage: config.StageShadow}
+	canary25 = stage.Position{Stage: stage.Canary.String(), Percent: 25}
+	canary50 = stage.Position{Stage: stage.Canary.String(), Percent: 50}
+	shadowAt = stage.Position{Stage: stage.Shadow.String()}
 )
 
 // TestOneAutomationLeader runs automation on three replicas sharing one
@@ -55,7 +55,7 @@ func TestOneAutomationLeader(t *testing.T) {
 	if elected > ttl+1500*time.Millisecond { // etcd expires leases in a 500 ms loop
 		t.Errorf("%s took over %s after the leader died, more than the lease TTL %s", second.name, elected, ttl)
 	}
-	waitAt(t, second, config.Position{Stage: config.StageMigrated}, 10*time.Second)
+	waitAt(t, second, stage.Position{Stage: stage.Migrated.String()}, 10*time.Second)
 
 	f.healthy.Store(false)
 	waitAt(t, second, shadowAt, 10*time.Second)
@@ -64,13 +64,13 @@ func TestOneAutomationLeader(t *testing.T) {
 
 	want := []struct {
 		action   string
-		from, to config.Position
+		from, to stage.Position
 		by       string
 	}{
 		{"promote", shadowAt, canary25, first.name},
 		{"promote", canary25, canary50, second.name},
-		{"promote", canary50, config.Position{Stage: config.StageMigrated}, second.name},
-		{"rollback", config.Position{Stage: config.StageMigrated}, shadowAt, second.name},
+		{"promote", canary50, stage.Position{Stage: stage.Migrated.String()}, second.name},
+		{"rollback", stage.Position{Stage: stage.Migrated.String()}, shadowAt, second.name},
 	}
 	for _, r := range rs {
 		if r.dead.Load() {

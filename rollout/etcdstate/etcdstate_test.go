@@ -14,11 +14,12 @@ import (
 	"github.com/stranglerfig/strangler/internal/etcdtest"
 	"github.com/stranglerfig/strangler/rollout"
 	"github.com/stranglerfig/strangler/rollout/etcdstate"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 var (
-	legacy   = config.Position{Stage: config.StageLegacy}
-	migrated = config.Position{Stage: config.StageMigrated}
+	legacy   = stage.Position{Stage: stage.Legacy.String()}
+	migrated = stage.Position{Stage: stage.Migrated.String()}
 )
 
 // cluster is n replicas on one etcd prefix, with their backends.
@@ -34,7 +35,7 @@ func cluster(t *testing.T, endpoints []string, n int) []*replica {
 }
 
 // sideOf is the backend serving a position of "orders".
-func sideOf(p config.Position) string {
+func sideOf(p stage.Position) string {
 	if p == migrated {
 		return "orders"
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/rollout"
 	"github.com/stranglerfig/strangler/rollout/etcdstate"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // figured is one replica's own metrics published as cluster figures.
@@ -46,7 +47,7 @@ func publish(t *testing.T, r *replica, ttl time.Duration) *figured {
 // serve records n service requests of route orders at canary taking d.
 func (f *figured) serve(n int, d time.Duration) {
 	for range n {
-		f.reg.Route("orders").Observe(config.StageCanary, metrics.SideService, 200, d)
+		f.reg.Route("orders").Observe(stage.Canary.String(), metrics.SideService, 200, d)
 	}
 }
 
@@ -83,7 +84,7 @@ func minRequests(t *testing.T, auto *rollout.Automator) rollout.Check {
 func TestGatesCountTheCluster(t *testing.T) {
 	m := etcdtest.Start(t)
 	file := fileConfig(t, backend(t, "monolith").URL, backend(t, "orders").URL)
-	file.Routes[0].Stage, file.Routes[0].Percent = config.StageCanary, 50
+	file.Routes[0].Stage, file.Routes[0].Percent = stage.Canary.String(), 50
 	file.Routes[0].Automation = config.Automation{Enabled: true, Hold: time.Hour, Window: time.Minute,
 		Gates: config.Gates{MinRequests: 30, MinCompared: 1}}
 	if err := file.Validate(); err != nil {
@@ -232,8 +233,8 @@ func TestPublishedBytesPerRoute(t *testing.T) {
 	for i := range routes {
 		name := string(rune('a'+i)) + "-route"
 		for j := range 1000 {
-			f.reg.Route(name).Observe(config.StageCanary, metrics.SideService, 200, time.Duration(j)*time.Millisecond)
-			f.reg.Route(name).Observe(config.StageCanary, metrics.SideLegacy, 200, time.Duration(j)*time.Millisecond)
+			f.reg.Route(name).Observe(stage.Canary.String(), metrics.SideService, 200, time.Duration(j)*time.Millisecond)
+			f.reg.Route(name).Observe(stage.Canary.String(), metrics.SideLegacy, 200, time.Duration(j)*time.Millisecond)
 		}
 	}
 	f.sync(t)

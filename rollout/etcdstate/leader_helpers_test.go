@@ -13,6 +13,7 @@ import (
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/rollout"
 	"github.com/stranglerfig/strangler/rollout/etcdstate"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // Automation of the leader tests: short hold, real clock.
@@ -27,7 +28,7 @@ func automatedFile(t testing.TB) *config.Config {
 	t.Helper()
 	file := fileConfig(t, backend(t, "monolith").URL, backend(t, "orders").URL)
 	r := &file.Routes[0]
-	r.Stage = config.StageShadow
+	r.Stage = stage.Shadow.String()
 	r.Plan = []string{"shadow", "canary 25", "canary 50", "migrated"}
 	r.Shadow.Canary = true
 	r.Automation = config.Automation{Enabled: true, Hold: autoHold, Window: 10 * time.Second,
@@ -115,7 +116,7 @@ func leading(t *testing.T, rs []*autoReplica, limit time.Duration) (*autoReplica
 }
 
 // waitAt waits until r serves orders at want.
-func waitAt(t *testing.T, r *autoReplica, want config.Position, limit time.Duration) time.Duration {
+func waitAt(t *testing.T, r *autoReplica, want stage.Position, limit time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for time.Since(start) < limit {

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/internal/etcdtest"
 	"github.com/stranglerfig/strangler/rollout"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // TestReloadTogether reloads a route file that supersedes an override on
@@ -17,7 +17,7 @@ func TestReloadTogether(t *testing.T) {
 	m := etcdtest.Start(t)
 	rs := cluster(t, []string{m.ClientURL}, 2)
 	base := rs[0].ctl.Effective()
-	stages := []string{config.StageShadow, config.StageLegacy, config.StageShadow, config.StageLegacy}
+	stages := []string{stage.Shadow.String(), stage.Legacy.String(), stage.Shadow.String(), stage.Legacy.String()}
 	for round, stage := range stages {
 		if _, err := rs[0].ctl.SetStage(rollout.Change{Route: "orders"}, migrated); err != nil {
 			t.Fatalf("round %d: %v", round, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/rollout"
 	"github.com/stranglerfig/strangler/rollout/etcdstate"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // secureDialTimeout is state.etcd.dial_timeout in these tests: a failure
@@ -26,7 +27,7 @@ const secureDialTimeout = 2 * time.Second
 
 // roundTrip changes the stage on rs[0] and waits until rs[1] serves it
 // (its watch fired); it returns how long that took.
-func roundTrip(t *testing.T, rs []*replica, pos config.Position) time.Duration {
+func roundTrip(t *testing.T, rs []*replica, pos stage.Position) time.Duration {
 	t.Helper()
 	start := time.Now()
 	if _, err := rs[0].ctl.SetStage(rollout.Change{Route: "orders", Reason: "round trip"}, pos); err != nil {
@@ -74,7 +75,7 @@ func TestTLS(t *testing.T) {
 	rs := replicasOn(t, ec, zerolog.Nop())
 	var took []time.Duration
 	for i := range 10 {
-		took = append(took, roundTrip(t, rs, []config.Position{migrated, legacy}[i%2]))
+		took = append(took, roundTrip(t, rs, []stage.Position{migrated, legacy}[i%2]))
 	}
 	slices.Sort(took)
 	t.Logf("TLS round trip (stage on r1 to served by r2) over %d changes: median %s, max %s", len(took), took[len(took)/2], took[len(took)-1])
@@ -127,7 +128,7 @@ func TestUsernamePassword(t *testing.T) {
 		Username: "root", PasswordEnv: env}
 	rs := replicasOn(t, ec, log)
 	for i := range 4 {
-		roundTrip(t, rs, []config.Position{migrated, legacy}[i%2])
+		roundTrip(t, rs, []stage.Position{migrated, legacy}[i%2])
 	}
 	var errs []error
 	m.Stop()
@@ -246,7 +247,7 @@ func TestAuthReconnectAfterRestart(t *testing.T) {
 // changeServed retries a stage change on rs[0] (refused while it has not
 // reached etcd again) until it commits, then waits until rs[1] serves
 // it; it returns how long both took, or an error naming the last refusal.
-func changeServed(rs []*replica, pos config.Position, limit time.Duration) (time.Duration, error) {
+func changeServed(rs []*replica, pos stage.Position, limit time.Duration) (time.Duration, error) {
 	start := time.Now()
 	var err error
 	for time.Since(start) < limit {

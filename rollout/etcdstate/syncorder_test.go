@@ -12,6 +12,7 @@ import (
 	"github.com/stranglerfig/strangler/proxy"
 	"github.com/stranglerfig/strangler/rollout"
 	"github.com/stranglerfig/strangler/rollout/etcdstate"
+	"github.com/stranglerfig/strangler/stage"
 )
 
 // TestSnapshotAtPastRevision reads the state at a revision that later
@@ -93,7 +94,7 @@ func TestSyncToPastRevisionThenNewer(t *testing.T) {
 			t.Fatalf("two: SyncTo(%d): %v", rev, err)
 		}
 	}
-	if v, _ := two.Route("orders"); v.Stage != config.StageMigrated || two.Revision() != newest {
+	if v, _ := two.Route("orders"); v.Stage != stage.Migrated.String() || two.Revision() != newest {
 		t.Errorf("two after syncing to %d then %d: orders at %s, revision %d; want migrated at %d",
 			own, newest, v.Stage, two.Revision(), newest)
 	}
