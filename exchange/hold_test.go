@@ -224,3 +224,31 @@ func TestHoldDrops1xx(t *testing.T) {
 		t.Fatalf("final response %d %q %v", resp.StatusCode, body, resp.Header)
 	}
 }
+
+// A committed held answer's header joins what the client's header map
+// already had (the request id): values of a name set on both are kept,
+// the client's first.
+func TestHoldMergesHeader(t *testing.T) {
+	rec := httptest.NewRecorder()
+	rec.Header()["X-Request-Id"] = []string{"edge"}
+	x := New(rec)
+	x.Hold(failing503, nil)
+	x.Writer().Header()["X-Request-Id"] = []string{"service"}
+	x.Writer().Header().Set("Content-Type", "text/plain")
+	x.Writer().WriteHeader(http.StatusOK)
+	x.Release()
+	h := rec.Header() // the live map: what the next hold must not touch
+	if got := strings.Join(h.Values("X-Request-Id"), ","); got != "edge,service" || h.Get("Content-Type") != "text/plain" {
+		t.Fatalf("client header %v; want X-Request-Id edge,service and the service's Content-Type", h)
+	}
+	// The next hold on the same (pooled) exchange starts empty and does
+	// not touch the values passed on.
+	x.Reset(httptest.NewRecorder(), nil)
+	x.Hold(failing503, nil)
+	if n := len(x.Writer().Header()); n != 0 {
+		t.Fatalf("a new hold starts with %d header names", n)
+	}
+	if h.Get("Content-Type") != "text/plain" {
+		t.Fatal("emptying the held map changed a header passed on")
+	}
+}

@@ -86,6 +86,10 @@ func (w *Writer) holdHeader(code int) {
 	h.committed = true
 	dst := w.rw.Header()
 	for k, v := range h.header {
+		if dst[k] == nil {
+			dst[k] = v // the held map is emptied, never its values: no copy needed
+			continue
+		}
 		dst[k] = append(dst[k], v...)
 	}
 	w.writeHeader(code)
