@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stranglerfig/strangler/exchange"
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
 
 // side is one upstream of a guarded route, served over real HTTP through
@@ -419,17 +420,10 @@ func TestHandlerNoFallbackAfterBytesSent(t *testing.T) {
 	waitState(t, b, StateHalfOpen)
 	check()
 	healthy.Store(true)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, "the breaker to close after the service recovered", func() bool {
 		got := send(t, "GET", g.url+"/orders", nil)
-		if got.side == "orders" && got.body == "orders whole" && b.State() == StateClosed {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("breaker stuck %s after the service recovered (last answer from %s)", b.State(), got.side)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return got.side == "orders" && got.body == "orders whole" && b.State() == StateClosed
+	})
 }
 
 // TestStreamingProbeFreesHalfOpenSlot: a half-open probe that streams
@@ -461,7 +455,7 @@ func TestStreamingProbeFreesHalfOpenSlot(t *testing.T) {
 	if b.State() != StateOpen {
 		t.Fatalf("breaker %s after a failure; want open", b.State())
 	}
-	time.Sleep(40 * time.Millisecond) // open_for passes: the next request is the probe
+	waitState(t, b, StateHalfOpen) // open_for passed: the next request is the probe
 	resp, err := http.Get(g.url + "/stream")
 	if err != nil {
 		t.Fatal(err)
