@@ -196,9 +196,10 @@ func (c *call) Streaming(status int) {
 	}
 }
 
-// finish reports a request that was not reported (without a breaker
-// there is nothing to report): the service's handler panicked (the reverse proxy aborts when the service dies mid-answer). A
+// finish reports a request that was not reported: the service's handler
+// panicked (the reverse proxy aborts when the service dies mid-answer). A
 // request never reported would hold a half-open probe slot forever.
+// Without a breaker there is nothing to report.
 func (c *call) finish(r *http.Request) {
 	if c.reported {
 		return
