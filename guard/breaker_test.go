@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
 
 // transitions records a breaker's state changes.
@@ -48,16 +50,10 @@ func run(t *testing.T, b *Breaker, seq string) {
 	}
 }
 
-// waitState polls until b is in state want.
+// waitState waits until b is in state want.
 func waitState(t *testing.T, b *Breaker, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for b.State() != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("breaker still %s, want %s", b.State(), want)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testutil.Eventually(t, "breaker "+want, func() bool { return b.State() == want })
 }
 
 // long is an OpenFor no test waits out.

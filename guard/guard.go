@@ -5,6 +5,9 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
+
+	"github.com/stranglerfig/strangler/exchange"
 )
 
 // DefaultMaxBody bounds the request body kept to replay to the monolith.
@@ -16,36 +19,16 @@ const (
 	reasonStatus      = "status_" // + the service's status
 )
 
-// Noter is implemented by response writers that want to know when a
-// request fell back (the access log's and the mirror's writers).
-type Noter interface {
-	NoteFallback(reason string)
-}
-
-// Exempter is implemented by the guard's response writers. The proxy
-// below the guard calls Exempt before it answers for a failure that is
-// not the service's: the client's request or connection broke (400,
-// 408, 413, 499) or strangler refused the request itself (503 at the
+// Exempt tells the request's exchange (found through w's chain of
+// wrapping writers) that the answer about to be written is not the
+// service's doing: the client's request or connection broke (400, 408,
+// 413, 499) or strangler refused the request itself (503 at the
 // in-flight bound). The breaker does not count the request, and the
-// answer is passed on as it is, never swallowed for a fallback.
-type Exempter interface {
-	Exempt(reason string)
-}
-
-// Exempt tells the nearest Exempter in w's chain of wrapping writers
-// (through Unwrap) that the answer about to be written is not the
-// service's doing. It does nothing when there is none.
+// answer is passed on as it is, never swallowed for a fallback. It does
+// nothing when w has no exchange.
 func Exempt(w http.ResponseWriter, reason string) {
-	for w != nil {
-		if e, ok := w.(Exempter); ok {
-			e.Exempt(reason)
-			return
-		}
-		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
-		if !ok {
-			return
-		}
-		w = u.Unwrap()
+	if x := exchange.From(w); x != nil {
+		x.Exempt(reason)
 	}
 }
 
@@ -114,31 +97,48 @@ func (g *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.Service.ServeHTTP(w, r) // nothing to watch for
 		return
 	}
-	c := &call{g: g}
+	x, w := exchange.Ensure(w)
+	var allowed Ticket
 	if g.Breaker != nil {
-		allowed, ok := g.Breaker.Allow()
-		if !ok {
-			g.open(w, r, body, canFallback)
+		var ok bool
+		if allowed, ok = g.Breaker.Allow(); !ok {
+			g.open(w, r, x, body, canFallback)
 			return
 		}
-		c.allowed = allowed
-		defer c.finish(r)
 	}
+	c := calls.Get().(*call)
+	*c = call{g: g, x: x, allowed: allowed}
+	returned := false
+	defer func() {
+		c.finish(r)
+		if returned { // a call whose handler panicked is dropped, never reused
+			*c = call{}
+			calls.Put(c)
+		}
+	}()
+	c.serve(w, r, body, canFallback)
+	returned = true
+}
+
+// serve serves r from the service, watching its answer for the breaker;
+// with canFallback it holds the answer and, when it fails, serves r from
+// the monolith with the kept body instead.
+func (c *call) serve(w http.ResponseWriter, r *http.Request, body []byte, canFallback bool) {
+	g, x := c.g, c.x
 	if !canFallback {
-		c.sw = statusWriter{ResponseWriter: w, call: c}
-		g.Service.ServeHTTP(&c.sw, r)
-		c.report(c.sw.status)
+		x.Watch(c)
+		g.Service.ServeHTTP(w, r)
+		status, _ := x.Release()
+		c.report(status)
 		return
 	}
-	hw := &holdWriter{w: w, h: http.Header{}, failing: g.failing, call: c}
-	g.Service.ServeHTTP(hw, r)
-	if !hw.failed {
-		hw.commitIfPending()
-		c.report(hw.status)
-		return
+	x.Hold(g.failing, c)
+	g.Service.ServeHTTP(w, r)
+	status, failed := x.Release()
+	c.report(status)
+	if failed {
+		g.fallback(w, r, x, body, reasonStatus+strconv.Itoa(status))
 	}
-	c.report(hw.status)
-	g.fallback(w, r, body, reasonStatus+strconv.Itoa(hw.status))
 }
 
 // statusClientClosed is what the upstream proxy writes when the client
@@ -147,20 +147,20 @@ func (g *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 const statusClientClosed = 499
 
 // call is one request through the guard: the breaker's verdict, given
-// once, and the writer watching the service's answer (one allocation for
-// all of it).
+// once, and the exchange whose answer it watches. Calls are pooled: a
+// guarded request allocates none.
 type call struct {
 	g        *guarded
+	x        *exchange.Exchange
 	allowed  Ticket // nil without a breaker
 	reported bool
-	// exempt: the answer is not the service's doing (Exempt).
-	exempt bool
 	// streamChecked: the breaker's state was looked at on the first
 	// flush or upgrade; later ones need not (an outcome of an older
 	// breaker generation is ignored anyway).
 	streamChecked bool
-	sw            statusWriter
 }
+
+var calls = sync.Pool{New: func() any { return new(call) }}
 
 // done gives the breaker its verdict, once.
 func (c *call) done(o Outcome) {
@@ -173,7 +173,7 @@ func (c *call) done(o Outcome) {
 // report tells the breaker how the service did.
 func (c *call) report(status int) {
 	switch {
-	case c.exempt, status == statusClientClosed:
+	case c.x.Exemption() != "", status == statusClientClosed:
 		c.done(Excluded)
 	case c.g.failing[status]:
 		c.done(Failure)
@@ -182,11 +182,11 @@ func (c *call) report(status int) {
 	}
 }
 
-// streaming is told when an answer starts to stream or upgrade. A probe
-// that does must not hold the half-open slot for its whole life: it is
-// reported at once. Otherwise answers are reported when they end, so a
-// death mid-body counts as a failure.
-func (c *call) streaming(status int) {
+// Streaming is told when an answer starts to stream or upgrade
+// (exchange.Watcher). A probe that does must not hold the half-open slot
+// for its whole life: it is reported at once. Otherwise answers are
+// reported when they end, so a death mid-body counts as a failure.
+func (c *call) Streaming(status int) {
 	if c.allowed == nil || c.reported || c.streamChecked {
 		return
 	}
@@ -199,11 +199,12 @@ func (c *call) streaming(status int) {
 // finish reports a request that was not reported: the service's handler
 // panicked (the reverse proxy aborts when the service dies mid-answer). A
 // request never reported would hold a half-open probe slot forever.
+// Without a breaker there is nothing to report.
 func (c *call) finish(r *http.Request) {
 	if c.reported {
 		return
 	}
-	if c.exempt || r.Context().Err() != nil {
+	if c.x.Exemption() != "" || r.Context().Err() != nil {
 		c.done(Excluded)
 	} else {
 		c.done(Failure)
@@ -212,9 +213,9 @@ func (c *call) finish(r *http.Request) {
 
 // open answers while the breaker is open: from the monolith when allowed,
 // otherwise a fast 503.
-func (g *guarded) open(w http.ResponseWriter, r *http.Request, body []byte, canFallback bool) {
+func (g *guarded) open(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, body []byte, canFallback bool) {
 	if canFallback {
-		g.fallback(w, r, body, ReasonBreakerOpen)
+		g.fallback(w, r, x, body, ReasonBreakerOpen)
 		return
 	}
 	if g.OnRefused != nil {
@@ -226,21 +227,16 @@ func (g *guarded) open(w http.ResponseWriter, r *http.Request, body []byte, canF
 	_, _ = io.WriteString(w, `{"error":"service unavailable: its circuit breaker is open","service":"`+g.Breaker.Service()+`"}`+"\n")
 }
 
-// fallback serves r from the monolith, replaying the kept body.
-func (g *guarded) fallback(w http.ResponseWriter, r *http.Request, body []byte, reason string) {
-	note(w, reason)
+// fallback serves r from the monolith, replaying the kept body, and
+// notes on the exchange that it did and why.
+func (g *guarded) fallback(w http.ResponseWriter, r *http.Request, x *exchange.Exchange, body []byte, reason string) {
+	x.NoteFallback(reason)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if len(body) == 0 {
 		r.Body = http.NoBody
 	}
 	r.ContentLength = int64(len(body))
 	g.Legacy.ServeHTTP(w, r)
-}
-
-func note(w http.ResponseWriter, reason string) {
-	if n, ok := w.(Noter); ok {
-		n.NoteFallback(reason)
-	}
 }
 
 // keepBody reads r's body (up to MaxBody) so it can be sent twice, and

@@ -13,6 +13,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stranglerfig/strangler/exchange"
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
 
 // side is one upstream of a guarded route, served over real HTTP through
@@ -68,25 +71,13 @@ func (g *rig) fallbacks() []string {
 	return append([]string(nil), g.reasons...)
 }
 
-// noteWriter is a response writer that wants to hear about fallbacks, as
-// the proxy's access log writer does.
-type noteWriter struct {
-	http.ResponseWriter
-	g *rig
-}
-
-func (n noteWriter) NoteFallback(reason string) {
-	n.g.noted.Store(&reason)
-	n.g.mu.Lock()
-	n.g.reasons = append(n.g.reasons, reason)
-	n.g.mu.Unlock()
-}
-
-// Flush passes flushes through, as the proxy's own writers do.
-func (n noteWriter) Flush() {
-	if f, ok := n.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
+// note records the fallback a request's exchange noted, as the proxy's
+// access log reads it.
+func (g *rig) note(reason string) {
+	g.noted.Store(&reason)
+	g.mu.Lock()
+	g.reasons = append(g.reasons, reason)
+	g.mu.Unlock()
 }
 
 func startRig(t *testing.T, o Options, service http.Handler) *rig {
@@ -100,7 +91,14 @@ func startRig(t *testing.T, o Options, service http.Handler) *rig {
 	o.OnRefused = func() { g.refused.Add(1) }
 	h := Handler(o)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(noteWriter{w, g}, r)
+		// The request's exchange, as the proxy's access log makes it.
+		x := exchange.New(w)
+		defer func() {
+			if x.Fallback != "" {
+				g.note(x.Fallback)
+			}
+		}()
+		h.ServeHTTP(x.Writer(), r)
 	}))
 	t.Cleanup(srv.Close)
 	g.url = srv.URL
@@ -191,14 +189,14 @@ func TestHandlerFallsBackOnlyWhenSafe(t *testing.T) {
 				wantReasons = []string{tc.reason}
 			}
 			if got := g.fallbacks(); strings.Join(got, ",") != strings.Join(wantReasons, ",") {
-				t.Fatalf("writer heard fallbacks %v, want %v", got, wantReasons)
+				t.Fatalf("exchange noted fallbacks %v, want %v", got, wantReasons)
 			}
 			noted := ""
 			if p := g.noted.Load(); p != nil {
 				noted = *p
 			}
 			if noted != tc.reason {
-				t.Fatalf("writer noted %q, want %q", noted, tc.reason)
+				t.Fatalf("exchange noted %q, want %q", noted, tc.reason)
 			}
 		})
 	}
@@ -422,17 +420,10 @@ func TestHandlerNoFallbackAfterBytesSent(t *testing.T) {
 	waitState(t, b, StateHalfOpen)
 	check()
 	healthy.Store(true)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, "the breaker to close after the service recovered", func() bool {
 		got := send(t, "GET", g.url+"/orders", nil)
-		if got.side == "orders" && got.body == "orders whole" && b.State() == StateClosed {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("breaker stuck %s after the service recovered (last answer from %s)", b.State(), got.side)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return got.side == "orders" && got.body == "orders whole" && b.State() == StateClosed
+	})
 }
 
 // TestStreamingProbeFreesHalfOpenSlot: a half-open probe that streams
@@ -464,7 +455,7 @@ func TestStreamingProbeFreesHalfOpenSlot(t *testing.T) {
 	if b.State() != StateOpen {
 		t.Fatalf("breaker %s after a failure; want open", b.State())
 	}
-	time.Sleep(40 * time.Millisecond) // open_for passes: the next request is the probe
+	waitState(t, b, StateHalfOpen) // open_for passed: the next request is the probe
 	resp, err := http.Get(g.url + "/stream")
 	if err != nil {
 		t.Fatal(err)

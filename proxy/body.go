@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/exchange"
 	"github.com/stranglerfig/strangler/routing"
 )
 
@@ -170,14 +171,18 @@ func (p *Proxy) admit(w http.ResponseWriter, r *http.Request, rt *routing.Route)
 	if r.Body == nil || r.Body == http.NoBody {
 		return true
 	}
-	lw, ok := w.(*logWriter)
+	x := exchange.From(w)
+	if x == nil {
+		return true
+	}
+	e, ok := x.Edge().(*edge)
 	if !ok {
 		return true
 	}
-	g := &bodyGuard{body: r.Body, rc: http.NewResponseController(lw.ResponseWriter), limit: limit,
+	g := &bodyGuard{body: r.Body, rc: http.NewResponseController(x.Writer().Unwrap()), limit: limit,
 		timeout: p.server.BodyReadTimeout, minRate: int64(p.server.BodyMinRate)}
 	r.Body = g
-	lw.body = g
+	e.body = g
 	return true
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
 
 // chunked encodes body as one chunk and the last chunk.
@@ -211,12 +212,8 @@ func TestSlowUploadsClosed(t *testing.T) {
 	if timedOut.Load() != clients {
 		t.Errorf("%d of %d slow uploads answered 408", timedOut.Load(), clients)
 	}
-	for deadline := time.Now().Add(5 * time.Second); inFlight.Load() != 0 && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := inFlight.Load(); n != 0 {
-		t.Errorf("%d upstream requests still held after the uploads were refused", n)
-	}
+	testutil.Eventually(t, "every upstream request released after the uploads were refused",
+		func() bool { return inFlight.Load() == 0 })
 }
 
 func isTimeout(err error) bool {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stranglerfig/strangler/config"
 	"github.com/stranglerfig/strangler/guard"
+	"github.com/stranglerfig/strangler/internal/testutil"
 )
 
 // sendRaw writes head on a new connection to addr. With readAnswer it
@@ -71,7 +72,7 @@ func TestClientFaultsDoNotOpenBreaker(t *testing.T) {
 					t.Fatalf("try %d: status %d, want %d", i, got, tc.want)
 				}
 			}
-			waitFor(t, "an access line per request", func() bool { return len(accessLines(t, logs)) == tries })
+			testutil.Eventually(t, "an access line per request", func() bool { return len(accessLines(t, logs)) == tries })
 			for _, line := range accessLines(t, logs) {
 				if int(line["status"].(float64)) != tc.want || line["fallback"] != nil {
 					t.Errorf("access line %v, want status %d and no fallback", line, tc.want)

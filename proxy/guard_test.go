@@ -158,18 +158,6 @@ func accessLines(t *testing.T, logs *testutil.SyncBuffer) []map[string]any {
 	return out
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // The outage: the orders service answers 500 for a while, then recovers,
 // under concurrent GET and POST load. GETs keep succeeding through the
 // monolith; no POST without an Idempotency-Key is ever sent twice or to
@@ -295,7 +283,7 @@ func TestOutageFallsBackAndBreakerRecovers(t *testing.T) {
 	// The breaker closes once a half-open probe reaches the recovered
 	// service; nudge it with a few GETs if the load ended first.
 	probes, probeMonolith := 0, 0
-	waitFor(t, "the breaker to close after recovery", func() bool {
+	testutil.Eventually(t, "the breaker to close after recovery", func() bool {
 		if p.BreakerState("orders") == guard.StateClosed {
 			return true
 		}
@@ -433,7 +421,7 @@ func TestOutageFallsBackAndBreakerRecovers(t *testing.T) {
 	fallbacks := func() float64 {
 		return promValue(t, p.metrics, "strangler_fallbacks_total", map[string]string{"route": "orders"})
 	}
-	waitFor(t, "fallback metrics", func() bool { return fallbacks() == float64(monolithAnswers) })
+	testutil.Eventually(t, "fallback metrics", func() bool { return fallbacks() == float64(monolithAnswers) })
 	for _, reason := range []string{"status_500", guard.ReasonBreakerOpen} {
 		if n := promValue(t, p.metrics, "strangler_fallbacks_total",
 			map[string]string{"route": "orders", "reason": reason}); n == 0 {
@@ -591,7 +579,7 @@ func TestFallbackLoggedAndCounted(t *testing.T) {
 	if svc.gets.Load() != n || monolith.gets.Load() != n {
 		t.Fatalf("service saw %d GETs, monolith %d; want %d each", svc.gets.Load(), monolith.gets.Load(), n)
 	}
-	waitFor(t, "access log lines", func() bool { return len(accessLines(t, logs)) == n+1 })
+	testutil.Eventually(t, "access log lines", func() bool { return len(accessLines(t, logs)) == n+1 })
 	for i, line := range accessLines(t, logs) {
 		want := map[string]any{"fallback": "status_500", "served_by": "legacy", "stage": "migrated",
 			"route": "orders", "status": float64(200), "method": "GET"}

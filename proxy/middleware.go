@@ -1,12 +1,9 @@
 package proxy
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/stranglerfig/strangler/exchange"
 	"github.com/stranglerfig/strangler/metrics"
 	"github.com/stranglerfig/strangler/plan"
 	"github.com/stranglerfig/strangler/routing"
@@ -69,106 +67,49 @@ func NewRequestID() string {
 	return string(out[:])
 }
 
-// logWriter records what the access log needs while passing everything
-// through. It implements routing.Recorder and unwraps for
-// http.ResponseController (Flush, Hijack for WebSocket upgrades).
-type logWriter struct {
-	http.ResponseWriter
-	status   int
-	bytes    int64
-	decision routing.Decision
-	fallback string // why the monolith answered instead of the service
-	// requestID is the X-Request-Id answer header, put back on the final
-	// answer after a 1xx: proxies clear the header map after relaying an
-	// informational answer (httputil does), which dropped it.
-	requestID []string
-
+// edge is the access log's part of one request: the exchange every
+// stage shares, and what only the edge of the data plane needs besides
+// (the request, its body guard, its client connection). Pooled: a
+// request allocates none.
+type edge struct {
+	exchange.Exchange
 	req       *http.Request
 	body      *bodyGuard   // the request body's guard, if it has a body
-	swallowed bool         // the body was cut off: the upstream side's answer is dropped
-	closeConn bool         // answer with Connection: close
-	conn      *trackedConn // set once the answer streams or the connection is hijacked
+	conn      *trackedConn // set once the answer streams
 	streaming bool
 }
 
-var logWriters = sync.Pool{New: func() any { return new(logWriter) }}
+var edges = sync.Pool{New: func() any { return new(edge) }}
 
-func (lw *logWriter) WriteHeader(code int) {
-	if lw.body != nil && code >= 200 && lw.status < 200 && lw.body.cutOff() != bodyOK {
-		lw.swallowed = true // the client's body broke: answer 408 or 413 after
+// reset readies e for r answered through w (nil, nil: drops the
+// references before e goes back to the pool).
+func (e *edge) reset(w http.ResponseWriter, r *http.Request) {
+	e.req, e.body, e.conn, e.streaming = r, nil, nil, false
+	if w == nil {
+		e.Reset(nil, nil)
 		return
 	}
-	if lw.closeConn && code >= 200 {
-		lw.Header().Set("Connection", "close")
-	}
-	if code >= 200 && lw.status != 0 && lw.status < 200 && lw.requestID != nil {
-		if h := lw.Header(); h[RequestIDHeader] == nil {
-			h[RequestIDHeader] = lw.requestID
-		}
-	}
-	if lw.status == 0 || lw.status < 200 && code >= 200 {
-		lw.status = code
-	}
-	lw.ResponseWriter.WriteHeader(code)
+	e.Reset(w, e)
 }
 
-func (lw *logWriter) Write(b []byte) (int, error) {
-	if lw.status == 0 && lw.body != nil && lw.body.cutOff() != bodyOK {
-		lw.swallowed = true
-	}
-	if lw.swallowed {
-		return len(b), nil
-	}
-	if lw.status == 0 {
-		lw.status = http.StatusOK
-	}
-	n, err := lw.ResponseWriter.Write(b)
-	lw.bytes += int64(n)
-	return n, err
-}
+// BodyCutOff reports whether the body guard cut the request body off:
+// the upstream side's answer is then swallowed, 408 or 413 go out after.
+func (e *edge) BodyCutOff() bool { return e.body != nil && e.body.cutOff() != bodyOK }
 
-// finalStatus is the answer's status; a handler that wrote nothing
-// answered 200 (net/http's default).
-func (lw *logWriter) finalStatus() int {
-	if lw.status == 0 {
-		return http.StatusOK
-	}
-	return lw.status
-}
-
-// Flush sends buffered data to the client (SSE, streaming). An answer
-// that flushes is a stream: shutdown ends it.
-func (lw *logWriter) Flush() {
-	if lw.swallowed {
-		return
-	}
-	if !lw.streaming && lw.req != nil {
-		lw.streaming = true
-		if lw.conn = connOf(lw.req); lw.conn != nil {
-			lw.conn.startStream()
-		}
-	}
-	if f, ok := lw.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
+// Streaming notes that the answer streams (it flushed): shutdown ends it.
+func (e *edge) Streaming() {
+	e.streaming = true
+	if e.conn = connOf(e.req); e.conn != nil {
+		e.conn.startStream()
 	}
 }
 
-// Hijack hands the connection over (WebSocket and other upgrades).
-func (lw *logWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	h, ok := lw.ResponseWriter.(http.Hijacker)
-	if !ok {
-		return nil, nil, errors.New("hijack not supported")
+// Hijacked notes that the connection was handed over (an upgrade):
+// shutdown closes it.
+func (e *edge) Hijacked() {
+	if tc := connOf(e.req); tc != nil {
+		tc.hijack(isWebSocket(e.req))
 	}
-	if lw.status == 0 {
-		lw.status = http.StatusSwitchingProtocols
-	}
-	c, rw, err := h.Hijack()
-	if err == nil && lw.req != nil {
-		if tc := connOf(lw.req); tc != nil {
-			tc.hijack(isWebSocket(lw.req))
-		}
-	}
-	return c, rw, err
 }
 
 // isWebSocket reports whether r asks to upgrade to WebSocket.
@@ -181,16 +122,16 @@ func isWebSocket(r *http.Request) bool {
 	return false
 }
 
-// Unwrap exposes the underlying writer to http.ResponseController.
-func (lw *logWriter) Unwrap() http.ResponseWriter { return lw.ResponseWriter }
+// routed serves through the router, which stores its decision in the
+// request's exchange.
+type routed struct{ rt *routing.Router }
 
-// RecordDecision keeps the routing decision for the log line.
-func (lw *logWriter) RecordDecision(d routing.Decision) { lw.decision = d }
-
-// NoteFallback records that the monolith answered for the service.
-func (lw *logWriter) NoteFallback(reason string) {
-	lw.fallback = reason
-	lw.decision.Side = routing.SideLegacy
+func (h routed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if x := exchange.From(w); x != nil {
+		h.rt.Serve(w, r, &x.Decision)
+		return
+	}
+	h.rt.ServeHTTP(w, r)
 }
 
 // withAccessLog logs one line per request (when access is true) and turns
@@ -205,28 +146,30 @@ func withAccessLog(next http.Handler, log zerolog.Logger, access bool, reg *metr
 		if tr != nil {
 			r, span = tr.StartServer(r)
 		}
-		lw := logWriters.Get().(*logWriter)
-		*lw = logWriter{ResponseWriter: w, requestID: w.Header()[RequestIDHeader], req: r}
+		e := edges.Get().(*edge)
+		e.reset(w, r)
+		e.KeepHeader(RequestIDHeader)
 		if r.TransferEncoding != nil {
-			closeIfAlsoLength(lw, r)
+			closeIfAlsoLength(e, r)
 		}
 		defer func() {
 			v := recover()
+			e.Unwind()
 			aborted := v == http.ErrAbortHandler // the upstream broke off mid-answer
-			if lw.body != nil {
-				lw.finishBody(aborted)
+			if e.body != nil {
+				e.finishBody(aborted)
 			}
-			if lw.conn != nil {
-				aborted = lw.endStream(aborted)
+			if e.conn != nil {
+				aborted = e.endStream(aborted)
 				if !aborted && v == http.ErrAbortHandler {
 					v = nil // shutdown ended the stream: finish the answer cleanly
 				}
 			}
 			if v != nil && !aborted {
-				log.Error().Str("request_id", r.Header.Get(RequestIDHeader)).Str("route", lw.decision.Route).
+				log.Error().Str("request_id", r.Header.Get(RequestIDHeader)).Str("route", e.Decision.Route).
 					Interface("panic", v).Msg("handler panicked")
-				if lw.status == 0 {
-					http.Error(lw, "internal error", http.StatusInternalServerError)
+				if !e.Answered() {
+					http.Error(e.Writer(), "internal error", http.StatusInternalServerError)
 				} else {
 					// Part of the answer is out: end the connection so the
 					// client sees a broken answer, not a short complete one.
@@ -235,67 +178,68 @@ func withAccessLog(next http.Handler, log zerolog.Logger, access bool, reg *metr
 			}
 			took := time.Since(start)
 			if reg != nil {
-				observe(reg, lw, took)
+				observe(reg, &e.Exchange, took)
 			}
 			if inv != nil {
-				inventory(inv, r, lw, start, took)
+				inventory(inv, r, &e.Exchange, start, took)
 			}
 			if access {
-				logRequest(log, r, lw, took, aborted, span)
+				logRequest(log, r, &e.Exchange, took, aborted, span)
 			}
 			if span != nil {
-				tracing.EndServer(span, served(lw, aborted), r.Method)
+				tracing.EndServer(span, served(&e.Exchange, aborted), r.Method)
 			}
 			if aborted {
 				panic(v) // net/http closes the connection: the client sees the break
 			}
-			*lw = logWriter{}
-			logWriters.Put(lw)
+			e.reset(nil, nil)
+			edges.Put(e)
 		}()
-		next.ServeHTTP(lw, r)
+		next.ServeHTTP(e.Writer(), r)
 	})
 }
 
 // closeIfAlsoLength marks the answer to a request with Transfer-Encoding
 // for Connection: close when the request also had a Content-Length (RFC
 // 9112 §6.1): the two disagree on where the next request starts.
-func closeIfAlsoLength(lw *logWriter, r *http.Request) {
+func closeIfAlsoLength(e *edge, r *http.Request) {
 	if tc := connOf(r); tc != nil && tc.sawCL.Load() {
-		lw.closeConn = true
-		lw.Header().Set("Connection", "close")
+		e.CloseConnection()
 	}
 }
 
 // finishBody ends the body guard and, when it cut the body off before
 // the answer started, answers 413 or 408 in place of whatever the
 // upstream side made of the broken body.
-func (lw *logWriter) finishBody(aborted bool) {
-	cut := int(lw.body.cutOff())
-	lw.body.finish()
-	if cut == bodyOK || aborted || !lw.swallowed && lw.status != 0 {
+func (e *edge) finishBody(aborted bool) {
+	cut := int(e.body.cutOff())
+	e.body.finish()
+	if cut == bodyOK || aborted || !e.Swallowed() && e.Answered() {
 		return
 	}
-	h := lw.Header()
+	w := e.Writer()
+	h := w.Header()
 	id := h[RequestIDHeader]
 	clear(h)
 	h[RequestIDHeader] = id
-	lw.swallowed, lw.body = false, nil
-	refuseBody(lw, cut)
+	e.body = nil
+	e.Unswallow()
+	refuseBody(w, cut)
 }
 
-// endStream forgets the streamed answer or hijacked connection. A stream
-// that shutdown ended is not an abort: it returns aborted as false then.
-func (lw *logWriter) endStream(aborted bool) bool {
-	ended := lw.conn.ended.Load()
-	if lw.streaming {
-		lw.conn.endStream()
+// endStream forgets the streamed answer. A stream that shutdown ended is
+// not an abort: it returns aborted as false then.
+func (e *edge) endStream(aborted bool) bool {
+	ended := e.conn.ended.Load()
+	if e.streaming {
+		e.conn.endStream()
 	}
 	return aborted && !ended
 }
 
 // observe counts the request in the route's metrics.
-func observe(reg *metrics.Registry, lw *logWriter, took time.Duration) {
-	d := lw.decision
+func observe(reg *metrics.Registry, x *exchange.Exchange, took time.Duration) {
+	d := x.Decision
 	route, stage, side := d.Route, d.Stage.String(), metrics.SideLegacy
 	if route == "" {
 		route, stage = metrics.Unmatched, "legacy"
@@ -304,17 +248,17 @@ func observe(reg *metrics.Registry, lw *logWriter, took time.Duration) {
 		side = metrics.SideService
 	}
 	m := reg.Route(route)
-	m.Observe(stage, side, lw.finalStatus(), took)
-	if lw.fallback != "" {
-		m.Fallback(lw.fallback)
+	m.Observe(stage, side, x.Status(), took)
+	if x.Fallback != "" {
+		m.Fallback(x.Fallback)
 	}
 }
 
 // inventory counts the request in the planner's endpoint inventory.
-func inventory(inv *plan.Inventory, r *http.Request, lw *logWriter, start time.Time, took time.Duration) {
-	d := lw.decision
-	s := plan.Sample{Method: r.Method, Path: r.URL.EscapedPath(), Status: lw.finalStatus(), Latency: took,
-		Bytes: lw.bytes, ContentType: lw.Header().Get("Content-Type"), Time: start,
+func inventory(inv *plan.Inventory, r *http.Request, x *exchange.Exchange, start time.Time, took time.Duration) {
+	d := x.Decision
+	s := plan.Sample{Method: r.Method, Path: r.URL.EscapedPath(), Status: x.Status(), Latency: took,
+		Bytes: x.Bytes(), ContentType: x.Writer().Header().Get("Content-Type"), Time: start,
 		Service: d.Side == routing.SideService}
 	if d.Route != "" {
 		s.Route, s.Stage = d.Route, d.Stage.String()
@@ -323,9 +267,9 @@ func inventory(inv *plan.Inventory, r *http.Request, lw *logWriter, start time.T
 }
 
 // served is what the server span records of how the request went.
-func served(lw *logWriter, aborted bool) tracing.Served {
-	d := lw.decision
-	s := tracing.Served{Route: d.Route, Side: "legacy", Fallback: lw.fallback, Status: lw.finalStatus(), Aborted: aborted}
+func served(x *exchange.Exchange, aborted bool) tracing.Served {
+	d := x.Decision
+	s := tracing.Served{Route: d.Route, Side: "legacy", Fallback: x.Fallback, Status: x.Status(), Aborted: aborted}
 	if d.Route != "" {
 		s.Stage = d.Stage.String()
 	}
@@ -337,8 +281,8 @@ func served(lw *logWriter, aborted bool) tracing.Served {
 
 // logRequest writes the access-log line; span, when tracing is on, adds
 // the trace and span ids.
-func logRequest(log zerolog.Logger, r *http.Request, lw *logWriter, took time.Duration, aborted bool, span trace.Span) {
-	d := lw.decision
+func logRequest(log zerolog.Logger, r *http.Request, x *exchange.Exchange, took time.Duration, aborted bool, span trace.Span) {
+	d := x.Decision
 	servedBy := "legacy"
 	if d.Side == routing.SideService {
 		servedBy = d.Service
@@ -349,8 +293,8 @@ func logRequest(log zerolog.Logger, r *http.Request, lw *logWriter, took time.Du
 	if d.Route != "" {
 		ev = ev.Str("stage", d.Stage.String())
 	}
-	if lw.fallback != "" {
-		ev = ev.Str("fallback", lw.fallback)
+	if x.Fallback != "" {
+		ev = ev.Str("fallback", x.Fallback)
 	}
 	if aborted {
 		ev = ev.Bool("aborted", true)
@@ -363,9 +307,9 @@ func logRequest(log zerolog.Logger, r *http.Request, lw *logWriter, took time.Du
 	ev.Str("served_by", servedBy).
 		Str("method", r.Method).
 		Str("path", r.URL.EscapedPath()).
-		Int("status", lw.finalStatus()).
+		Int("status", x.Status()).
 		Float64("duration_ms", float64(took.Microseconds())/1000).
-		Int64("bytes", lw.bytes).
+		Int64("bytes", x.Bytes()).
 		Str("remote", r.RemoteAddr).
 		Msg("request")
 }

@@ -77,7 +77,7 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 	}
 	p.install(g)
 	p.started = cfg
-	p.handler = withRequestID(withAccessLog(withShadowMarker(p.router, cfg.Shadowing.TrustMarkerFrom), log, cfg.Log.Access, p.metrics, p.planner,
+	p.handler = withRequestID(withAccessLog(withShadowMarker(routed{p.router}, cfg.Shadowing.TrustMarkerFrom), log, cfg.Log.Access, p.metrics, p.planner,
 		p.tracer))
 	return p, nil
 }

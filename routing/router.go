@@ -5,13 +5,6 @@ import (
 	"sync/atomic"
 )
 
-// Recorder is implemented by response writers that want to know how a
-// request was routed (the access log's writer does). The Router calls
-// RecordDecision before it hands the request to the serving side.
-type Recorder interface {
-	RecordDecision(Decision)
-}
-
 // Router is an http.Handler that serves from the current Table.
 type Router struct {
 	table atomic.Pointer[Table]
@@ -31,12 +24,21 @@ func (rt *Router) Swap(t *Table) *Table { return rt.table.Swap(t) }
 // Table returns the table new requests are served from.
 func (rt *Router) Table() *Table { return rt.table.Load() }
 
-// ServeHTTP routes r with one load of the current table. It first puts
-// the path in canonical form (see CanonicalPath), matches on that form
-// and leaves it in r.URL, so the upstream receives exactly what was
-// matched. A path with a dot-segment is refused (400); one holding an
-// ambiguous property (see Allow) is refused unless its route allows it.
+// ServeHTTP routes r as Serve does, for callers that do not keep the
+// decision.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var d Decision
+	rt.Serve(w, r, &d)
+}
+
+// Serve routes r with one load of the current table and stores how it
+// was routed in *d before the request is refused or served (the access
+// log's record of it). It first puts the path in canonical form (see
+// CanonicalPath), matches on that form and leaves it in r.URL, so the
+// upstream receives exactly what was matched. A path with a dot-segment
+// is refused (400); one holding an ambiguous property (see Allow) is
+// refused unless its route allows it.
+func (rt *Router) Serve(w http.ResponseWriter, r *http.Request, d *Decision) {
 	t := rt.table.Load()
 	held, ok := canonicalize(r)
 	if !ok {
@@ -47,10 +49,9 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		held |= AllowH2C
 	}
 	route := t.Match(r)
-	d, h, m := t.decide(r, route)
-	if rec, ok := w.(Recorder); ok {
-		rec.RecordDecision(d)
-	}
+	var h http.Handler
+	var m Mirror
+	*d, h, m = t.decide(r, route)
 	if held != 0 && (route == nil || !route.Allows(held)) {
 		refuseHeld(w, held, route)
 		return
@@ -59,7 +60,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if m != nil {
-		m.ServeMirrored(w, r, d, h)
+		m.ServeMirrored(w, r, *d, h)
 		return
 	}
 	h.ServeHTTP(w, r)

@@ -238,3 +238,49 @@ func TestMirrorDecision(t *testing.T) {
 		})
 	}
 }
+
+// TestRouterServeStoresDecision: Serve hands back how it routed the
+// request before it serves or refuses it; a path it cannot canonicalize
+// is refused before it is routed.
+func TestRouterServeStoresDecision(t *testing.T) {
+	refuseAll := func(w http.ResponseWriter, _ *http.Request, _ *Route) bool {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return false
+	}
+	for _, tc := range []struct {
+		desc       string
+		target     string
+		admit      func(http.ResponseWriter, *http.Request, *Route) bool
+		wantRoute  string
+		wantSide   Side
+		wantStatus int
+		wantServed string // X-Side of the answer, "" when refused
+	}{
+		{"routed to the service", "/api/orders/42", nil, "orders", SideService, 200, "orders"},
+		{"unmatched goes to the monolith", "/other", nil, "", SideLegacy, 200, "monolith"},
+		{"ambiguous path refused after routing", "/api/orders/4;2", nil, "orders", SideService, 400, ""},
+		{"dot-segment refused before routing", "/api/orders/../x", nil, "", SideLegacy, 400, ""},
+		{"admit refuses after routing", "/api/orders/42", refuseAll, "orders", SideService, 413, ""},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			tab, err := Build([]Spec{{Name: "orders", Prefix: "/api/orders/", Stage: Migrated,
+				Service: named("orders"), ServiceName: "orders"}}, named("monolith"), Options{Admit: tc.admit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := Decision{Route: "stale", Side: SideService}
+			if tc.wantRoute == "" && tc.wantStatus == 400 {
+				d = Decision{} // refused before routing: nothing is stored
+			}
+			w := httptest.NewRecorder()
+			r := httptest.NewRequest(http.MethodGet, tc.target, nil)
+			NewRouter(tab).Serve(w, r, &d)
+			if d.Route != tc.wantRoute || d.Side != tc.wantSide {
+				t.Errorf("decision %q on %s; want %q on %s", d.Route, d.Side, tc.wantRoute, tc.wantSide)
+			}
+			if w.Code != tc.wantStatus || w.Header().Get("X-Side") != tc.wantServed {
+				t.Errorf("answer %d from %q; want %d from %q", w.Code, w.Header().Get("X-Side"), tc.wantStatus, tc.wantServed)
+			}
+		})
+	}
+}

@@ -1,15 +1,13 @@
 package shadow
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 
-	"github.com/stranglerfig/strangler/guard"
+	// Imported as exch: the package's tests name a type exchange.
+	exch "github.com/stranglerfig/strangler/exchange"
 )
 
 // buffers recycles capture buffers. Buffers that grew past maxPooled are
@@ -56,76 +54,14 @@ func (t *teeBody) Read(p []byte) (int, error) {
 
 func (t *teeBody) Close() error { return t.rc.Close() }
 
-// captureWriter passes the primary response to the client while keeping
-// its status and up to max bytes of its body for the comparison.
-type captureWriter struct {
-	http.ResponseWriter
-	status    int
-	buf       *bytes.Buffer
-	max       int64
-	truncated bool
-	hijacked  bool
-	fellBack  bool // the monolith answered for the service
-}
-
-// NoteFallback marks the exchange as not comparable (the side that was
-// meant to answer did not) and passes the note on.
-func (c *captureWriter) NoteFallback(reason string) {
-	c.fellBack = true
-	if n, ok := c.ResponseWriter.(guard.Noter); ok {
-		n.NoteFallback(reason)
-	}
-}
-
-func (c *captureWriter) WriteHeader(code int) {
-	if c.status == 0 && code >= 200 {
-		c.status = code
-	}
-	c.ResponseWriter.WriteHeader(code)
-}
-
-func (c *captureWriter) Write(b []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
-	}
-	if !c.truncated {
-		if int64(c.buf.Len()+len(b)) > c.max {
-			c.truncated = true
-		} else {
-			c.buf.Write(b)
-		}
-	}
-	return c.ResponseWriter.Write(b)
-}
-
 // sendAnswer flushes an answer of known length to the client at once.
 // net/http holds a small answer back until the handler returns, which
 // is after the copy is snapshotted and offered. An answer of unknown
 // length is left alone: a flush would turn the Content-Length net/http
 // computes for it into chunked encoding.
-func (c *captureWriter) sendAnswer() {
-	if c.hijacked || c.status == 0 || c.Header().Get("Content-Length") == "" {
+func sendAnswer(w http.ResponseWriter, c *exch.Capture) {
+	if c.Hijacked || c.Status == 0 || w.Header().Get("Content-Length") == "" {
 		return
 	}
-	_ = http.NewResponseController(c.ResponseWriter).Flush()
+	_ = http.NewResponseController(w).Flush()
 }
-
-// Flush passes flushes through (streaming responses).
-func (c *captureWriter) Flush() {
-	if f, ok := c.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Hijack passes upgrades through; a hijacked exchange is not compared.
-func (c *captureWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	h, ok := c.ResponseWriter.(http.Hijacker)
-	if !ok {
-		return nil, nil, errors.New("hijack not supported")
-	}
-	c.hijacked = true
-	return h.Hijack()
-}
-
-// Unwrap exposes the underlying writer to http.ResponseController.
-func (c *captureWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }

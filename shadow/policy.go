@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stranglerfig/strangler/diff"
+	// Imported as exch: the package's tests name a type exchange.
+	exch "github.com/stranglerfig/strangler/exchange"
 	"github.com/stranglerfig/strangler/guard"
 	"github.com/stranglerfig/strangler/report"
 	"github.com/stranglerfig/strangler/routing"
@@ -168,27 +170,30 @@ func (p *Policy) ServeMirrored(w http.ResponseWriter, r *http.Request, d routing
 		tee.rc, tee.eof = r.Body, false
 		r.Body = tee
 	}
-	cw := &captureWriter{ResponseWriter: w, buf: getBuffer(), max: p.cfg.MaxResponse}
-	primary.ServeHTTP(cw, r)
+	x, w := exch.Ensure(w)
+	x.StartCapture(getBuffer(), p.cfg.MaxResponse)
+	primary.ServeHTTP(w, r)
+	c := x.EndCapture()
 	// Judge the exchange before the client has its answer: a client that
 	// closes its connection once it has the answer has not gone away.
-	if reason := p.unusable(r, tee, cw); reason != "" {
+	if reason := p.unusable(r, tee, &c, w.Header()); reason != "" {
 		putBuffer(tee.buf)
-		putBuffer(cw.buf)
+		putBuffer(c.Body)
 		p.skipped(reason)
 		return
 	}
 	p.d.hold()
-	cw.sendAnswer()
-	j := p.newJob(r, d, tee, cw, time.Since(start))
+	sendAnswer(w, &c)
+	j := p.newJob(r, d, tee, &c, w.Header(), time.Since(start))
 	if p.d.opts.Tracer != nil {
 		j.link = tracing.LinkOf(r.Context())
 	}
 	p.d.offer(j)
 }
 
-// unusable says why a served exchange cannot be compared, or "".
-func (p *Policy) unusable(r *http.Request, tee *teeBody, cw *captureWriter) string {
+// unusable says why a served exchange cannot be compared, or "";
+// header is the primary answer's.
+func (p *Policy) unusable(r *http.Request, tee *teeBody, c *exch.Capture, header http.Header) string {
 	switch {
 	case r.Context().Err() != nil:
 		return ReasonClientGone
@@ -196,15 +201,15 @@ func (p *Policy) unusable(r *http.Request, tee *teeBody, cw *captureWriter) stri
 		return ReasonBodyTooLarge
 	case !tee.eof:
 		return ReasonBodyIncomplete
-	case cw.hijacked:
+	case c.Hijacked:
 		return ReasonUpgrade
-	case cw.fellBack:
+	case c.FellBack:
 		return ReasonFallback
-	case cw.status == 0:
+	case c.Status == 0:
 		return ReasonNoResponse
-	case isEventStream(cw.Header().Get("Content-Type")):
+	case isEventStream(header.Get("Content-Type")):
 		return ReasonStreaming
-	case cw.truncated:
+	case c.Truncated:
 		return ReasonResponseTooLarge
 	}
 	return ""
@@ -217,12 +222,13 @@ func isEventStream(contentType string) bool {
 }
 
 // newJob snapshots the exchange for the worker.
-func (p *Policy) newJob(r *http.Request, d routing.Decision, tee *teeBody, cw *captureWriter, took time.Duration) *job {
+func (p *Policy) newJob(r *http.Request, d routing.Decision, tee *teeBody, c *exch.Capture, header http.Header,
+	took time.Duration) *job {
 	snap := r.Clone(context.Background())
 	snap.Body = nil
 	return &job{
 		p: p, req: snap, reqBody: tee.buf, to: d.Other(), primarySide: d.Side,
-		primary:    diff.Response{Status: cw.status, Header: cw.Header().Clone(), Body: cw.buf.Bytes(), Duration: took},
-		primaryBuf: cw.buf, at: time.Now(),
+		primary:    diff.Response{Status: c.Status, Header: header.Clone(), Body: c.Body.Bytes(), Duration: took},
+		primaryBuf: c.Body, at: time.Now(),
 	}
 }

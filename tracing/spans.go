@@ -1,7 +1,6 @@
 package tracing
 
 import (
-	"bufio"
 	"context"
 	"net"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/stranglerfig/strangler/exchange"
 )
 
 // Attribute keys of strangler's own span attributes.
@@ -172,11 +173,14 @@ func (c *clientHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.t.Inject(ctx, r.Header)
-	sw := &statusWriter{ResponseWriter: w}
+	// The request's exchange notes the attempt's status as the upstream
+	// wrote it, before the guard's hold: no writer of our own.
+	x, w := exchange.Ensure(w)
+	x.BeginAttempt()
 	defer func() {
-		endClient(span, sw.status)
+		endClient(span, x.AttemptStatus())
 	}()
-	c.next.ServeHTTP(sw, r.WithContext(ctx))
+	c.next.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // endClient records the upstream's status and ends the span; a status 0
@@ -194,40 +198,6 @@ func endClient(span trace.Span, status int) {
 	}
 	span.End()
 }
-
-// statusWriter notes the first final status written through it.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 && code >= 200 || code == http.StatusSwitchingProtocols {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// Hijack hands the connection over for an upgrade: httputil writes the
-// 101 on the hijacked connection itself, never through WriteHeader.
-func (s *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	c, rw, err := http.NewResponseController(s.ResponseWriter).Hijack()
-	if err == nil && s.status == 0 {
-		s.status = http.StatusSwitchingProtocols
-	}
-	return c, rw, err
-}
-
-// Unwrap exposes the underlying writer to http.ResponseController and to
-// the guard's Exempt.
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // Link is the request a shadow copy mirrors: its server span and that
 // span's parent (the inbound traceparent), if any.

@@ -1,4 +1,4 @@
-package guard
+package exchange
 
 import (
 	"bufio"
@@ -14,8 +14,9 @@ import (
 
 var failing503 = map[int]bool{502: true, 503: true, 504: true}
 
-// A status that does not fail passes through with its headers and body.
-func TestHoldWriterPassesNonFailing(t *testing.T) {
+// A held answer whose status does not fail passes through with its
+// headers and body.
+func TestHoldPassesNonFailing(t *testing.T) {
 	tests := []struct {
 		name    string
 		status  int // 0: the handler only writes a body
@@ -33,7 +34,9 @@ func TestHoldWriterPassesNonFailing(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			hw := &holdWriter{w: rec, h: http.Header{}, failing: tc.failing}
+			x := New(rec)
+			x.Hold(tc.failing, nil)
+			hw := x.Writer()
 			hw.Header().Set("X-Service", "orders")
 			if tc.status != 0 {
 				hw.WriteHeader(tc.status)
@@ -43,13 +46,13 @@ func TestHoldWriterPassesNonFailing(t *testing.T) {
 					t.Fatalf("Write = %d, %v", n, err)
 				}
 			}
-			hw.commitIfPending()
+			status, failed := x.Release()
 			want := tc.status
 			if want == 0 {
 				want = 200
 			}
-			if hw.failed || hw.status != want {
-				t.Fatalf("failed %v status %d, want passed %d", hw.failed, hw.status, want)
+			if failed || status != want {
+				t.Fatalf("failed %v status %d, want passed %d", failed, status, want)
 			}
 			if rec.Code != want || rec.Body.String() != tc.body || rec.Header().Get("X-Service") != "orders" {
 				t.Fatalf("client got %d %q header %q, want %d %q orders", rec.Code, rec.Body, rec.Header().Get("X-Service"), want, tc.body)
@@ -58,34 +61,51 @@ func TestHoldWriterPassesNonFailing(t *testing.T) {
 	}
 }
 
-// A response with neither status nor body (the handler only set headers)
-// is committed as 200 with those headers.
-func TestHoldWriterCommitsEmptyResponse(t *testing.T) {
+// A held answer with neither status nor body (the handler only set
+// headers) is committed as 200 with those headers when the hold ends.
+// Once committed, headers (trailers) go straight to the client's map.
+func TestHoldCommitsEmptyResponse(t *testing.T) {
 	rec := httptest.NewRecorder()
-	hw := &holdWriter{w: rec, h: http.Header{}, failing: failing503}
+	x := New(rec)
+	x.Hold(failing503, nil)
+	hw := x.Writer()
 	hw.Header().Set("X-Only", "header")
 	if rec.Header().Get("X-Only") != "" {
 		t.Fatal("header reached the client before the status was known")
 	}
-	hw.commitIfPending()
+	if status, failed := x.Release(); status != 200 || failed {
+		t.Fatalf("Release = %d, %v; want 200 passed", status, failed)
+	}
 	if rec.Code != 200 || rec.Header().Get("X-Only") != "header" {
 		t.Fatalf("got %d %v", rec.Code, rec.Header())
 	}
-	// After the commit, headers (trailers) go straight to the client.
 	hw.Header().Set("X-Late", "yes")
 	if rec.Header().Get("X-Late") != "yes" {
+		t.Fatal("header set after the hold did not reach the client's header map")
+	}
+
+	// Committed while still held: the header map is the client's at once.
+	rec = httptest.NewRecorder()
+	x = New(rec)
+	x.Hold(failing503, nil)
+	x.Writer().WriteHeader(http.StatusOK)
+	x.Writer().Header().Set("X-Trailer-Ish", "yes")
+	if rec.Header().Get("X-Trailer-Ish") != "yes" {
 		t.Fatal("header set after the commit did not reach the client's header map")
 	}
 }
 
 // A failing status is swallowed with its headers and body: nothing reaches
-// the client, which can still be answered by someone else.
-func TestHoldWriterSwallowsFailing(t *testing.T) {
+// the client, which can still be answered by someone else through the
+// same writer once the hold ends.
+func TestHoldSwallowsFailing(t *testing.T) {
 	for _, status := range []int{502, 503, 504, 500} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
 			failing := map[int]bool{500: true, 502: true, 503: true, 504: true}
 			rec := httptest.NewRecorder()
-			hw := &holdWriter{w: rec, h: http.Header{}, failing: failing}
+			x := New(rec)
+			x.Hold(failing, nil)
+			hw := x.Writer()
 			hw.Header().Set("X-Service", "orders")
 			hw.WriteHeader(status)
 			hw.WriteHeader(200) // ignored: the status is settled
@@ -94,28 +114,34 @@ func TestHoldWriterSwallowsFailing(t *testing.T) {
 				t.Fatalf("Write of a swallowed body = %d, %v; want it to look successful", n, err)
 			}
 			hw.Flush()
-			hw.commitIfPending()
-			if !hw.failed || hw.status != status || hw.committed {
-				t.Fatalf("failed %v status %d committed %v", hw.failed, hw.status, hw.committed)
+			committed := hw.hold.committed
+			got, failed := x.Release()
+			if !failed || got != status || committed {
+				t.Fatalf("failed %v status %d committed %v", failed, got, committed)
 			}
 			if rec.Body.Len() != 0 || rec.Header().Get("X-Service") != "" || rec.Flushed {
 				t.Fatalf("the failed answer leaked: body %q header %v flushed %v", rec.Body, rec.Header(), rec.Flushed)
 			}
+			if x.Answered() || x.Bytes() != 0 {
+				t.Fatalf("the exchange counts the swallowed answer: answered %v, %d bytes", x.Answered(), x.Bytes())
+			}
 			// The header was never written: the fallback's status wins.
-			rec.Header().Set("X-Side", "legacy")
-			rec.WriteHeader(http.StatusAccepted)
-			if rec.Code != http.StatusAccepted {
-				t.Fatalf("a status reached the client before the fallback: %d", rec.Code)
+			hw.Header().Set("X-Side", "legacy")
+			hw.WriteHeader(http.StatusAccepted)
+			if rec.Code != http.StatusAccepted || rec.Header().Get("X-Side") != "legacy" || x.Status() != http.StatusAccepted {
+				t.Fatalf("a status reached the client before the fallback: %d (exchange %d)", rec.Code, x.Status())
 			}
 		})
 	}
 }
 
-// Flushes pass through once the response is committed, so streams are
-// not held back; before that a flush sends nothing.
-func TestHoldWriterStreams(t *testing.T) {
+// Flushes pass through once the held answer is committed, so streams
+// are not held back; before that a flush sends nothing.
+func TestHoldStreams(t *testing.T) {
 	rec := httptest.NewRecorder()
-	hw := &holdWriter{w: rec, h: http.Header{}, failing: failing503}
+	x := New(rec)
+	x.Hold(failing503, nil)
+	hw := x.Writer()
 	hw.Flush()
 	if rec.Flushed {
 		t.Fatal("flush before the status reached the client")
@@ -130,7 +156,9 @@ func TestHoldWriterStreams(t *testing.T) {
 	// handler is still blocked before the second.
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hw := &holdWriter{w: w, h: http.Header{}, failing: failing503}
+		x := New(w)
+		x.Hold(failing503, nil)
+		hw := x.Writer()
 		hw.Header().Set("Content-Type", "text/event-stream")
 		_, _ = io.WriteString(hw, "data: one\n\n")
 		hw.Flush()
@@ -163,11 +191,13 @@ func TestHoldWriterStreams(t *testing.T) {
 	}
 }
 
-// Informational responses (1xx) are not forwarded: the client sees only
-// the final response.
-func TestHoldWriterDrops1xx(t *testing.T) {
+// Informational answers (1xx) are not forwarded while held: the client
+// sees only the final answer.
+func TestHoldDrops1xx(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hw := &holdWriter{w: w, h: http.Header{}, failing: failing503}
+		x := New(w)
+		x.Hold(failing503, nil)
+		hw := x.Writer()
 		hw.Header().Set("Link", "</style.css>; rel=preload")
 		hw.WriteHeader(http.StatusEarlyHints)
 		hw.WriteHeader(http.StatusProcessing)
@@ -192,5 +222,33 @@ func TestHoldWriterDrops1xx(t *testing.T) {
 	}
 	if resp.StatusCode != 200 || string(body) != "final" || !strings.Contains(resp.Header.Get("Link"), "preload") {
 		t.Fatalf("final response %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+}
+
+// A committed held answer's header joins what the client's header map
+// already had (the request id): values of a name set on both are kept,
+// the client's first.
+func TestHoldMergesHeader(t *testing.T) {
+	rec := httptest.NewRecorder()
+	rec.Header()["X-Request-Id"] = []string{"edge"}
+	x := New(rec)
+	x.Hold(failing503, nil)
+	x.Writer().Header()["X-Request-Id"] = []string{"service"}
+	x.Writer().Header().Set("Content-Type", "text/plain")
+	x.Writer().WriteHeader(http.StatusOK)
+	x.Release()
+	h := rec.Header() // the live map: what the next hold must not touch
+	if got := strings.Join(h.Values("X-Request-Id"), ","); got != "edge,service" || h.Get("Content-Type") != "text/plain" {
+		t.Fatalf("client header %v; want X-Request-Id edge,service and the service's Content-Type", h)
+	}
+	// The next hold on the same (pooled) exchange starts empty and does
+	// not touch the values passed on.
+	x.Reset(httptest.NewRecorder(), nil)
+	x.Hold(failing503, nil)
+	if n := len(x.Writer().Header()); n != 0 {
+		t.Fatalf("a new hold starts with %d header names", n)
+	}
+	if h.Get("Content-Type") != "text/plain" {
+		t.Fatal("emptying the held map changed a header passed on")
 	}
 }
