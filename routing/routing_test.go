@@ -263,7 +263,7 @@ func TestRouterServeStoresDecision(t *testing.T) {
 		{"admit refuses after routing", "/api/orders/42", refuseAll, "orders", SideService, 413, ""},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			tab, err := Build([]Spec{{Name: "orders", Prefix: "/api/orders/", Stage: Migrated,
+			tab, err := Build([]Spec{{Name: "orders", Prefix: "/api/orders/", Stage: stage.Migrated,
 				Service: named("orders"), ServiceName: "orders"}}, named("monolith"), Options{Admit: tc.admit})
 			if err != nil {
 				t.Fatal(err)
