@@ -126,6 +126,7 @@ func New(d Deps) http.Handler {
 	r.Path("/readyz").Methods(http.MethodGet).Handler(s.wrap(s.readyz, false))
 	r.Path("/metrics").Methods(http.MethodGet).Handler(s.wrap(s.metrics, true))
 
+	r.Path("/admin/stages").Methods(http.MethodGet).Handler(s.wrap(s.stages, true))
 	r.Path("/admin/routes").Methods(http.MethodGet).Handler(s.wrap(s.listRoutes, true))
 	r.Path("/admin/routes/{name}").Methods(http.MethodGet).Handler(s.wrap(s.getRoute, true))
 	r.Path("/admin/routes/{name}/stage").Methods(http.MethodPost).Handler(s.mutation(s.setStage))
