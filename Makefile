@@ -3,7 +3,7 @@ GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 
-.PHONY: run run-cluster test vet staticcheck unit bench fuzz build reliability schema
+.PHONY: run run-cluster test vet staticcheck jstest unit bench fuzz build reliability schema
 
 ## run: start the demo (monolith + orders service + proxy on 127.0.0.1:8080)
 run:
@@ -15,14 +15,20 @@ run:
 run-cluster:
 	bash deploy/local/run.sh
 
-## test: vet, staticcheck and the race-enabled test suite
-test: vet staticcheck unit
+## test: vet, staticcheck, the dashboard's JavaScript unit tests and the
+## race-enabled test suite
+test: vet staticcheck jstest unit
 
 vet:
 	$(GO) vet $(PKGS)
 
 staticcheck:
 	$(GO) run $(STATICCHECK) $(PKGS)
+
+## jstest: the dashboard modules' unit tests (admin/ui/test), with Node's
+## built-in runner; no npm packages
+jstest:
+	node --test admin/ui/test/
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
