@@ -126,7 +126,6 @@ func New(d Deps) http.Handler {
 	r.Path("/readyz").Methods(http.MethodGet).Handler(s.wrap(s.readyz, false))
 	r.Path("/metrics").Methods(http.MethodGet).Handler(s.wrap(s.metrics, true))
 
-	r.Path("/admin/stages").Methods(http.MethodGet).Handler(s.wrap(s.stages, true))
 	r.Path("/admin/routes").Methods(http.MethodGet).Handler(s.wrap(s.listRoutes, true))
 	r.Path("/admin/routes/{name}").Methods(http.MethodGet).Handler(s.wrap(s.getRoute, true))
 	r.Path("/admin/routes/{name}/stage").Methods(http.MethodPost).Handler(s.mutation(s.setStage))
@@ -148,6 +147,7 @@ func New(d Deps) http.Handler {
 	// The dashboard page and its assets carry no data: they load without a
 	// token and call the API above with the token the user enters.
 	r.Path("/admin/").Methods(http.MethodGet).Handler(s.wrap(s.dashboard, false))
+	r.Path("/admin/stages").Methods(http.MethodGet).Handler(s.wrap(s.stages, false))
 	r.Path("/admin").Methods(http.MethodGet).Handler(http.RedirectHandler("/admin/", http.StatusMovedPermanently))
 	r.PathPrefix("/admin/ui/").Methods(http.MethodGet).Handler(s.wrap(s.assets, false))
 	if d.Pprof {

@@ -23,6 +23,8 @@ var stageTable = []stageInfo{
 }
 
 // stages serves GET /admin/stages: {"stages": [{name, title, description}]}.
+// Like the page, it needs no token: the vocabulary is no data, and the
+// dashboard lays out its stage flow before the user enters the token.
 func (s *server) stages(w http.ResponseWriter, _ *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"stages": stageTable})
 	return nil
