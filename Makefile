@@ -8,7 +8,7 @@ PKGS        := ./...
 # three.
 TOOLMODS    := bench reliability
 
-.PHONY: run run-cluster test vet staticcheck unit bench fuzz build reliability schema
+.PHONY: run run-cluster test vet staticcheck jstest unit bench fuzz build reliability schema
 
 ## run: start the demo (monolith + orders service + proxy on 127.0.0.1:8080)
 run:
@@ -20,8 +20,9 @@ run:
 run-cluster:
 	bash deploy/local/run.sh
 
-## test: vet, staticcheck and the race-enabled test suite
-test: vet staticcheck unit
+## test: vet, staticcheck, the dashboard's JavaScript unit tests and the
+## race-enabled test suite
+test: vet staticcheck jstest unit
 
 vet:
 	$(GO) vet $(PKGS)
@@ -30,6 +31,11 @@ vet:
 staticcheck:
 	$(GO) run $(STATICCHECK) $(PKGS)
 	for m in $(TOOLMODS); do $(GO) -C $$m run $(STATICCHECK) ./... || exit 1; done
+
+## jstest: the dashboard modules' unit tests (admin/ui/test), with Node's
+## built-in runner; no npm packages
+jstest:
+	node --test admin/ui/test/
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)

@@ -129,7 +129,6 @@ func New(d Deps) http.Handler {
 
 	r.Path("/admin/routes").Methods(http.MethodGet).Handler(s.wrap(s.listRoutes, true))
 	r.Path("/admin/routes/{name}").Methods(http.MethodGet).Handler(s.wrap(s.getRoute, true))
-	r.Path("/admin/stages").Methods(http.MethodGet).Handler(s.wrap(s.stages, true))
 	r.Path("/admin/routes/{name}/stage").Methods(http.MethodPost).Handler(s.mutation(s.setStage))
 	r.Path("/admin/routes/{name}/promote").Methods(http.MethodPost).Handler(s.mutation(s.promote))
 	r.Path("/admin/routes/{name}/rollback").Methods(http.MethodPost).Handler(s.mutation(s.rollback))
@@ -146,9 +145,12 @@ func New(d Deps) http.Handler {
 	r.Path("/admin/report").Methods(http.MethodGet).Handler(s.wrap(s.report, true))
 	r.Path("/admin/timeline").Methods(http.MethodGet).Handler(s.wrap(s.timeline, true))
 	r.Path("/admin/cluster").Methods(http.MethodGet).Handler(s.wrap(s.cluster, true))
-	// The dashboard page and its assets carry no data: they load without a
-	// token and call the API above with the token the user enters.
+	// The dashboard page, its assets and the stage vocabulary carry no
+	// data: they load without a token (the page draws its stage flow
+	// before the user enters one) and call the API above with the token
+	// the user enters.
 	r.Path("/admin/").Methods(http.MethodGet).Handler(s.wrap(s.dashboard, false))
+	r.Path("/admin/stages").Methods(http.MethodGet).Handler(s.wrap(s.stages, false))
 	r.Path("/admin").Methods(http.MethodGet).Handler(http.RedirectHandler("/admin/", http.StatusMovedPermanently))
 	r.PathPrefix("/admin/ui/").Methods(http.MethodGet).Handler(s.wrap(s.assets, false))
 	if d.Pprof {

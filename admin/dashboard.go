@@ -7,10 +7,12 @@ import (
 	"strings"
 )
 
-// ui holds the dashboard: plain HTML, CSS and JavaScript, no build step,
-// no external requests.
+// ui holds the dashboard: plain HTML, CSS and JavaScript as native ES
+// modules (ui/js, entry point ui/js/main.js), no build step, no external
+// requests. The modules' unit tests (ui/test, run by node --test) are not
+// embedded.
 //
-//go:embed ui
+//go:embed ui/index.html ui/style.css ui/js
 var ui embed.FS
 
 // dashboardCSP allows only the page's own files and same-origin API calls.
@@ -37,13 +39,19 @@ func (s *server) dashboard(w http.ResponseWriter, _ *http.Request) error {
 	return nil
 }
 
-// assets serves /admin/ui/NAME from the embedded files.
+// assets serves /admin/ui/NAME from the embedded files (files only: a
+// folder is a 404, not a listing). Scripts are ES modules, which browsers
+// run only when served with a JavaScript type: .js is text/javascript
+// whatever the system's MIME table says.
 func (s *server) assets(w http.ResponseWriter, r *http.Request) error {
 	name := strings.TrimPrefix(r.URL.Path, "/admin/")
-	if _, err := fs.Stat(ui, name); err != nil || strings.HasSuffix(name, "/") {
+	if fi, err := fs.Stat(ui, name); err != nil || fi.IsDir() || strings.HasSuffix(name, "/") {
 		return &Error{Status: http.StatusNotFound, Msg: "no such file"}
 	}
 	setPageHeaders(w)
+	if strings.HasSuffix(name, ".js") {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	}
 	http.ServeFileFS(w, r, ui, name)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	pathpkg "path"
 	"regexp"
 	"strings"
 	"testing"
@@ -29,13 +30,17 @@ func TestDashboardPage(t *testing.T) {
 		}
 		checkPageHeaders(t, "/admin/", r.Header)
 		page := string(r.Body)
-		for _, want := range []string{`<script src="ui/app.js" defer></script>`, `href="ui/style.css"`,
+		for _, want := range []string{`<script type="module" src="ui/js/main.js"></script>`, `href="ui/style.css"`,
 			`type="password"`, `<main`, `<dialog`, `aria-live`,
 			// circuit breakers and automation
 			`>Breaker</th>`, `id="auto"`, `id="btn-pause"`, `id="btn-resume"`} {
 			if !strings.Contains(page, want) {
 				t.Errorf("the page lacks %q", want)
 			}
+		}
+		// The stage names come from GET /admin/stages, not from a copy.
+		if strings.Contains(page, `<option value="canary"`) {
+			t.Error("the page lists the stages itself; want them read from GET /admin/stages")
 		}
 	}
 }
@@ -61,15 +66,36 @@ func checkPageHeaders(t *testing.T, path string, h http.Header) {
 	}
 }
 
-// TestDashboardAssets: the script and the stylesheet are served with
-// their types and without the token; anything else under /admin/ui/ is
-// a 404; /admin redirects to /admin/.
+// moduleFiles lists the dashboard's script modules, ui/js/**.js.
+func moduleFiles(t *testing.T) []string {
+	t.Helper()
+	var names []string
+	err := fs.WalkDir(os.DirFS("ui"), "js", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".js") {
+			names = append(names, path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) < 10 {
+		t.Fatalf("%d modules in ui/js; want the dashboard split into modules (main.js, api.js, state.js, ...)", len(names))
+	}
+	return names
+}
+
+// TestDashboardAssets: the modules and the stylesheet are served with
+// their types and without the token; anything else under /admin/ui/ (a
+// folder, the modules' tests, the old single script) is a 404; /admin
+// redirects to /admin/.
 func TestDashboardAssets(t *testing.T) {
 	f := newFixture(t, fixtureOptions{Token: "s3cret-token"})
-	for path, ct := range map[string]string{
-		"/admin/ui/app.js":    "text/javascript; charset=utf-8",
-		"/admin/ui/style.css": "text/css; charset=utf-8",
-	} {
+	types := map[string]string{"/admin/ui/style.css": "text/css; charset=utf-8"}
+	for _, name := range moduleFiles(t) {
+		types["/admin/ui/"+name] = "text/javascript; charset=utf-8"
+	}
+	for path, ct := range types {
 		r := f.do("GET", path, "", noToken)
 		if r.Status != http.StatusOK {
 			t.Errorf("GET %s: %d %s", path, r.Status, r.Body)
@@ -87,7 +113,8 @@ func TestDashboardAssets(t *testing.T) {
 			t.Errorf("GET %s does not serve admin/%s", path, strings.TrimPrefix(path, "/admin/"))
 		}
 	}
-	for _, path := range []string{"/admin/ui/nope", "/admin/ui/", "/admin/ui/../admin.go", "/admin/ui/app.js/x", "/admin/nope"} {
+	for _, path := range []string{"/admin/ui/nope", "/admin/ui/", "/admin/ui/../admin.go", "/admin/ui/js/main.js/x", "/admin/nope",
+		"/admin/ui/js", "/admin/ui/js/", "/admin/ui/js/views", "/admin/ui/test/format.test.js", "/admin/ui/app.js"} {
 		r := f.do("GET", path, "", noToken)
 		if path == "/admin/nope" {
 			// Unknown admin paths need the token before they say 404.
@@ -97,8 +124,8 @@ func TestDashboardAssets(t *testing.T) {
 			t.Errorf("GET %s: %d %s; want 404", path, r.Status, r.Body)
 		}
 	}
-	if r := f.do("POST", "/admin/ui/app.js", "", noToken); r.Status != http.StatusMethodNotAllowed {
-		t.Errorf("POST /admin/ui/app.js: %d; want 405", r.Status)
+	if r := f.do("POST", "/admin/ui/js/main.js", "", noToken); r.Status != http.StatusMethodNotAllowed {
+		t.Errorf("POST /admin/ui/js/main.js: %d; want 405", r.Status)
 	}
 
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -134,7 +161,44 @@ func TestDashboardReferences(t *testing.T) {
 			t.Errorf("the page references %q, which answers %d", ref, r.Status)
 		}
 	}
+	// Every module imports its siblings by relative path, each served;
+	// main.js imports, directly or not, every other module.
+	imports := map[string][]string{}
+	for _, name := range moduleFiles(t) {
+		src := string(f.do("GET", "/admin/ui/"+name, "", noToken).Body)
+		for _, m := range importPath.FindAllStringSubmatch(src, -1) {
+			ref := m[1]
+			if !strings.HasPrefix(ref, "./") && !strings.HasPrefix(ref, "../") {
+				t.Errorf("ui/%s imports %q: want a relative path (no bare module names, no other origin)", name, ref)
+				continue
+			}
+			target := pathpkg.Join(pathpkg.Dir(name), ref)
+			imports[name] = append(imports[name], target)
+			if r := f.do("GET", "/admin/ui/"+target, "", noToken); r.Status != http.StatusOK {
+				t.Errorf("ui/%s imports %q (ui/%s), which answers %d", name, ref, target, r.Status)
+			}
+		}
+	}
+	reached := map[string]bool{}
+	var visit func(string)
+	visit = func(name string) {
+		if !reached[name] {
+			reached[name] = true
+			for _, next := range imports[name] {
+				visit(next)
+			}
+		}
+	}
+	visit("js/main.js")
+	for _, name := range moduleFiles(t) {
+		if !reached[name] {
+			t.Errorf("ui/%s is served but main.js does not load it", name)
+		}
+	}
 }
+
+// importPath finds a module's static imports.
+var importPath = regexp.MustCompile(`(?m)^import\s[^;]*?\sfrom\s'([^']+)';`)
 
 var (
 	blockComment = regexp.MustCompile(`(?s)/\*.*?\*/|<!--.*?-->`)
@@ -171,8 +235,8 @@ func TestDashboardNoExternalURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n < 3 {
-		t.Errorf("%d files in ui/; want index.html, app.js and style.css", n)
+	if n < 13 {
+		t.Errorf("%d files in ui/; want index.html, style.css, the modules in js/ and their tests", n)
 	}
 }
 
@@ -194,20 +258,24 @@ func TestDashboardCSPCompliance(t *testing.T) {
 			t.Errorf("index.html has inline code or style (%s): %q", re, m)
 		}
 	}
-	js, err := os.ReadFile("ui/app.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := regexp.MustCompile(`(?m)^\s*//.*$`).ReplaceAllString(blockComment.ReplaceAllString(string(js), ""), "")
-	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
-		"new Function", "window.confirm", "localStorage", ".style.", "setAttribute('style'"} {
-		if strings.Contains(code, bad) {
-			t.Errorf("app.js uses %s", bad)
+	var all strings.Builder
+	for _, name := range moduleFiles(t) {
+		js, err := os.ReadFile("ui/" + name)
+		if err != nil {
+			t.Fatal(err)
 		}
+		code := regexp.MustCompile(`(?m)^\s*//.*$`).ReplaceAllString(blockComment.ReplaceAllString(string(js), ""), "")
+		for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
+			"new Function", "window.confirm", "localStorage", ".style.", "setAttribute('style'", "import("} {
+			if strings.Contains(code, bad) {
+				t.Errorf("ui/%s uses %s", name, bad)
+			}
+		}
+		all.WriteString(code)
 	}
 	for _, want := range []string{"sessionStorage", "'Bearer '", "'Content-Type'", "showModal"} {
-		if !strings.Contains(code, want) {
-			t.Errorf("app.js lacks %s", want)
+		if !strings.Contains(all.String(), want) {
+			t.Errorf("the dashboard's modules lack %s", want)
 		}
 	}
 }
