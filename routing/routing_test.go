@@ -284,3 +284,17 @@ func TestRouterServeStoresDecision(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildLeavesSpecsAlone: building a table never writes to the specs
+// it is given (mux upper-cases a method list in place; the config the
+// specs come from is read by other goroutines).
+func TestBuildLeavesSpecsAlone(t *testing.T) {
+	methods := []string{"get", "Post"}
+	specs := []Spec{{Name: "orders", Prefix: "/orders/", Methods: methods}}
+	if _, err := Build(specs, named("monolith"), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if methods[0] != "get" || methods[1] != "Post" {
+		t.Errorf("Build changed the spec's methods to %q", methods)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -215,7 +216,9 @@ func matcher(mr *mux.Router, s Spec) (*mux.Route, error) {
 		m = m.Host(s.Host)
 	}
 	if len(s.Methods) > 0 {
-		m = m.Methods(s.Methods...)
+		// mux upper-cases the slice it is given in place: hand it a copy,
+		// so building a table never writes to the config it came from.
+		m = m.Methods(slices.Clone(s.Methods)...)
 	}
 	for k, v := range s.Headers {
 		m = m.Headers(k, v)
