@@ -4,8 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
-	"sync/atomic"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -14,29 +12,6 @@ import (
 	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/metrics"
 )
-
-// backend is a real HTTP server that names itself in X-Side and in its
-// body, and counts the requests it served.
-type backend struct {
-	*httptest.Server
-	name string
-	hits atomic.Int64
-}
-
-func newBackend(t testing.TB, name string) *backend {
-	t.Helper()
-	b := &backend{name: name}
-	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b.hits.Add(1)
-		w.Header().Set("X-Side", name)
-		w.Header().Set("X-Seen-Path", r.URL.RequestURI())
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"side":"`+name+`","path":"`+strconv.Quote(r.URL.Path)[1:])
-		_, _ = io.WriteString(w, `}`)
-	}))
-	t.Cleanup(b.Close)
-	return b
-}
 
 // baseConfig returns a valid config with the monolith and one service.
 func baseConfig(legacyURL, serviceURL string, routes ...config.Route) *config.Config {

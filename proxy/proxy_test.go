@@ -20,7 +20,7 @@ import (
 )
 
 func TestStagesEndToEnd(t *testing.T) {
-	mono, svc := newBackend(t, "monolith"), newBackend(t, "orders")
+	mono, svc := testutil.NewBackend(t, "monolith"), testutil.NewBackend(t, "orders")
 	cfg := baseConfig(mono.URL, svc.URL,
 		config.Route{Name: "order-get", Match: config.Match{Path: "/api/orders/{id:[0-9]+}", Methods: []string{"get"}}, Service: "orders", Stage: "migrated"},
 		config.Route{Name: "order-list", Match: config.Match{Path: "/api/orders"}, Service: "orders", Stage: "shadow"},
@@ -82,7 +82,7 @@ func TestStagesEndToEnd(t *testing.T) {
 
 func TestRequestID(t *testing.T) {
 	var seen string
-	mono := newBackend(t, "monolith")
+	mono := testutil.NewBackend(t, "monolith")
 	url, _, _ := startProxy(t, baseConfig(mono.URL, mono.URL))
 	for _, tc := range []struct {
 		desc, inbound string
@@ -142,7 +142,7 @@ func TestRequestIDAfterEarlyHints(t *testing.T) {
 }
 
 func TestApplyKeepsCanaryAssignment(t *testing.T) {
-	mono, svc := newBackend(t, "monolith"), newBackend(t, "orders")
+	mono, svc := testutil.NewBackend(t, "monolith"), testutil.NewBackend(t, "orders")
 	route := func(pct float64) config.Route {
 		return config.Route{Name: "details", Match: config.Match{Prefix: "/api/"}, Service: "orders",
 			Stage: "canary", Percent: pct, Sticky: "header:X-User-ID"}
@@ -194,7 +194,7 @@ func TestApplyKeepsCanaryAssignment(t *testing.T) {
 }
 
 func TestApplyRejectsBrokenConfig(t *testing.T) {
-	mono, svc := newBackend(t, "monolith"), newBackend(t, "orders")
+	mono, svc := testutil.NewBackend(t, "monolith"), testutil.NewBackend(t, "orders")
 	good := baseConfig(mono.URL, svc.URL,
 		config.Route{Name: "r", Match: config.Match{Prefix: "/api/"}, Service: "orders", Stage: "migrated"})
 	url, p, _ := startProxy(t, good)
@@ -277,7 +277,7 @@ func TestPanicAfterPartialAnswerBreaksConnection(t *testing.T) {
 // TestDotSegmentsRefused: a path with . or .. segments (plain or encoded)
 // is refused before routing, so it cannot slip past a prefix route.
 func TestDotSegmentsRefused(t *testing.T) {
-	mono, svc := newBackend(t, "monolith"), newBackend(t, "orders")
+	mono, svc := testutil.NewBackend(t, "monolith"), testutil.NewBackend(t, "orders")
 	url, _, _ := startProxy(t, baseConfig(mono.URL, svc.URL,
 		config.Route{Name: "public", Match: config.Match{Prefix: "/public/"}, Service: "orders", Stage: "migrated"}))
 	for _, tc := range []struct {
@@ -305,7 +305,7 @@ func TestDotSegmentsRefused(t *testing.T) {
 			t.Errorf("GET %s: %d; want %d", tc.path, resp.StatusCode, tc.want)
 		}
 	}
-	if n := svc.hits.Load(); n != 2 {
+	if n := svc.Hits(); n != 2 {
 		t.Errorf("service got %d requests; want only the 2 clean ones", n)
 	}
 }

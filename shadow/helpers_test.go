@@ -266,13 +266,6 @@ var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "ok")
 })
 
-// eventually is testutil.Eventually, under the name policy_test.go
-// still calls it by.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	testutil.Eventually(t, what, cond)
-}
-
 // wantCounts compares a route's counts; nil maps mean "none".
 func wantCounts(t *testing.T, d *Dispatcher, sent uint64, skipped, dropped map[string]uint64) {
 	t.Helper()

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/routing"
 	"github.com/stranglerfig/strangler/upstream"
 )
@@ -357,7 +358,7 @@ func TestCapture(t *testing.T) {
 			})
 			x.url = r.front(r.policy(nil), shadowDecision, primary).URL + "/items"
 			tt.client(x)
-			eventually(t, "the exchange to be counted", func() bool {
+			testutil.Eventually(t, "the exchange to be counted", func() bool {
 				c := r.d.Counts(testRoute)
 				return c.Sent+c.Skipped[tt.want] > 0
 			})
