@@ -239,16 +239,13 @@ func (e *edge) endStream(aborted bool) bool {
 
 // observe counts the request in the route's metrics.
 func observe(reg *metrics.Registry, x *exchange.Exchange, took time.Duration) {
-	d := x.Decision
-	route, stage, side := d.Route, d.Stage.String(), metrics.SideLegacy
+	d := x.Decision // unmatched: the zero Decision, stage legacy, side legacy
+	route := d.Route
 	if route == "" {
-		route, stage = metrics.Unmatched, "legacy"
-	}
-	if d.Side == routing.SideService {
-		side = metrics.SideService
+		route = metrics.Unmatched
 	}
 	m := reg.Route(route)
-	m.Observe(stage, side, x.Status(), took)
+	m.Observe(d.Stage.String(), d.Side.String(), x.Status(), took)
 	if x.Fallback != "" {
 		m.Fallback(x.Fallback)
 	}
@@ -269,12 +266,12 @@ func inventory(inv *plan.Inventory, r *http.Request, x *exchange.Exchange, start
 // served is what the server span records of how the request went.
 func served(x *exchange.Exchange, aborted bool) tracing.Served {
 	d := x.Decision
-	s := tracing.Served{Route: d.Route, Side: "legacy", Fallback: x.Fallback, Status: x.Status(), Aborted: aborted}
+	s := tracing.Served{Route: d.Route, Side: d.Side.String(), Fallback: x.Fallback, Status: x.Status(), Aborted: aborted}
 	if d.Route != "" {
 		s.Stage = d.Stage.String()
 	}
 	if d.Side == routing.SideService {
-		s.Side, s.Service = "service", d.Service
+		s.Service = d.Service
 	}
 	return s
 }
