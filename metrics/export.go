@@ -42,15 +42,8 @@ func (c SideCounts) add(o SideCounts) SideCounts {
 }
 
 // Figures returns the snapshot's counts and latency quantiles, the
-// quantiles interpolated within the (possibly summed) histogram buckets.
+// quantiles read from the (possibly summed) histogram buckets with the
+// live figures' estimator (SideCounts.Quantile).
 func (s Snapshot) Figures() Figures {
 	return Figures{Legacy: s.Legacy.figures(), Service: s.Service.figures()}
-}
-
-func (c SideCounts) figures() SideFigures {
-	return SideFigures{
-		Requests: c.Requests, Errors: c.Errors,
-		P50ms: quantile(0.5, durationBuckets[:], c.Buckets[:]) * 1000,
-		P99ms: quantile(0.99, durationBuckets[:], c.Buckets[:]) * 1000,
-	}
 }

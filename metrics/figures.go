@@ -25,25 +25,14 @@ type Figures struct {
 
 // Figures returns the route's counts and latency quantiles since it was
 // created. The quantiles come from latency.Quantile, the diff report's
-// estimator, so the same requests give the same p50 and p99 here and in
-// the report (a Snapshot's Figures read its coarser buckets instead).
-func (m *Route) Figures() Figures {
-	return Figures{
-		Legacy:  m.sides[0].figures(),
-		Service: m.sides[1].figures(),
-	}
-}
+// estimator, so the same requests give the same p50 and p99 here, in the
+// report, and in a Snapshot's Figures and the rollout gates.
+func (m *Route) Figures() Figures { return m.Snapshot().Figures() }
 
-// figures snapshots one side: its counts, and quantiles from its fine
-// latency buckets.
-func (s *sideStats) figures() SideFigures {
-	c := s.counts()
-	var fine [latency.Buckets]uint64
-	for i := range s.fine {
-		fine[i] = s.fine[i].Load()
-	}
+// figures are the side's counts and its p50 and p99 (see Quantile).
+func (c SideCounts) figures() SideFigures {
 	return SideFigures{
 		Requests: c.Requests, Errors: c.Errors,
-		P50ms: latency.Ms(latency.Quantile(0.5, fine[:])), P99ms: latency.Ms(latency.Quantile(0.99, fine[:])),
+		P50ms: latency.Ms(c.Quantile(0.5)), P99ms: latency.Ms(c.Quantile(0.99)),
 	}
 }

@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"sort"
 	"sync/atomic"
 	"time"
 
@@ -13,13 +12,11 @@ import (
 
 // durationBuckets are the upper bounds, in seconds, of the exported
 // Prometheus latency histogram (strangler_request_duration_seconds), for
-// PromQL, and of the latency counts in a Snapshot.
+// PromQL: users' dashboards and alert rules read them. strangler's own
+// figures, snapshots and gates count latencies in latency's buckets.
 var durationBuckets = [...]float64{
 	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 }
-
-// numBuckets counts the finite buckets plus the +Inf bucket.
-const numBuckets = len(durationBuckets) + 1
 
 var (
 	sides   = [...]string{SideLegacy, SideService}
@@ -39,12 +36,10 @@ type sideStats struct {
 	// refused counts the 503s strangler answered itself because the
 	// upstream was at capacity: not the side's errors (see counts).
 	refused atomic.Uint64
-	// buckets count latencies in the exported histogram's buckets, the
-	// layout a Snapshot carries: the rollout gates read it, and replicas
-	// publish it for the cluster-wide sums (rollout/etcdstate).
-	buckets [numBuckets]atomic.Uint64
-	// fine counts latencies in latency's buckets, for the live figures'
-	// p50 and p99: the estimator of the diff report.
+	// fine counts latencies in latency's buckets, the layout a Snapshot
+	// carries: the live figures, the rollout gates and the cluster-wide
+	// sums (rollout/etcdstate) read their p50 and p99 from it with the
+	// diff report's estimator.
 	fine [latency.Buckets]atomic.Uint64
 }
 
@@ -85,7 +80,7 @@ func (m *Route) Observe(stageName string, side string, status int, d time.Durati
 	}
 	m.observer(sd).Observe(secs)
 	fine := latency.Bucket(d)
-	m.sides[sd].record(status, secs, fine)
+	m.sides[sd].record(status, fine)
 	m.timeline().observe(time.Now(), sd, status, fine/latency.StepsPerDoubling)
 }
 
@@ -129,14 +124,13 @@ func (m *Route) observer(sd int) prometheus.Observer {
 	return o
 }
 
-// record updates the side's own counters and latency buckets: secs is
-// the latency in seconds, fine its latency.Bucket.
-func (s *sideStats) record(status int, secs float64, fine int) {
+// record updates the side's own counters and latency buckets: fine is
+// the latency's latency.Bucket.
+func (s *sideStats) record(status int, fine int) {
 	s.requests.Add(1)
 	if status >= 500 {
 		s.errors.Add(1)
 	}
-	s.buckets[sort.SearchFloat64s(durationBuckets[:], secs)].Add(1)
 	s.fine[fine].Add(1)
 }
 

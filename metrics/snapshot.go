@@ -1,14 +1,20 @@
 package metrics
 
-import "time"
+import (
+	"time"
+
+	"github.com/stranglerfig/strangler/internal/latency"
+)
 
 // SideCounts are one side's cumulative counts: requests, errors (status >=
 // 500, except strangler's own 503s at an upstream's capacity) and the
-// latency histogram (per-bucket, not cumulative).
+// latency histogram.
 type SideCounts struct {
 	Requests uint64
 	Errors   uint64
-	Buckets  [numBuckets]uint64
+	// Buckets are the latency counts per latency.Bucket (per bucket, not
+	// cumulative): the layout the live figures and the diff report read.
+	Buckets [latency.Buckets]uint64
 }
 
 // Snapshot is a route's cumulative counts at one moment. The difference of
@@ -41,8 +47,8 @@ func (s *sideStats) counts() SideCounts {
 	refused := s.refused.Load()
 	c := SideCounts{Requests: s.requests.Load(), Errors: s.errors.Load()}
 	c.Errors -= min(refused, c.Errors)
-	for i := range s.buckets {
-		c.Buckets[i] = s.buckets[i].Load()
+	for i := range s.fine {
+		c.Buckets[i] = s.fine[i].Load()
 	}
 	return c
 }
@@ -65,14 +71,10 @@ func (c SideCounts) sub(o SideCounts) SideCounts {
 }
 
 // Quantile estimates the q-quantile latency of the counts (0 without
-// requests), interpolated linearly within the histogram's buckets like
-// PromQL's histogram_quantile. The buckets are the exported histogram's,
-// coarser than the live figures' (Route.Figures): replicas publish them
-// within a byte budget (see rollout/etcdstate).
-func (c SideCounts) Quantile(q float64) time.Duration {
-	secs := quantile(q, durationBuckets[:], c.Buckets[:])
-	return time.Duration(secs * float64(time.Second))
-}
+// requests) with latency.Quantile, the estimator of the live figures
+// (Route.Figures) and of the diff report: the same requests give the
+// same p99 to the rollout gates, the admin API and the report.
+func (c SideCounts) Quantile(q float64) time.Duration { return latency.Quantile(q, c.Buckets[:]) }
 
 // ErrorRate returns errors / requests (0 without requests).
 func (c SideCounts) ErrorRate() float64 {
@@ -80,37 +82,4 @@ func (c SideCounts) ErrorRate() float64 {
 		return 0
 	}
 	return float64(c.Errors) / float64(c.Requests)
-}
-
-// quantile estimates the q-quantile from per-bucket (non-cumulative)
-// counts, where counts has one more entry than bounds for +Inf. It returns
-// 0 without observations and the highest finite bound when the quantile
-// falls in the +Inf bucket.
-func quantile(q float64, bounds []float64, counts []uint64) float64 {
-	var total uint64
-	for _, c := range counts {
-		total += c
-	}
-	if total == 0 {
-		return 0
-	}
-	rank := q * float64(total)
-	var below float64
-	for i, c := range counts[:len(bounds)] {
-		n := float64(c)
-		if below+n >= rank && n > 0 {
-			return interpolate(bounds, i, (rank-below)/n)
-		}
-		below += n
-	}
-	return bounds[len(bounds)-1]
-}
-
-// interpolate returns the point at fraction frac of bucket i.
-func interpolate(bounds []float64, i int, frac float64) float64 {
-	lower := 0.0
-	if i > 0 {
-		lower = bounds[i-1]
-	}
-	return lower + (bounds[i]-lower)*frac
 }

@@ -13,7 +13,8 @@ import (
 
 // TestLatencyAgreesWithRouteFigures feeds the same durations to the
 // report and to a route's live figures (metrics) and wants the same p50
-// and p99 from both, to the microsecond: one estimator, not two.
+// and p99 from both and from a metrics.Snapshot (what the rollout gates
+// and the cluster figures read), to the microsecond: one estimator.
 func TestLatencyAgreesWithRouteFigures(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 3))
 	tests := []struct {
@@ -47,16 +48,20 @@ func TestLatencyAgreesWithRouteFigures(t *testing.T) {
 			}
 			offerAll(t, s, recs...)
 			rr := s.Report(nil).Routes[0]
-			figs := reg.Route("r").Figures()
+			figs, snap := reg.Route("r").Figures(), reg.Snapshot("r").Figures()
 			for _, side := range []struct {
 				name string
 				rep  Latency
 				fig  metrics.SideFigures
-			}{{"legacy", rr.LegacyLatency, figs.Legacy}, {"service", rr.ServiceLatency, figs.Service}} {
+				snap metrics.SideFigures // what the rollout gates and cluster figures read
+			}{{"legacy", rr.LegacyLatency, figs.Legacy, snap.Legacy}, {"service", rr.ServiceLatency, figs.Service, snap.Service}} {
 				got := fmt.Sprintf("p50 %v ms, p99 %v ms", side.rep.P50ms, side.rep.P99ms)
 				want := fmt.Sprintf("p50 %v ms, p99 %v ms", side.fig.P50ms, side.fig.P99ms)
 				if got != want || side.rep.P99ms == 0 {
 					t.Errorf("%s: report says %s, route figures say %s", side.name, got, want)
+				}
+				if s := fmt.Sprintf("p50 %v ms, p99 %v ms", side.snap.P50ms, side.snap.P99ms); s != got {
+					t.Errorf("%s: report says %s, a snapshot says %s", side.name, got, s)
 				}
 			}
 		})

@@ -1,6 +1,6 @@
 // Package latency is strangler's latency estimator. The diff report's
-// per-route latencies, the admin API's live route figures and the
-// dashboard's timeline count durations in the same fixed log-scale
+// per-route latencies, the admin API's live route figures, the rollout
+// gates and the dashboard's timeline count durations in the same fixed log-scale
 // buckets and read a quantile the same way, so the same requests give the
 // same p50 and p99 in the report and in the route figures.
 //
@@ -14,10 +14,10 @@
 // (CoarseBuckets, for the timeline's many small histograms) reads its
 // quantile the same way from the wider bucket, within about ±41%.
 //
-// The Prometheus histogram strangler exports keeps its own 16 buckets for
-// PromQL, and so do metrics.Snapshot and what the rollout gates and the
-// cluster-wide sums read from it: replicas publish those counts to etcd
-// within a byte budget that 2×108 buckets would exceed.
+// metrics.Snapshot counts in the fine buckets too, so the rollout gates
+// and the cluster-wide sums replicas publish to etcd read the same p99 as
+// the route figures; only the Prometheus histogram strangler exports
+// keeps its own 16 buckets, for PromQL.
 package latency
 
 import (

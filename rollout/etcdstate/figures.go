@@ -2,7 +2,6 @@ package etcdstate
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -29,10 +29,6 @@ const (
 	// DefaultFiguresTTL is the lease of a replica's figures key: a
 	// replica that stops publishing drops out of the sum this long after.
 	DefaultFiguresTTL = 10 * time.Second
-	// countsPerRoute is the length of one route's array: per side
-	// (legacy, then service) requests, errors and the histogram buckets,
-	// then compared, matched and fallbacks.
-	countsPerRoute = 2*(2+len(metrics.SideCounts{}.Buckets)) + 3
 )
 
 // LocalFigures are this replica's own cumulative counts (metrics.Registry).
@@ -67,6 +63,9 @@ type ClusterFigures struct {
 	// restarted, so that the sum the gates difference never goes back.
 	retired map[string]metrics.Snapshot
 	failed  bool
+	// skipped names the peers whose figures are in a layout this
+	// replica does not read, warned about once each.
+	skipped map[string]bool
 }
 
 // Figures returns the cluster figures of this replica; call Run to
@@ -78,7 +77,8 @@ func (s *Store) Figures(o FiguresOptions) *ClusterFigures {
 	if o.TTL <= 0 {
 		o.TTL = DefaultFiguresTTL
 	}
-	return &ClusterFigures{s: s, o: o, peers: map[string]map[string]metrics.Snapshot{}, retired: map[string]metrics.Snapshot{}}
+	return &ClusterFigures{s: s, o: o, peers: map[string]map[string]metrics.Snapshot{}, retired: map[string]metrics.Snapshot{},
+		skipped: map[string]bool{}}
 }
 
 func (s *Store) figuresPrefix() string { return s.prefix + "/figures/" }
@@ -160,20 +160,7 @@ func (f *ClusterFigures) refresh(ctx context.Context) error {
 	if err != nil {
 		return f.s.failed("reading the figures under "+f.s.figuresPrefix(), err)
 	}
-	live := map[string]map[string]metrics.Snapshot{}
-	var errs []error
-	for _, kv := range resp.Kvs {
-		name := strings.TrimPrefix(string(kv.Key), f.s.figuresPrefix())
-		if name == f.o.Name {
-			continue
-		}
-		routes, err := decodeFigures(kv.Value)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("figures of replica %s (%s): %w", name, kv.Key, err))
-			continue
-		}
-		live[name] = routes
-	}
+	live, err := f.decodePeers(resp.Kvs)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for name, old := range f.peers {
@@ -184,7 +171,44 @@ func (f *ClusterFigures) refresh(ctx context.Context) error {
 		}
 	}
 	f.peers = live
-	return errors.Join(errs...)
+	return err
+}
+
+// decodePeers reads the peers' figures keys. A peer whose figures do not
+// decode is left out with an error; one in a layout this replica does not
+// read is left out with a warning, once (skipOnce).
+func (f *ClusterFigures) decodePeers(kvs []*mvccpb.KeyValue) (map[string]map[string]metrics.Snapshot, error) {
+	live := map[string]map[string]metrics.Snapshot{}
+	var errs []error
+	for _, kv := range kvs {
+		name := strings.TrimPrefix(string(kv.Key), f.s.figuresPrefix())
+		if name == f.o.Name {
+			continue
+		}
+		routes, err := decodeFigures(kv.Value)
+		switch {
+		case errors.Is(err, errOtherLayout):
+			f.skipOnce(name, err)
+		case err != nil:
+			errs = append(errs, fmt.Errorf("figures of replica %s (%s): %w", name, kv.Key, err))
+		default:
+			live[name] = routes
+		}
+	}
+	return live, errors.Join(errs...)
+}
+
+// skipOnce warns, once per peer, that its figures are left out of the
+// sums because this replica cannot read their layout.
+func (f *ClusterFigures) skipOnce(peer string, err error) {
+	f.mu.Lock()
+	first := !f.skipped[peer]
+	f.skipped[peer] = true
+	f.mu.Unlock()
+	if first {
+		f.o.Log.Warn().Err(err).Str("replica", f.o.Name).Str("peer", peer).
+			Msg("leaving a peer's figures out of the cluster sums until it publishes a layout this replica reads")
+	}
 }
 
 // wentBack reports whether a peer's counts are lower than before (it
@@ -265,46 +289,4 @@ func (f *ClusterFigures) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), memberTimeout)
 	defer cancel()
 	_, _ = f.s.cli.Revoke(ctx, lease)
-}
-
-// encodeFigures writes {"route":[counts...]} with countsPerRoute plain
-// numbers per route: compact and readable with etcdctl.
-func encodeFigures(snaps map[string]metrics.Snapshot) ([]byte, error) {
-	out := make(map[string][]uint64, len(snaps))
-	for route, s := range snaps {
-		a := make([]uint64, 0, countsPerRoute)
-		for _, c := range [...]metrics.SideCounts{s.Legacy, s.Service} {
-			a = append(a, c.Requests, c.Errors)
-			a = append(a, c.Buckets[:]...)
-		}
-		out[route] = append(a, s.Compared, s.Matched, s.Fallbacks)
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return nil, fmt.Errorf("encoding the figures of %d routes: %w", len(snaps), err)
-	}
-	return b, nil
-}
-
-// decodeFigures reads what encodeFigures wrote.
-func decodeFigures(b []byte) (map[string]metrics.Snapshot, error) {
-	var in map[string][]uint64
-	if err := json.Unmarshal(b, &in); err != nil {
-		return nil, fmt.Errorf("decoding figures: %w", err)
-	}
-	out := make(map[string]metrics.Snapshot, len(in))
-	for route, a := range in {
-		if len(a) != countsPerRoute {
-			return nil, fmt.Errorf("route %q has %d counts, want %d", route, len(a), countsPerRoute)
-		}
-		var s metrics.Snapshot
-		for i, c := range []*metrics.SideCounts{&s.Legacy, &s.Service} {
-			side := a[i*(countsPerRoute-3)/2:]
-			c.Requests, c.Errors = side[0], side[1]
-			copy(c.Buckets[:], side[2:])
-		}
-		s.Compared, s.Matched, s.Fallbacks = a[countsPerRoute-3], a[countsPerRoute-2], a[countsPerRoute-1]
-		out[route] = s
-	}
-	return out, nil
 }

@@ -1,10 +1,11 @@
 package etcdstate_test
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -223,8 +224,66 @@ func TestFiguresDoNotResync(t *testing.T) {
 	}
 }
 
+// TestFiguresOfOtherLayouts: during a rolling upgrade a replica reads a
+// peer still publishing layout 1 (16 Prometheus buckets) and counts it,
+// and leaves out a peer in a newer layout with one warning, not an error
+// at every beat.
+func TestFiguresOfOtherLayouts(t *testing.T) {
+	m := etcdtest.Start(t)
+	rs := cluster(t, []string{m.ClientURL}, 1)
+	var log bytes.Buffer
+	figs := rs[0].store.Figures(etcdstate.FiguresOptions{Name: rs[0].name, Local: metrics.New(),
+		Log: zerolog.New(&log)})
+	t.Cleanup(figs.Close)
+	prefix := "/strangler/" + t.Name() + "/figures/"
+	// old: legacy 10 requests, 1 error, all in (2.5, 5] ms; service 4
+	// requests over 30 s; 7 compared, 6 matched, 2 fallbacks.
+	old := `{"orders":[10,1,0,0,0,10,0,0,0,0,0,0,0,0,0,0,0,0,4,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,4,7,6,2]}`
+	for name, value := range map[string]string{"old": old, "newer": `{"v":3,"routes":{"orders":{"x":[1]}}}`} {
+		if _, err := rs[0].store.Client().Put(context.Background(), prefix+name, value); err != nil {
+			t.Fatalf("putting %s's figures: %v", name, err)
+		}
+	}
+	for range 3 {
+		if err := figs.Sync(context.Background()); err != nil {
+			t.Fatalf("Sync with an old and a newer peer: %v", err)
+		}
+	}
+	if got := figs.Peers(); !slices.Equal(got, []string{"old"}) {
+		t.Errorf("peers %v, want old only", got)
+	}
+	f := figs.Figures("orders")
+	if f.Legacy.Requests != 10 || f.Legacy.Errors != 1 || f.Service.Requests != 4 {
+		t.Errorf("cluster figures %+v, want the old replica's 10 legacy requests (1 error) and 4 service", f)
+	}
+	if p99 := f.Legacy.P99ms; p99 < 4 || p99 > 6 {
+		t.Errorf("legacy p99 %v ms from the old replica's (2.5, 5] ms bucket, want about 5", p99)
+	}
+	if s := figs.Snapshot("orders"); s.Compared != 7 || s.Matched != 6 || s.Fallbacks != 2 {
+		t.Errorf("cluster snapshot %+v, want 7 compared, 6 matched, 2 fallbacks", s)
+	}
+	if n := strings.Count(log.String(), `"peer":"newer"`); n != 1 {
+		t.Errorf("%d warnings about the newer peer over 3 beats, want 1:\n%s", n, log.String())
+	}
+}
+
+// maxBytesPerRoute bounds one route's share of a replica's figures key,
+// which bounds the etcd traffic of the cluster figures: a replica puts
+// its key every DefaultFiguresInterval (2 s) while its counts change.
+// It is the worst case measured (every count at 2^64-1, worstCase): 2
+// sides × 108 latency buckets of 20 digits, since the gates read the
+// latency buckets of the route figures (before, 16 buckets: 820 bytes,
+// a budget of 1024). At that worst a route named "r" costs 4742 B / 2 s
+// ≈ 2.4 kB/s of etcd traffic per replica (before ≈ 0.4 kB/s), and etcd's
+// 1.5 MiB request limit holds about 330 routes per replica; a route
+// whose requests take a few adjacent buckets costs about 100 bytes (50
+// B/s), one spread over three decades about 300 (150 B/s).
+const maxBytesPerRoute = 4742
+
 // TestPublishedBytesPerRoute measures one replica's key per route, for
-// a quiet route and for the worst case (every count at its maximum).
+// routes of 1000 requests a side spread over 0 to 1 s, for a route of
+// 20 to 30 ms requests, and for the worst case (every count at its
+// maximum).
 func TestPublishedBytesPerRoute(t *testing.T) {
 	m := etcdtest.Start(t)
 	rs := cluster(t, []string{m.ClientURL}, 1)
@@ -239,24 +298,55 @@ func TestPublishedBytesPerRoute(t *testing.T) {
 	}
 	f.sync(t)
 	typical := f.figs.Published() / (routes + 1) // + the "orders" route
+	narrow := narrowRoute(t)
 	worst := worstCase(t)
-	t.Logf("published bytes per route: %d with 1000 requests a side, %d at most (every count at 2^64-1)", typical, worst)
-	if typical == 0 || worst < typical || worst > 1024 {
-		t.Errorf("bytes per route: typical %d, worst %d; want 0 < typical <= worst <= 1024", typical, worst)
+	t.Logf("published bytes per route: %d with 1000 requests a side over 0-1 s, %d over 20-30 ms, %d at most (every count at 2^64-1)",
+		typical, narrow, worst)
+	if narrow == 0 || narrow > 128 || typical < narrow || worst < typical || worst > maxBytesPerRoute {
+		t.Errorf("bytes per route: 20-30 ms %d, typical %d, worst %d; want 0 < 20-30 ms <= 128, <= typical <= worst <= %d",
+			narrow, typical, worst, maxBytesPerRoute)
 	}
 }
 
-// worstCase is the length of one route's array with every count maxed,
-// in the layout a replica publishes.
-func worstCase(t *testing.T) int {
+// routeBytes is the size of route s in the value a replica publishes.
+func routeBytes(t *testing.T, s metrics.Snapshot) int {
 	t.Helper()
-	a := make([]uint64, 2*(2+len(metrics.SideCounts{}.Buckets))+3)
-	for i := range a {
-		a[i] = math.MaxUint64
-	}
-	b, err := json.Marshal(map[string][]uint64{"": a})
+	none, err := etcdstate.EncodeFiguresForTest(map[string]metrics.Snapshot{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(b) - len(`{"":}`)
+	one, err := etcdstate.EncodeFiguresForTest(map[string]metrics.Snapshot{"r": s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(one) - len(none)
+}
+
+// narrowRoute is the size of a route whose 1000 requests a side take 20
+// to 30 ms: a few adjacent latency buckets.
+func narrowRoute(t *testing.T) int {
+	t.Helper()
+	reg := metrics.New()
+	for j := range 1000 {
+		d := 20*time.Millisecond + time.Duration(j)*10*time.Microsecond
+		reg.Route("r").Observe(stage.Canary.String(), metrics.SideService, 200, d)
+		reg.Route("r").Observe(stage.Canary.String(), metrics.SideLegacy, 200, d)
+	}
+	return routeBytes(t, reg.Snapshot("r"))
+}
+
+// worstCase is the size of one route in the value a replica publishes,
+// with every count at its maximum: requests, errors, comparisons and
+// every latency bucket of both sides at 2^64-1.
+func worstCase(t *testing.T) int {
+	t.Helper()
+	var s metrics.Snapshot
+	for _, c := range []*metrics.SideCounts{&s.Legacy, &s.Service} {
+		c.Requests, c.Errors = math.MaxUint64, math.MaxUint64
+		for i := range c.Buckets {
+			c.Buckets[i] = math.MaxUint64
+		}
+	}
+	s.Compared, s.Matched, s.Fallbacks = math.MaxUint64, math.MaxUint64, math.MaxUint64
+	return routeBytes(t, s)
 }
