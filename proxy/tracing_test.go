@@ -17,6 +17,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/internal/testutil"
 	"github.com/stranglerfig/strangler/shadow"
 	"github.com/stranglerfig/strangler/tracing"
 	"github.com/stranglerfig/strangler/tracing/tracingtest"
@@ -124,7 +125,13 @@ func TestTracingShadowedRequest(t *testing.T) {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			rig.settle(t)
-			flush(t, tr)
+			// The server span ends when the handler returns, which is
+			// after the client has the whole answer (it is sent before the
+			// copy is offered): wait for it rather than race it.
+			testutil.Eventually(t, "the server span exported", func() bool {
+				flush(t, tr)
+				return len(byKind(recv.Spans(), tracepb.Span_SPAN_KIND_SERVER)) > 0
+			})
 
 			spans := recv.Spans()
 			servers, clients, internals := byKind(spans, tracepb.Span_SPAN_KIND_SERVER),
@@ -340,11 +347,10 @@ func TestTracingKeepsUpgradesAndStreams(t *testing.T) {
 	if err != nil || line != "data: first\n" {
 		t.Errorf("first event %q, %v: the stream was held back", line, err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && len(byKind(recv.Spans(), tracepb.Span_SPAN_KIND_CLIENT)) < 2 {
+	testutil.Eventually(t, "both client spans exported", func() bool {
 		flush(t, tr)
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(byKind(recv.Spans(), tracepb.Span_SPAN_KIND_CLIENT)) >= 2
+	})
 	statuses := map[string]bool{}
 	for _, s := range byKind(recv.Spans(), tracepb.Span_SPAN_KIND_CLIENT) {
 		statuses[s.Attr("http.response.status_code")] = true
