@@ -1,70 +1,22 @@
 package plan
 
 import (
-	"math/bits"
 	"strings"
 	"time"
+
+	"github.com/stranglerfig/strangler/internal/latency"
 )
 
 // maxTextLen bounds the content type, route and stage texts kept per entry.
 const maxTextLen = 3 * 96
 
-// latBuckets is the size of the latency histogram: two buckets per power
-// of two of microseconds, from 1 µs to about 2 minutes.
-const latBuckets = 56
-
-// hist is a fixed-size log-bucket latency histogram (about ±20%).
-type hist [latBuckets]uint32
-
-// bucket returns the histogram bucket of d.
-func bucket(d time.Duration) int {
-	us := uint64(d / time.Microsecond)
-	if us == 0 {
-		return 0
-	}
-	l := bits.Len64(us) - 1
-	half := 0
-	if l > 0 && us&(1<<(l-1)) != 0 {
-		half = 1
-	}
-	return min(1+2*l+half, latBuckets-1)
-}
-
-// bucketMid returns a representative latency of bucket i.
-func bucketMid(i int) time.Duration {
-	if i == 0 {
-		return time.Microsecond / 2
-	}
-	l := (i - 1) / 2
-	lo := float64(uint64(1) << l)
-	hi := lo * 2
-	if (i-1)%2 == 0 {
-		hi = lo * 1.5
-	} else {
-		lo *= 1.5
-	}
-	return time.Duration((lo + hi) / 2 * float64(time.Microsecond))
-}
+// hist is an endpoint's latency histogram in latency's half layout (two
+// buckets per doubling, about ±19%): the estimator of the report and the
+// route figures, at a resolution the inventory can keep per endpoint.
+type hist [latency.HalfBuckets]uint32
 
 // quantile returns the q-quantile (0..1) of h, 0 when it is empty.
-func (h *hist) quantile(q float64) time.Duration {
-	var total uint64
-	for _, c := range h {
-		total += uint64(c)
-	}
-	if total == 0 {
-		return 0
-	}
-	rank := uint64(q*float64(total-1)) + 1
-	var seen uint64
-	for i, c := range h {
-		seen += uint64(c)
-		if seen >= rank {
-			return bucketMid(i)
-		}
-	}
-	return bucketMid(latBuckets - 1)
-}
+func (h *hist) quantile(q float64) time.Duration { return latency.HalfQuantile(q, h[:]) }
 
 func (h *hist) merge(o *hist) {
 	for i := range h {
@@ -121,7 +73,7 @@ func (e *entry) add(s *Sample, now int64) {
 	}
 	if s.Latency >= 0 {
 		e.timed++
-		if c := &e.lat[bucket(s.Latency)]; *c < ^uint32(0) {
+		if c := &e.lat[latency.HalfBucket(s.Latency)]; *c < ^uint32(0) {
 			*c++
 		}
 	}

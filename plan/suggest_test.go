@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/internal/latency"
 	"github.com/stranglerfig/strangler/plan/plantest"
 )
 
@@ -81,7 +82,7 @@ func TestSuggestionsValidateAndClaim(t *testing.T) {
 func ep(method, shape string, n uint64, legacy5xx uint64, p99 time.Duration) Endpoint {
 	e := Endpoint{Method: method, Shape: shape, Requests: n, Write: IsWrite(method)}
 	e.acc.legacy, e.acc.legacy5xx = n, legacy5xx
-	e.acc.lat[bucket(p99)] = uint32(n)
+	e.acc.lat[latency.HalfBucket(p99)] = uint32(n)
 	e.finish(10000)
 	return e
 }

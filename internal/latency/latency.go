@@ -12,7 +12,9 @@
 // also holds everything under 1 µs, and the last bucket everything over
 // 2^27 µs ≈ 134 s. A coarse layout of one bucket per doubling
 // (CoarseBuckets, for the timeline's many small histograms) reads its
-// quantile the same way from the wider bucket, within about ±41%.
+// quantile the same way from the wider bucket, within about ±41%, and a
+// half layout of two per doubling (HalfBuckets, the planner's
+// per-endpoint histograms) within about ±19%.
 //
 // metrics.Snapshot counts in the fine buckets too, so the rollout gates
 // and the cluster-wide sums replicas publish to etcd read the same p99 as
@@ -34,6 +36,10 @@ const (
 	Buckets = 27 * StepsPerDoubling
 	// CoarseBuckets is the number of coarse buckets, one per doubling.
 	CoarseBuckets = Buckets / StepsPerDoubling
+	// HalfBuckets is the number of half buckets, two per doubling (two
+	// fine buckets each): the planner's per-endpoint histograms, of which
+	// it keeps tens of thousands.
+	HalfBuckets = Buckets / 2
 )
 
 // lower[i] is the shortest duration of bucket i ≥ 1, ⌈2^(i/4) µs⌉ in
@@ -68,6 +74,15 @@ func Bucket(d time.Duration) int {
 // fine bucket is in.
 func CoarseBucket(d time.Duration) int { return Bucket(d) / StepsPerDoubling }
 
+// HalfBucket returns the half bucket index of d.
+func HalfBucket(d time.Duration) int { return Bucket(d) / 2 }
+
+// HalfQuantile is Quantile for the counts of a half histogram
+// (HalfBuckets entries), in 32 or 64 bits.
+func HalfQuantile[C ~uint32 | ~uint64](q float64, counts []C) time.Duration {
+	return quantile(q, counts, 2)
+}
+
 // Quantile returns the q-quantile (0 < q <= 1) of the per-bucket,
 // non-cumulative counts of a fine histogram (Buckets entries), or 0
 // without observations. It is the geometric middle of the bucket that
@@ -83,10 +98,10 @@ func CoarseQuantile(q float64, counts []uint64) time.Duration {
 
 // quantile reads the q-quantile of counts whose buckets are width fine
 // buckets wide.
-func quantile(q float64, counts []uint64, width int) time.Duration {
+func quantile[C ~uint32 | ~uint64](q float64, counts []C, width int) time.Duration {
 	var total uint64
 	for _, c := range counts {
-		total += c
+		total += uint64(c)
 	}
 	if total == 0 {
 		return 0
@@ -94,7 +109,7 @@ func quantile(q float64, counts []uint64, width int) time.Duration {
 	rank := max(uint64(math.Ceil(q*float64(total))), 1)
 	var seen uint64
 	for i, c := range counts {
-		seen += c
+		seen += uint64(c)
 		if seen >= rank {
 			return middle(i*width, width)
 		}

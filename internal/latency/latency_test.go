@@ -188,3 +188,29 @@ func TestQuantileDoesNotAllocate(t *testing.T) {
 		t.Errorf("Quantile allocates %v times, want 0", n)
 	}
 }
+
+// TestHalfLayout: the planner's half layout reads a quantile from the
+// two fine buckets a duration falls in, within about ±19%, in 32-bit and
+// 64-bit counts alike.
+func TestHalfLayout(t *testing.T) {
+	for _, d := range []time.Duration{15 * time.Microsecond, 700 * time.Microsecond, 3 * time.Millisecond,
+		42 * time.Millisecond, 1500 * time.Millisecond} {
+		var h32 [HalfBuckets]uint32
+		var h64 [HalfBuckets]uint64
+		h32[HalfBucket(d)]++
+		h64[HalfBucket(d)] += 3
+		got32, got64 := HalfQuantile(0.99, h32[:]), HalfQuantile(0.99, h64[:])
+		if got32 != got64 {
+			t.Errorf("%v: 32-bit counts read %v, 64-bit %v", d, got32, got64)
+		}
+		if ratio := float64(got32) / float64(d); ratio < 1/1.19 || ratio > 1.19 {
+			t.Errorf("%v read back as %v (ratio %.3f), want within ±19%%", d, got32, ratio)
+		}
+		if HalfBucket(d) != Bucket(d)/2 {
+			t.Errorf("%v: half bucket %d, want fine bucket %d / 2", d, HalfBucket(d), Bucket(d))
+		}
+	}
+	if HalfQuantile(0.5, make([]uint32, HalfBuckets)) != 0 {
+		t.Error("an empty half histogram has a quantile")
+	}
+}
