@@ -389,6 +389,8 @@ type PlannerWeights struct {
 // tie-breaker.
 var DefaultPlannerWeights = PlannerWeights{Traffic: 0.35, ReadOnly: 0.25, SelfContained: 0.2, Errors: 0.1, Latency: 0.1}
 
+// Tracing exports OpenTelemetry spans of each request, its upstream
+// attempts and its shadow copy over OTLP; off by default.
 type Tracing struct {
 	// Enabled turns tracing on; off, nothing is created per request.
 	Enabled bool `mapstructure:"enabled" json:"enabled"`
