@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/stranglerfig/strangler/internal/atomicfile"
 )
 
 // Store keeps the history across restarts.
@@ -64,35 +65,8 @@ func (f FileStore) Append(ctx context.Context, s Sample) error {
 	if err != nil {
 		return fmt.Errorf("encoding the progress history: %w", err)
 	}
-	return writeAtomic(f.Path, append(data, '\n'))
-}
-
-// writeAtomic replaces path with data: temporary file, fsync, rename,
-// fsync of the directory.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".strangler-progress-*")
-	if err != nil {
-		return fmt.Errorf("writing progress history in %s: %w", dir, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing progress history %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("syncing progress history %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("closing progress history %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replacing progress history %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // make the rename durable where the platform allows
-		d.Close()
+	if err := atomicfile.Write(f.Path, append(data, '\n')); err != nil {
+		return fmt.Errorf("saving progress history: %w", err)
 	}
 	return nil
 }

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/stranglerfig/strangler/config"
+	"github.com/stranglerfig/strangler/internal/atomicfile"
 	"github.com/stranglerfig/strangler/stage"
 )
 
@@ -117,29 +117,8 @@ func (s FileStore) Save(st State) error {
 	if err != nil {
 		return fmt.Errorf("encoding state: %w", err)
 	}
-	dir := filepath.Dir(s.Path)
-	tmp, err := os.CreateTemp(dir, ".strangler-state-*")
-	if err != nil {
+	if err := atomicfile.Write(s.Path, append(data, '\n')); err != nil {
 		return fmt.Errorf("writing state file: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing state file %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("syncing state file %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("closing state file %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), s.Path); err != nil {
-		return fmt.Errorf("replacing state file %s: %w", s.Path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // make the rename durable where the platform allows
-		d.Close()
 	}
 	return nil
 }
